@@ -1,0 +1,207 @@
+//! Rust mirrors of the types and constants in `include/sys/door.h`,
+//! `include/door.h` and `include/ucred.h`, laid out exactly as on
+//! illumos amd64 (spec §2, §3). Every size and offset is asserted at
+//! compile time; `compat-tests/abi` asserts the same numbers from C.
+#![allow(non_camel_case_types)]
+
+use core::mem::{align_of, offset_of, size_of};
+
+/// `typedef unsigned int uint_t;`
+pub type uint_t = u32;
+/// `typedef unsigned long long door_ptr_t;`
+pub type door_ptr_t = u64;
+/// `typedef unsigned long long door_id_t;`
+pub type door_id_t = u64;
+/// `typedef unsigned int door_attr_t;`
+pub type door_attr_t = u32;
+
+// ---- door_create attributes (spec §3.1) ----
+pub const DOOR_UNREF: u32 = 0x01;
+pub const DOOR_PRIVATE: u32 = 0x02;
+pub const DOOR_UNREF_MULTI: u32 = 0x10;
+pub const DOOR_REFUSE_DESC: u32 = 0x40;
+pub const DOOR_NO_CANCEL: u32 = 0x80;
+pub const DOOR_NO_DEPLETION_CB: u32 = 0x100;
+// ---- reported attributes (spec §3.2) ----
+pub const DOOR_LOCAL: u32 = 0x04;
+pub const DOOR_REVOKED: u32 = 0x08;
+pub const DOOR_IS_UNREF: u32 = 0x20;
+pub const DOOR_PRIVCREATE: u32 = 0x200;
+pub const DOOR_DEPLETION_CB: u32 = 0x400;
+// ---- masks (spec §3.3) ----
+pub const DOOR_CREATE_MASK: u32 = 0x3D3;
+pub const DOOR_ATTR_MASK: u32 = 0x3FF;
+// ---- descriptor tags (spec §3.4) ----
+pub const DOOR_DESCRIPTOR: u32 = 0x10000;
+pub const DOOR_RELEASE: u32 = 0x40000;
+// ---- sentinels (spec §3.5) ----
+pub const DOOR_QUERY: i32 = -2;
+/// `#define DOOR_UNREF_DATA ((void *)1)`
+pub const DOOR_UNREF_DATA: usize = 1;
+// ---- parameters (spec §3.6) ----
+pub const DOOR_PARAM_DESC_MAX: i32 = 1;
+pub const DOOR_PARAM_DATA_MAX: i32 = 2;
+pub const DOOR_PARAM_DATA_MIN: i32 = 3;
+/// `door_max_desc`: most descriptors in one call or one return (spec §3.10).
+pub const DOOR_MAX_DESC: usize = 1024;
+/// `#define P_MYID (-1)`
+pub const P_MYID: i32 = -1;
+
+/// ```c
+/// struct { int d_descriptor; door_id_t d_id; } d_desc;
+/// ```
+#[repr(C, packed(4))]
+#[derive(Clone, Copy)]
+pub struct door_desc_inner {
+    pub d_descriptor: i32,
+    pub d_id: door_id_t,
+}
+
+/// ```c
+/// union { struct {...} d_desc; int d_resv[5]; } d_data;
+/// ```
+#[repr(C, packed(4))]
+#[derive(Clone, Copy)]
+pub union door_desc_data {
+    pub d_desc: door_desc_inner,
+    pub d_resv: [i32; 5],
+}
+
+/// ```c
+/// typedef struct door_desc {
+///     door_attr_t d_attributes;
+///     union { struct { int d_descriptor; door_id_t d_id; } d_desc;
+///             int d_resv[5]; } d_data;
+/// } door_desc_t;            /* #pragma pack(4) on amd64 */
+/// ```
+#[repr(C, packed(4))]
+#[derive(Clone, Copy)]
+pub struct door_desc_t {
+    pub d_attributes: door_attr_t,
+    pub d_data: door_desc_data,
+}
+
+/// ```c
+/// typedef struct door_info {
+///     pid_t di_target; door_ptr_t di_proc; door_ptr_t di_data;
+///     door_attr_t di_attributes; door_id_t di_uniquifier; int di_resv[4];
+/// } door_info_t;            /* #pragma pack(4) on amd64 */
+/// ```
+#[repr(C, packed(4))]
+#[derive(Clone, Copy, Default)]
+pub struct door_info_t {
+    pub di_target: i32,
+    pub di_proc: door_ptr_t,
+    pub di_data: door_ptr_t,
+    pub di_attributes: door_attr_t,
+    pub di_uniquifier: door_id_t,
+    pub di_resv: [i32; 4],
+}
+
+/// ```c
+/// typedef struct door_cred {
+///     uid_t dc_euid; gid_t dc_egid; uid_t dc_ruid; gid_t dc_rgid;
+///     pid_t dc_pid; int dc_resv[4];
+/// } door_cred_t;
+/// ```
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct door_cred_t {
+    pub dc_euid: u32,
+    pub dc_egid: u32,
+    pub dc_ruid: u32,
+    pub dc_rgid: u32,
+    pub dc_pid: i32,
+    pub dc_resv: [i32; 4],
+}
+
+/// ```c
+/// typedef struct door_arg {
+///     char *data_ptr; size_t data_size; door_desc_t *desc_ptr;
+///     uint_t desc_num; char *rbuf; size_t rsize;
+/// } door_arg_t;
+/// ```
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct door_arg_t {
+    pub data_ptr: *mut u8,
+    pub data_size: usize,
+    pub desc_ptr: *mut door_desc_t,
+    pub desc_num: uint_t,
+    pub rbuf: *mut u8,
+    pub rsize: usize,
+}
+
+/// ```c
+/// typedef void door_server_procedure_t(void *, char *, size_t, door_desc_t *, uint_t);
+/// ```
+pub type door_server_procedure_t =
+    unsafe extern "C" fn(*mut libc::c_void, *mut u8, usize, *mut door_desc_t, uint_t);
+/// `typedef void door_server_func_t(door_info_t *);`
+pub type door_server_func_t = unsafe extern "C" fn(*mut door_info_t);
+/// `typedef int door_xcreate_server_func_t(door_info_t *, void *(*)(void *), void *, void *);`
+pub type door_xcreate_server_func_t = unsafe extern "C" fn(
+    *mut door_info_t,
+    extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
+    *mut libc::c_void,
+    *mut libc::c_void,
+) -> i32;
+/// `typedef void door_xcreate_thrsetup_func_t(void *);`
+pub type door_xcreate_thrsetup_func_t = unsafe extern "C" fn(*mut libc::c_void);
+
+impl door_desc_t {
+    pub fn fd(&self) -> i32 {
+        // SAFETY: both union members are plain integers; any bit pattern is valid.
+        unsafe { self.d_data.d_desc.d_descriptor }
+    }
+    pub fn new(attrs: u32, fd: i32, id: u64) -> Self {
+        door_desc_t {
+            d_attributes: attrs,
+            d_data: door_desc_data { d_desc: door_desc_inner { d_descriptor: fd, d_id: id } },
+        }
+    }
+}
+
+// Layout assertions (spec §2.3-§2.6).
+const _: () = assert!(size_of::<door_desc_t>() == 24 && align_of::<door_desc_t>() == 4);
+const _: () = assert!(offset_of!(door_desc_t, d_attributes) == 0);
+const _: () = assert!(offset_of!(door_desc_t, d_data) == 4 && size_of::<door_desc_data>() == 20);
+const _: () = assert!(offset_of!(door_desc_inner, d_descriptor) == 0);
+const _: () = assert!(offset_of!(door_desc_inner, d_id) == 4); // absolute 8
+const _: () = assert!(size_of::<door_info_t>() == 48 && align_of::<door_info_t>() == 4);
+const _: () = assert!(offset_of!(door_info_t, di_target) == 0);
+const _: () = assert!(offset_of!(door_info_t, di_proc) == 4);
+const _: () = assert!(offset_of!(door_info_t, di_data) == 12);
+const _: () = assert!(offset_of!(door_info_t, di_attributes) == 20);
+const _: () = assert!(offset_of!(door_info_t, di_uniquifier) == 24);
+const _: () = assert!(offset_of!(door_info_t, di_resv) == 32);
+const _: () = assert!(size_of::<door_cred_t>() == 36 && align_of::<door_cred_t>() == 4);
+const _: () = assert!(offset_of!(door_cred_t, dc_euid) == 0);
+const _: () = assert!(offset_of!(door_cred_t, dc_egid) == 4);
+const _: () = assert!(offset_of!(door_cred_t, dc_ruid) == 8);
+const _: () = assert!(offset_of!(door_cred_t, dc_rgid) == 12);
+const _: () = assert!(offset_of!(door_cred_t, dc_pid) == 16);
+const _: () = assert!(offset_of!(door_cred_t, dc_resv) == 20);
+const _: () = assert!(size_of::<door_arg_t>() == 48);
+const _: () = assert!(offset_of!(door_arg_t, data_ptr) == 0);
+const _: () = assert!(offset_of!(door_arg_t, data_size) == 8);
+const _: () = assert!(offset_of!(door_arg_t, desc_ptr) == 16);
+const _: () = assert!(offset_of!(door_arg_t, desc_num) == 24);
+const _: () = assert!(offset_of!(door_arg_t, rbuf) == 32);
+const _: () = assert!(offset_of!(door_arg_t, rsize) == 40);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    /// The same dump format as compat-tests/abi/layout_dump.c, checked
+    /// against the numbers in the spec.
+    #[test]
+    fn desc_roundtrip() {
+        let d = door_desc_t::new(DOOR_DESCRIPTOR, 7, 0x1122334455667788);
+        assert_eq!(d.fd(), 7);
+        let bytes: [u8; 24] = unsafe { core::mem::transmute(d) };
+        assert_eq!(&bytes[0..4], &DOOR_DESCRIPTOR.to_ne_bytes());
+        assert_eq!(&bytes[4..8], &7i32.to_ne_bytes());
+        assert_eq!(&bytes[8..16], &0x1122334455667788u64.to_ne_bytes());
+    }
+}

@@ -1,0 +1,332 @@
+//! `<door.h>`: the door functions.
+
+use std::os::fd::RawFd;
+
+use super::or_minus_one;
+use crate::abi::*;
+use crate::client;
+use crate::door as core;
+use crate::server;
+use crate::sys::{self, R};
+
+/// Creates a door served by the calling process.
+///
+/// Solaris: `door_create(3C)`.
+///
+/// # Errors
+/// - `EINVAL`: attributes outside DOOR_CREATE_MASK, DOOR_UNREF with
+///   DOOR_UNREF_MULTI, or DOOR_NO_DEPLETION_CB/DOOR_PRIVCREATE.
+/// - `EMFILE`, `ENFILE`: no descriptor available.
+///
+/// # Safety
+/// `server_procedure` must be a function of the documented type; it is
+/// called later from server threads with `cookie`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_create(
+    server_procedure: Option<door_server_procedure_t>,
+    cookie: *mut libc::c_void,
+    attributes: uint_t,
+) -> i32 {
+    or_minus_one(crate::create::create(
+        server_procedure.map_or(0, |p| p as usize),
+        cookie as usize,
+        attributes,
+        None,
+    ))
+}
+
+/// Creates a private door whose threads come from `crf` (Oracle Solaris).
+///
+/// Solaris: `door_xcreate(3C)`.
+///
+/// # Errors
+/// - `EINVAL`: bad attributes, DOOR_PRIVCREATE, `nthread < 1`, `crf` NULL,
+///   or `crf` returned 0 during creation.
+/// - `EPIPE`: `crf` returned -1. `EBADF`: a created thread failed to bind.
+/// - `EMFILE`: no descriptor available.
+///
+/// # Safety
+/// `crf`/`setupf` must follow the door_xcreate contract: `crf` starts a
+/// thread running the given start routine with the given argument and
+/// returns 1, 0 (declined) or -1 (failed).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_xcreate(
+    server_procedure: Option<door_server_procedure_t>,
+    cookie: *mut libc::c_void,
+    attributes: uint_t,
+    crf: Option<door_xcreate_server_func_t>,
+    setupf: Option<door_xcreate_thrsetup_func_t>,
+    crcookie: *mut libc::c_void,
+    nthread: i32,
+) -> i32 {
+    or_minus_one(crate::create::xcreate(
+        server_procedure.map_or(0, |p| p as usize),
+        cookie as usize,
+        attributes,
+        crf,
+        setupf,
+        crcookie as usize,
+        nthread,
+    ))
+}
+
+/// Invokes a door and waits for its results.
+///
+/// Solaris: `door_call(3C)`.
+///
+/// # Errors
+/// `EFAULT`, `EBADF`, `ENOBUFS`, `ENOTSUP`, `ENFILE`, `E2BIG`, `EINVAL`,
+/// `EINTR`, `EOVERFLOW`, `EMFILE`, `EAGAIN` as in the spec §4.3.
+///
+/// # Safety
+/// `params` is NULL or points to a `door_arg_t` whose pointers describe
+/// memory of the stated sizes (unreadable memory gives EFAULT).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
+    or_minus_one(client::call(d, params).map(|_| 0))
+}
+
+/// Returns results to the caller and waits for the next invocation.
+/// Never returns on success.
+///
+/// Solaris: `door_return(3C)`.
+///
+/// # Errors
+/// `E2BIG` (results to a caller that allowed none, or more than 1024
+/// descriptors), `EFAULT`, `EINVAL`.
+///
+/// # Safety
+/// `data_ptr`/`desc_ptr` describe `data_size` bytes and `num_desc` entries.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_return(
+    data_ptr: *mut libc::c_char,
+    data_size: usize,
+    desc_ptr: *mut door_desc_t,
+    num_desc: uint_t,
+) -> i32 {
+    let e = server::door_return(data_ptr as *const u8, data_size, desc_ptr, num_desc);
+    or_minus_one(Err(e))
+}
+
+/// Describes a door.
+///
+/// Solaris: `door_info(3C)`.
+///
+/// # Errors
+/// `EBADF` (not a door; DOOR_QUERY from an unbound thread), `EFAULT`.
+///
+/// # Safety
+/// `info` points to a writable `door_info_t` (checked: EFAULT otherwise).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_info(d: i32, info: *mut door_info_t) -> i32 {
+    or_minus_one(info_core(d).and_then(|i| sys::copy_out(info, &i)).map(|_| 0))
+}
+
+fn info_core(d: RawFd) -> R<door_info_t> {
+    if d == DOOR_QUERY {
+        let id = server::bound_door().ok_or(libc::EBADF)?;
+        return core::lookup(id).map(|door| door.info(sys::getpid())).ok_or(libc::EBADF);
+    }
+    Ok(client::status(d)?.info)
+}
+
+/// Revokes a door served by this process and closes `d`.
+///
+/// Solaris: `door_revoke(3C)`.
+///
+/// # Errors
+/// `EBADF` (not a door), `EPERM` (served by another process).
+///
+/// # Safety
+/// None beyond passing an integer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_revoke(d: i32) -> i32 {
+    or_minus_one(revoke_core(d))
+}
+
+fn revoke_core(d: RawFd) -> R<i32> {
+    let id = client::identify(d)?;
+    if !id.local {
+        return Err(libc::EPERM);
+    }
+    if let Some(door) = core::lookup(id.name.id) {
+        core::revoke(&door);
+    }
+    sys::close(d).map(|_| 0)
+}
+
+/// The credentials of the current invocation's caller (obsolete API).
+///
+/// Solaris: `door_cred(3C)`.
+///
+/// # Errors
+/// `EINVAL`: not serving an invocation. `EFAULT`: bad pointer.
+///
+/// # Safety
+/// `info` points to a writable `door_cred_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_cred(info: *mut door_cred_t) -> i32 {
+    let r = server::current_caller().ok_or(libc::EINVAL).and_then(|(c, _)| {
+        // dc_resv is left as the caller had it, as libc does.
+        let mut out = sys::copy_in(info)?;
+        out.dc_euid = c.euid;
+        out.dc_egid = c.egid;
+        out.dc_ruid = c.ruid;
+        out.dc_rgid = c.rgid;
+        out.dc_pid = c.pid;
+        sys::copy_out(info, &out)
+    });
+    or_minus_one(r.map(|_| 0))
+}
+
+/// The full credentials of the current invocation's caller.
+///
+/// Solaris: `door_ucred(3C)`.
+///
+/// # Errors
+/// `EINVAL`: not serving an invocation. `EFAULT`: bad pointer. `ENOMEM`.
+///
+/// # Safety
+/// `info` points to a `ucred_t *` that is NULL or a ucred from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_ucred(info: *mut *mut libc::c_void) -> i32 {
+    let r = (|| {
+        let existing: *mut libc::c_void = sys::copy_in(info)?;
+        let (caller, reply) = server::current_caller().ok_or(libc::EINVAL)?;
+        let creds = crate::ucred::caller_creds(&caller, reply);
+        let p = if existing.is_null() { crate::ucred::alloc()? } else { existing.cast() };
+        // SAFETY: p is a full-size ucred (ours, or the caller's per contract).
+        unsafe { crate::ucred::fill(p, &creds) };
+        if existing.is_null() {
+            if let Err(e) = sys::copy_out(info, &(p as *mut libc::c_void)) {
+                // SAFETY: freeing what we just allocated.
+                unsafe { libc::free(p.cast()) };
+                return Err(e);
+            }
+        }
+        Ok(0)
+    })();
+    or_minus_one(r)
+}
+
+/// Binds the calling thread to a DOOR_PRIVATE door's pool.
+///
+/// Solaris: `door_bind(3C)`.
+///
+/// # Errors
+/// `EBADF` (not a door), `EINVAL` (not private, or served elsewhere).
+///
+/// # Safety
+/// None.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_bind(d: i32) -> i32 {
+    let r = client::identify(d).and_then(|id| {
+        if !id.local {
+            return Err(libc::EINVAL);
+        }
+        let door = core::lookup(id.name.id).ok_or(libc::EBADF)?;
+        server::bind(&door).map(|_| 0)
+    });
+    or_minus_one(r)
+}
+
+/// Unbinds the calling thread from its private pool.
+///
+/// Solaris: `door_unbind(3C)`.
+///
+/// # Errors
+/// `EBADF`: the thread is not bound.
+///
+/// # Safety
+/// None.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_unbind() -> i32 {
+    or_minus_one(server::unbind().map(|_| 0))
+}
+
+/// Reads a door parameter.
+///
+/// Solaris: `door_getparam(3C)`.
+///
+/// # Errors
+/// `EBADF` (not a door), `EINVAL` (unknown parameter), `EFAULT`.
+///
+/// # Safety
+/// `out` points to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_getparam(d: i32, param: i32, out: *mut usize) -> i32 {
+    let r = client::status(d).and_then(|s| {
+        let p = s.params.unwrap_or(core::Params {
+            data_min: 0,
+            data_max: usize::MAX,
+            desc_max: if s.info.di_attributes & DOOR_REFUSE_DESC != 0 { 0 } else { i32::MAX as usize },
+        });
+        let v = match param {
+            DOOR_PARAM_DESC_MAX => p.desc_max,
+            DOOR_PARAM_DATA_MAX => p.data_max,
+            DOOR_PARAM_DATA_MIN => p.data_min,
+            _ => return Err(libc::EINVAL),
+        };
+        sys::copy_out(out, &v).map(|_| 0)
+    });
+    or_minus_one(r)
+}
+
+/// Sets a door parameter (server only).
+///
+/// Solaris: `door_setparam(3C)`.
+///
+/// # Errors
+/// `EBADF` (not a door, or revoked), `EPERM` (not the server), `ERANGE`,
+/// `ENOTSUP`, `EINVAL` (unknown parameter, or min > max).
+///
+/// # Safety
+/// None.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_setparam(d: i32, param: i32, val: usize) -> i32 {
+    let r = client::identify(d).and_then(|id| {
+        if !id.local {
+            return Err(libc::EPERM);
+        }
+        let door = core::lookup(id.name.id).ok_or(libc::EBADF)?;
+        let mut p = core::lock(&door.params);
+        match param {
+            DOOR_PARAM_DESC_MAX => {
+                if val > i32::MAX as usize {
+                    return Err(libc::ERANGE);
+                }
+                if door.attrs.load(std::sync::atomic::Ordering::Relaxed) & DOOR_REFUSE_DESC != 0 && val != 0 {
+                    return Err(libc::ENOTSUP);
+                }
+                p.desc_max = val;
+            }
+            DOOR_PARAM_DATA_MIN if val <= p.data_max => p.data_min = val,
+            DOOR_PARAM_DATA_MAX if val >= p.data_min => p.data_max = val,
+            _ => return Err(libc::EINVAL),
+        }
+        Ok(0)
+    });
+    or_minus_one(r)
+}
+
+/// Installs the process's server-thread creation function; returns the
+/// previous one. Cannot fail.
+///
+/// Solaris: `door_server_create(3C)`.
+///
+/// # Safety
+/// `create_proc` is NULL (restore the default) or a valid function.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn door_server_create(create_proc: Option<door_server_func_t>) -> Option<door_server_func_t> {
+    Some(server::set_server_func(create_proc))
+}
+
+/// Which backend serves this process: "user" or "kernel" (libdoor
+/// extension).
+///
+/// # Safety
+/// None; the string is static.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn libdoor_backend() -> *const libc::c_char {
+    c"user".as_ptr()
+}

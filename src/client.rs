@@ -1,0 +1,380 @@
+//! The client side: recognising a door descriptor, `door_call`,
+//! `door_info` and parameter queries for doors served elsewhere.
+//!
+//! A call (slow path): the client makes a fresh reply channel (a socket
+//! pair), puts a one-byte token in it, and sends one message on the door
+//! descriptor: header + first data chunk + [reply end, descriptors]. The
+//! rest of a large transfer follows on the reply channel, and so does the
+//! reply. The reply channel's SO_PEERCRED is the calling thread's
+//! credentials at the moment of the call, attested by the kernel.
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::ptr;
+
+use crate::abi::*;
+use crate::door;
+use crate::server;
+use crate::sys::{self, R};
+use crate::wire::{self, DoorName, Hdr, HDR_LEN};
+
+/// What a descriptor says about itself, if it is a door.
+#[derive(Clone, Copy, Debug)]
+pub struct Ident {
+    pub name: DoorName,
+    /// The door is served by this very process image.
+    pub local: bool,
+}
+
+/// Is `fd` a door? Its peer must carry a door name whose pid is the
+/// kernel-attested creator of the socket pair (SO_PEERCRED).
+pub fn identify(fd: RawFd) -> R<Ident> {
+    if fd < 0 {
+        return Err(libc::EBADF);
+    }
+    let mut buf = [0u8; 108];
+    let n = sys::peer_abstract_name(fd, &mut buf).map_err(|_| libc::EBADF)?;
+    let name = DoorName::decode(&buf[..n]).ok_or(libc::EBADF)?;
+    let pc = sys::peer_cred(fd).map_err(|_| libc::EBADF)?;
+    if pc.pid != name.pid {
+        return Err(libc::EBADF);
+    }
+    Ok(Ident { name, local: door::is_ours(&name) })
+}
+
+/// Has the server end of this door gone (revoked, or the server died)?
+fn hung_up(fd: RawFd) -> bool {
+    let mut p = libc::pollfd { fd, events: 0, revents: 0 };
+    // SAFETY: one valid pollfd, zero timeout.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    r == 1 && p.revents & (libc::POLLHUP | libc::POLLERR) != 0
+}
+
+/// The `door_desc_t` a receiver sees for a descriptor it was given
+/// (spec §4.12): DOOR_DESCRIPTOR, and for a door its attributes and id.
+pub fn describe_received(fd: RawFd) -> door_desc_t {
+    match identify(fd) {
+        Ok(id) => {
+            let (mut attrs, door_id) = (id.name.attrs & DOOR_ATTR_MASK, id.name.id);
+            if id.local {
+                attrs = match door::lookup(door_id) {
+                    Some(d) => d.info(sys::getpid()).di_attributes,
+                    None => attrs | DOOR_LOCAL | DOOR_REVOKED,
+                };
+            } else if hung_up(fd) {
+                attrs |= DOOR_REVOKED;
+            }
+            door_desc_t::new(DOOR_DESCRIPTOR | (attrs & !DOOR_IS_UNREF), fd, door_id)
+        }
+        Err(_) => door_desc_t::new(DOOR_DESCRIPTOR, fd, 0),
+    }
+}
+
+pub fn after_fork_child() {}
+
+/// Reads and checks a caller's descriptor list (spec §4.3 step 6).
+fn read_descs(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
+    let mut v: Vec<door_desc_t> = Vec::with_capacity(n);
+    if n > 0 {
+        sys::copy_in_bytes(desc.cast(), v.as_mut_ptr().cast(), n * size_of::<door_desc_t>())?;
+        // SAFETY: n elements were written.
+        unsafe { v.set_len(n) };
+    }
+    Ok(v)
+}
+
+fn roundup(x: usize, m: usize) -> usize {
+    x.div_ceil(m) * m
+}
+
+const DS: usize = size_of::<door_desc_t>();
+
+/// `door_call` (spec §4.3, §4.4).
+pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
+    let mut arg = if params.is_null() { None } else { Some(sys::copy_in(params)?) };
+    let id = identify(fd)?;
+    let (data, size, desc, ndesc) = match &arg {
+        Some(a) => (a.data_ptr as *const u8, a.data_size, a.desc_ptr as *const door_desc_t, a.desc_num as usize),
+        None => (ptr::null(), 0, ptr::null(), 0),
+    };
+    if id.local {
+        // Our own door: check state and limits here, in illumos' order.
+        let d = door::lookup(id.name.id).ok_or(libc::EBADF)?;
+        let p = d.params();
+        if size < p.data_min || size > p.data_max {
+            return Err(libc::ENOBUFS);
+        }
+        if ndesc > 0 && d.attrs.load(std::sync::atomic::Ordering::Relaxed) & DOOR_REFUSE_DESC != 0 {
+            return Err(libc::ENOTSUP);
+        }
+        if ndesc > p.desc_max {
+            return Err(libc::ENFILE);
+        }
+    } else if hung_up(fd) {
+        return Err(libc::EBADF);
+    }
+    if ndesc > DOOR_MAX_DESC {
+        return Err(libc::E2BIG);
+    }
+    let descs = read_descs(desc, ndesc)?;
+    if descs.iter().any(|d| d.d_attributes & DOOR_DESCRIPTOR == 0 || !sys::fd_is_open(d.fd())) {
+        server::release_descs(&descs.iter().copied().filter(|d| sys::fd_is_open(d.fd())).collect::<Vec<_>>());
+        return Err(libc::EINVAL);
+    }
+    if size > wire::CHUNK {
+        server::check_readable(data, size)?;
+    }
+    let fds: Vec<RawFd> = descs.iter().map(|d| d.fd()).collect();
+    let res = transact(fd, arg.as_mut(), data, size, &fds);
+    match res {
+        // Not taken by a server thread: DOOR_RELEASE descriptors stay open.
+        Err(libc::EBADF | libc::ENOBUFS | libc::ENOTSUP | libc::ENFILE | libc::EFAULT | libc::EAGAIN) => {}
+        _ => server::release_descs(&descs),
+    }
+    res?;
+    if let Some(a) = &arg {
+        sys::copy_out(params, a)?;
+    }
+    Ok(())
+}
+
+/// One request/reply exchange on a fresh reply channel.
+fn transact(fd: RawFd, arg: Option<&mut door_arg_t>, data: *const u8, size: usize, fds: &[RawFd]) -> R<()> {
+    let (rc, rs) = sys::seqpacket_pair()?;
+    // A finite receive timeout makes a caught signal interrupt the wait
+    // with EINTR even under SA_RESTART, as door_call must (spec §4.3).
+    let tv = libc::timeval { tv_sec: 86400 * 365, tv_usec: 0 };
+    // SAFETY: tv is a readable timeval.
+    unsafe {
+        libc::setsockopt(
+            rc.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>() as u32,
+        )
+    };
+    let tok = [1u8];
+    sys::send_fds(rc.as_raw_fd(), &[libc::iovec { iov_base: tok.as_ptr() as *mut _, iov_len: 1 }], &[], true)?;
+    let flags = if arg.is_none() { wire::F_NO_RESULTS } else { 0 };
+    let hdr = Hdr::new(wire::K_CALL, flags, size as u64, fds.len() as u32);
+    // First message on the door: header, first chunk, [reply end, fds...].
+    let first_fds = fds.len().min(sys::FDS_PER_MSG - 1).min(sys::FDS_PER_MSG);
+    let (_, len0, _, fc0) = wire::message_part(0, size, fds.len());
+    debug_assert_eq!(first_fds.min(fc0), fc0);
+    let mut all = Vec::with_capacity(1 + fc0);
+    all.push(rs.as_raw_fd());
+    all.extend_from_slice(&fds[..fc0]);
+    let mut iov = vec![libc::iovec { iov_base: (&hdr as *const Hdr) as *mut _, iov_len: HDR_LEN }];
+    if len0 > 0 {
+        iov.push(libc::iovec { iov_base: data as *mut _, iov_len: len0 });
+    }
+    match sys::send_fds(fd, &iov, &all, true) {
+        Ok(_) => {}
+        Err(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::ENOTSOCK) => return Err(libc::EBADF),
+        Err(e) => return Err(e),
+    }
+    drop(rs);
+    // Continuations: on the reply channel, which is ours alone.
+    let count = wire::message_count(size, fds.len());
+    for i in 1..count {
+        let (off, len, fs, fc) = wire::message_part(i, size, fds.len());
+        static ONE: u8 = 0;
+        let iov = if len > 0 {
+            // SAFETY: off+len <= size; readability was checked.
+            libc::iovec { iov_base: unsafe { data.add(off) } as *mut _, iov_len: len }
+        } else {
+            libc::iovec { iov_base: (&ONE as *const u8) as *mut _, iov_len: 1 }
+        };
+        if sys::send_fds(rc.as_raw_fd(), &[iov], &fds[fs..fs + fc], true).is_err() {
+            break; // refused early: the reply says why
+        }
+    }
+    receive_reply(rc.as_raw_fd(), arg)
+}
+
+/// Thread-local landing area for a reply's first message.
+struct Scratch(*mut u8);
+thread_local! {
+    static SCRATCH: std::cell::Cell<*mut u8> = const { std::cell::Cell::new(ptr::null_mut()) };
+}
+impl Scratch {
+    fn get() -> R<Scratch> {
+        let p = SCRATCH.with(|c| {
+            if c.get().is_null() {
+                // SAFETY: plain allocation; freed never (one per thread that
+                // calls doors; reused for every call).
+                c.set(unsafe { libc::malloc(wire::CHUNK) }.cast());
+            }
+            c.get()
+        });
+        if p.is_null() { Err(libc::ENOMEM) } else { Ok(Scratch(p)) }
+    }
+}
+
+fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
+    let scratch = Scratch::get()?;
+    let mut hdr = Hdr::default();
+    let mut iov = [
+        libc::iovec { iov_base: (&mut hdr as *mut Hdr).cast(), iov_len: HDR_LEN },
+        libc::iovec { iov_base: scratch.0.cast(), iov_len: wire::CHUNK },
+    ];
+    let mut r = match sys::recv_fds(rc, &mut iov, 0, false) {
+        Ok(r) => r,
+        // Never picked up: the door was revoked or its server died first.
+        Err(libc::ECONNRESET) => return Err(libc::EBADF),
+        // A signal or cancellation: the call is abandoned (closing the
+        // channel tells the server).
+        Err(libc::EINTR | libc::EAGAIN) => return Err(libc::EINTR),
+        Err(e) => return Err(e),
+    };
+    if r.len == 0 && r.fds.is_empty() {
+        return Err(libc::EINTR); // the server took the call and vanished
+    }
+    let inline = r.len.saturating_sub(HDR_LEN);
+    let (size, nd) = (hdr.size as usize, hdr.ndesc as usize);
+    if r.len < HDR_LEN
+        || r.truncated
+        || hdr.check(wire::K_REPLY, isize::MAX as u64 / 2).is_err()
+        || (hdr.status == 0 && (inline != size.min(wire::CHUNK) || r.fds.len() != nd.min(sys::FDS_PER_MSG)))
+    {
+        r.close_fds();
+        return Err(libc::EINTR); // a server speaking garbage: the call failed
+    }
+    if hdr.status != 0 {
+        r.close_fds();
+        return Err(hdr.status as i32);
+    }
+    let Some(arg) = arg else {
+        r.close_fds();
+        return if size == 0 && nd == 0 { Ok(()) } else { Err(libc::EINTR) };
+    };
+    if size == 0 && nd == 0 {
+        arg.data_size = 0;
+        arg.desc_num = 0;
+        return Ok(());
+    }
+    let data_end = if nd == 0 { size } else { roundup(size, DS) };
+    let needed = data_end + nd * DS;
+    let fits = !arg.rbuf.is_null() && needed <= arg.rsize;
+    let (dest, maplen) = if fits {
+        (arg.rbuf, 0)
+    } else {
+        let page = 4096;
+        let len = roundup(needed.max(1), page);
+        // SAFETY: anonymous private mapping, no fixed address.
+        let p = unsafe {
+            libc::mmap(ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        if p == libc::MAP_FAILED {
+            r.close_fds();
+            return Err(libc::EOVERFLOW);
+        }
+        (p as *mut u8, len)
+    };
+    let unmap = |fds: &mut Vec<RawFd>| {
+        for fd in fds.drain(..) {
+            let _ = sys::close(fd);
+        }
+        if maplen > 0 {
+            // SAFETY: unmapping the mapping made above.
+            unsafe { libc::munmap(dest.cast(), maplen) };
+        }
+    };
+    let mut fds = std::mem::take(&mut r.fds);
+    // First chunk: from scratch into the destination (EFAULT-checked).
+    let res = copy_to_user(dest, scratch.0, inline).and_then(|_| server::recv_rest(rc, dest, size, nd, &mut fds));
+    if let Err(e) = res {
+        unmap(&mut fds);
+        return Err(if e == libc::EFAULT { libc::EFAULT } else { libc::EINTR });
+    }
+    let descs: Vec<door_desc_t> = fds.iter().map(|&fd| describe_received(fd)).collect();
+    if nd > 0 {
+        // SAFETY: dest + data_end .. + nd*DS is inside rbuf/rsize or the map.
+        let dp = unsafe { dest.add(data_end) };
+        if let Err(e) = copy_to_user(dp, descs.as_ptr().cast(), nd * DS) {
+            unmap(&mut fds);
+            return Err(e);
+        }
+        arg.desc_ptr = dp.cast();
+    }
+    if fits || size > 0 {
+        arg.data_ptr = dest;
+    }
+    if !fits {
+        arg.rbuf = dest;
+        arg.rsize = maplen;
+    }
+    arg.data_size = size;
+    arg.desc_num = nd as u32;
+    Ok(())
+}
+
+/// Copies into caller-supplied memory, EFAULT instead of a crash.
+fn copy_to_user(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let local = libc::iovec { iov_base: src as *mut _, iov_len: len };
+    let remote = libc::iovec { iov_base: dst.cast(), iov_len: len };
+    // SAFETY: process_vm_writev checks the destination range.
+    let r = unsafe { libc::process_vm_writev(sys::getpid(), &local, 1, &remote, 1, 0) };
+    if r == len as isize {
+        return Ok(());
+    }
+    if r == -1 && matches!(sys::errno(), libc::ENOSYS | libc::EPERM) {
+        // SAFETY: no checker available; the caller's rbuf contract applies.
+        unsafe { ptr::copy_nonoverlapping(src, dst, len) };
+        return Ok(());
+    }
+    Err(libc::EFAULT)
+}
+
+/// What `door_info` and `door_getparam` need to know about a door.
+pub struct Status {
+    pub info: door_info_t,
+    pub params: Option<door::Params>,
+}
+
+/// Current state of a door, asking its server when it is elsewhere.
+pub fn status(fd: RawFd) -> R<Status> {
+    let id = identify(fd)?;
+    if id.local {
+        return Ok(match door::lookup(id.name.id) {
+            Some(d) => Status { info: d.info(sys::getpid()), params: Some(d.params()) },
+            None => Status { info: name_info(&id.name, sys::getpid(), DOOR_LOCAL | DOOR_REVOKED), params: None },
+        });
+    }
+    match crate::control::query(fd, &id.name) {
+        Ok(q) => {
+            let mut info = name_info(&id.name, q.target, 0);
+            info.di_attributes = q.attrs & DOOR_ATTR_MASK & !DOOR_LOCAL;
+            let params = door::Params {
+                data_min: q.data_min as usize,
+                data_max: q.data_max as usize,
+                desc_max: q.desc_max as usize,
+            };
+            Ok(Status { info, params: Some(params) })
+        }
+        // The server image is gone (exit or exec): target -1, revoked.
+        Err(libc::ECONNREFUSED) | Err(libc::ENOENT) => {
+            Ok(Status { info: name_info(&id.name, -1, DOOR_REVOKED), params: None })
+        }
+        Err(_) => {
+            let extra = if hung_up(fd) { DOOR_REVOKED } else { 0 };
+            Ok(Status { info: name_info(&id.name, id.name.pid, extra), params: None })
+        }
+    }
+}
+
+fn name_info(n: &DoorName, target: i32, extra: u32) -> door_info_t {
+    door_info_t {
+        di_target: target,
+        di_proc: n.proc_,
+        di_data: n.cookie,
+        di_attributes: (n.attrs & DOOR_ATTR_MASK) | extra,
+        di_uniquifier: n.id,
+        di_resv: [0; 4],
+    }
+}
+
+use std::mem::size_of;

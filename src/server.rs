@@ -1,0 +1,674 @@
+//! Server threads: `door_return`, the dispatch loop, the pools' growth
+//! (the server-creation function), `door_bind`/`door_unbind`.
+//!
+//! Invariant (POF, CONVENTIONS §10): every frame that calls user code
+//! (the server procedure, a creation function) holds no value with a
+//! destructor at the call. `dispatch` gets everything it needs as a plain
+//! `Invocation` (Copy); the call's owned state lives in the thread's
+//! `ServerTls`, reached through a raw pointer.
+//!
+//! Invariant (bounded stack): `door_return` never returns on success. It
+//! resets the stack pointer to the thread's *anchor* (fixed at its first
+//! `door_return`) and calls `dispatch` on that fresh frame, so a million
+//! invocations use the same stack addresses as the first.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::abi::*;
+use crate::door::{self, Door, Pool};
+use crate::sys::{self, R};
+use crate::wire::{self, Hdr, HDR_LEN};
+
+/// The caller of the invocation a thread is serving.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Caller {
+    pub pid: i32,
+    pub euid: u32,
+    pub egid: u32,
+    pub ruid: u32,
+    pub rgid: u32,
+}
+
+/// The invocation a server thread is serving right now.
+pub struct Current {
+    /// The reply channel (one per call; its peer is the waiting client).
+    pub reply: OwnedFd,
+    pub door: Arc<Door>,
+    pub caller: Caller,
+    /// The client passed `params == NULL`: no results allowed.
+    pub no_results: bool,
+}
+
+/// Per-thread server state. Lives on the heap, reached through `TLS`; freed
+/// by the thread-local destructor at thread exit.
+pub struct ServerTls {
+    /// Stack pointer every invocation starts from; 0 until the thread's
+    /// first `door_return`.
+    anchor: usize,
+    /// Private pool this thread is bound to (`door_bind`), with the pid
+    /// that bound it (a fork child's copy is invalid, spec §4.15).
+    bound: Option<(Arc<Pool>, u64, i32)>,
+    pub cur: Option<Current>,
+    /// Argument area: data, then the descriptor array. malloc'd, 16-aligned.
+    buf: *mut u8,
+    cap: usize,
+}
+
+struct TlsBox(*mut ServerTls);
+impl Drop for TlsBox {
+    fn drop(&mut self) {
+        if self.0.is_null() {
+            return;
+        }
+        // SAFETY: allocated by Box::into_raw in tls(); this is the only owner.
+        let mut b = unsafe { Box::from_raw(self.0) };
+        if let Some(cur) = b.cur.take() {
+            // The thread ends while serving: the client gets EINTR.
+            finish_current(cur, libc::EINTR);
+        }
+        // SAFETY: buf was malloc'd (or is null).
+        unsafe { libc::free(b.buf.cast()) };
+    }
+}
+
+thread_local! {
+    static TLS: std::cell::UnsafeCell<TlsBox> = const { std::cell::UnsafeCell::new(TlsBox(ptr::null_mut())) };
+}
+
+/// This thread's server state, created on first use.
+pub fn tls() -> *mut ServerTls {
+    TLS.with(|c| {
+        // SAFETY: only this thread touches its own slot.
+        let slot = unsafe { &mut *c.get() };
+        if slot.0.is_null() {
+            slot.0 = Box::into_raw(Box::new(ServerTls {
+                anchor: 0,
+                bound: None,
+                cur: None,
+                buf: ptr::null_mut(),
+                cap: 0,
+            }));
+        }
+        slot.0
+    })
+}
+
+/// This thread's server state if it exists (never allocates).
+pub fn tls_if_any() -> Option<*mut ServerTls> {
+    TLS.try_with(|c| {
+        // SAFETY: only this thread touches its own slot.
+        let p = unsafe { (*c.get()).0 };
+        if p.is_null() { None } else { Some(p) }
+    })
+    .ok()
+    .flatten()
+}
+
+/// The caller of the current invocation, if any (door_ucred/door_cred).
+pub fn current_caller() -> Option<(Caller, RawFd)> {
+    let st = tls_if_any()?;
+    // SAFETY: own thread's state.
+    let st = unsafe { &*st };
+    st.cur.as_ref().map(|c| (c.caller, c.reply.as_raw_fd()))
+}
+
+/// In a fork child, the forking thread's server state belongs to the parent.
+pub fn after_fork_child() {
+    if let Some(st) = tls_if_any() {
+        // SAFETY: own thread's state; the child has no other thread.
+        let st = unsafe { &mut *st };
+        // Close our copy of the parent's reply channel (dropping it), so
+        // the parent's client is not kept waiting by this child.
+        if let Some(cur) = st.cur.take() {
+            std::mem::forget(cur.door);
+            drop(cur.reply);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// The server-creation function (door_server_create, spec §4.13).
+
+static SERVER_FUNC: AtomicUsize = AtomicUsize::new(0);
+
+/// The default creation function: one detached thread that parks in the
+/// process pool (ignoring `info`, as illumos does).
+pub unsafe extern "C" fn default_server_func(_info: *mut door_info_t) {
+    spawn_detached(server_thread_main, ptr::null_mut());
+}
+
+extern "C" fn server_thread_main(_: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: disabling cancellation of the calling thread.
+    unsafe { sys::pthread_setcancelstate(sys::PTHREAD_CANCEL_DISABLE, ptr::null_mut()) };
+    let _ = door_return(ptr::null(), 0, ptr::null(), 0);
+    ptr::null_mut()
+}
+
+/// Starts a detached thread with default attributes.
+pub fn spawn_detached(f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void, arg: *mut libc::c_void) -> bool {
+    // SAFETY: attr is initialised before use and destroyed after.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        libc::pthread_attr_init(&mut attr);
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        let mut t: libc::pthread_t = 0;
+        let r = libc::pthread_create(&mut t, &attr, f, arg);
+        libc::pthread_attr_destroy(&mut attr);
+        r == 0
+    }
+}
+
+pub fn server_func() -> door_server_func_t {
+    match SERVER_FUNC.load(Ordering::Acquire) {
+        0 => default_server_func,
+        // SAFETY: only ever stores door_server_func_t values.
+        f => unsafe { std::mem::transmute::<usize, door_server_func_t>(f) },
+    }
+}
+
+/// Installs a creation function; returns the previous one.
+pub fn set_server_func(f: Option<door_server_func_t>) -> door_server_func_t {
+    let prev = server_func();
+    SERVER_FUNC.store(f.map_or(0, |f| f as usize), Ordering::Release);
+    prev
+}
+
+// ---------------------------------------------------------------------
+// door_return
+
+/// Ends the current invocation with results and parks for the next.
+/// Returns only on failure, with the errno.
+pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc: u32) -> i32 {
+    let st = tls();
+    // SAFETY: own thread's state.
+    let anchor = unsafe {
+        if (*st).anchor == 0 {
+            // Everything below this point is dead once we jump: door_return
+            // never returns. Keep a margin for the red zone and align to 16.
+            (*st).anchor = (sys::stack_pointer() - 256) & !15;
+        }
+        (*st).anchor
+    };
+    if let Err(e) = reply_and_release(st, data, size, desc, ndesc) {
+        return e;
+    }
+    // SAFETY: own thread's state.
+    if let Some((_, _, pid)) = unsafe { &(*st).bound } {
+        if *pid != sys::getpid() {
+            return libc::EINVAL; // bound in the parent before fork
+        }
+    }
+    // SAFETY: anchor is 16-aligned, inside this thread's stack and above
+    // every live frame we still need (none: we never return).
+    unsafe { jump(anchor, dispatch, st as usize) }
+}
+
+/// Sends the results (if a client waits) and releases descriptors. All
+/// owned values are dropped before this returns (door_return then jumps).
+fn reply_and_release(st: *mut ServerTls, data: *const u8, size: usize, desc: *const door_desc_t, ndesc: u32) -> R<()> {
+    let n = ndesc as usize;
+    if n > DOOR_MAX_DESC {
+        return Err(libc::E2BIG);
+    }
+    let descs = read_desc_list(desc, n)?;
+    // SAFETY: own thread's state.
+    let st = unsafe { &mut *st };
+    let Some(cur) = st.cur.as_ref() else {
+        // No client: discard results, close DOOR_RELEASE descriptors.
+        release_descs(&descs);
+        return Ok(());
+    };
+    if cur.no_results && (size > 0 || n > 0) {
+        return Err(libc::E2BIG);
+    }
+    if descs.iter().any(|d| d.d_attributes & DOOR_DESCRIPTOR == 0 || !sys::fd_is_open(d.fd())) {
+        release_descs(&descs); // illumos closes the valid DOOR_RELEASE entries
+        return Err(libc::EINVAL);
+    }
+    if size > wire::CHUNK {
+        check_readable(data, size)?;
+    }
+    let fds: Vec<RawFd> = descs.iter().map(|d| d.fd()).collect();
+    let hdr = Hdr::new(wire::K_REPLY, 0, size as u64, n as u32);
+    match send_transfer(cur.reply.as_raw_fd(), &hdr, data, size, &fds) {
+        Err(libc::EFAULT) => return Err(libc::EFAULT),
+        // EPIPE/ECONNRESET: the client went away; results are discarded.
+        _ => {}
+    }
+    release_descs(&descs);
+    if let Some(cur) = st.cur.take() {
+        cur.door.active.fetch_sub(1, Ordering::AcqRel);
+    }
+    Ok(())
+}
+
+fn read_desc_list(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
+    let mut v: Vec<door_desc_t> = Vec::with_capacity(n);
+    if n > 0 {
+        sys::copy_in_bytes(desc.cast(), v.as_mut_ptr().cast(), n * size_of::<door_desc_t>())?;
+        // SAFETY: n elements were just written.
+        unsafe { v.set_len(n) };
+    }
+    Ok(v)
+}
+
+/// Closes the DOOR_RELEASE descriptors of a list.
+pub fn release_descs(descs: &[door_desc_t]) {
+    for d in descs {
+        if d.d_attributes & DOOR_DESCRIPTOR != 0 && d.d_attributes & DOOR_RELEASE != 0 && d.fd() >= 0 {
+            let _ = sys::close(d.fd());
+        }
+    }
+}
+
+/// EFAULT unless every page of [p, p+len) is readable (one byte each).
+pub fn check_readable(p: *const u8, len: usize) -> R<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    if p.is_null() {
+        return Err(libc::EFAULT);
+    }
+    let page = 4096usize;
+    let start = p as usize;
+    let mut addr = start & !(page - 1);
+    let end = start + len;
+    let mut sink = [0u8; 1024];
+    while addr < end {
+        let mut remote: Vec<libc::iovec> = Vec::with_capacity(1024);
+        while addr < end && remote.len() < 1024 {
+            let a = addr.max(start);
+            remote.push(libc::iovec { iov_base: a as *mut _, iov_len: 1 });
+            addr += page;
+        }
+        let local = libc::iovec { iov_base: sink.as_mut_ptr().cast(), iov_len: remote.len() };
+        // SAFETY: reads from our own address space into `sink`.
+        let r = unsafe {
+            libc::process_vm_readv(sys::getpid(), &local, 1, remote.as_ptr(), remote.len() as u64, 0)
+        };
+        if r < 0 && matches!(sys::errno(), libc::ENOSYS | libc::EPERM) {
+            return Ok(()); // cannot check here; sendmsg still faults cleanly
+        }
+        if r != remote.len() as isize {
+            return Err(libc::EFAULT);
+        }
+    }
+    Ok(())
+}
+
+/// Sends a header, `size` bytes of data and descriptors as one transfer:
+/// the first message carries the header, later ones only payload.
+pub fn send_transfer(sock: RawFd, hdr: &Hdr, data: *const u8, size: usize, fds: &[RawFd]) -> R<()> {
+    let count = wire::message_count(size, fds.len());
+    for i in 0..count {
+        let (off, len, fs, fc) = wire::message_part(i, size, fds.len());
+        let mut iov = Vec::with_capacity(2);
+        if i == 0 {
+            iov.push(libc::iovec { iov_base: (hdr as *const Hdr) as *mut _, iov_len: HDR_LEN });
+        }
+        if len > 0 {
+            // SAFETY: off+len <= size; data is readable (checked by caller or
+            // faulted cleanly by the kernel).
+            iov.push(libc::iovec { iov_base: unsafe { data.add(off) } as *mut _, iov_len: len });
+        }
+        if iov.is_empty() {
+            // A payload-less continuation still needs one byte to carry fds.
+            static ZERO: u8 = 0;
+            iov.push(libc::iovec { iov_base: (&ZERO as *const u8) as *mut _, iov_len: 1 });
+        }
+        sys::send_fds(sock, &iov, &fds[fs..fs + fc], true)?;
+    }
+    Ok(())
+}
+
+/// Sends an error reply and ends an invocation (or refuses a call).
+pub fn finish_current(cur: Current, err: i32) {
+    send_status(cur.reply.as_raw_fd(), err);
+    cur.door.active.fetch_sub(1, Ordering::AcqRel);
+}
+
+pub fn send_status(reply: RawFd, err: i32) {
+    let hdr = Hdr::new(wire::K_REPLY, err as u32, 0, 0);
+    let _ = send_transfer(reply, &hdr, ptr::null(), 0, &[]);
+}
+
+// ---------------------------------------------------------------------
+// The stack reset.
+
+/// Sets the stack pointer to `sp`, clears the frame pointer and calls
+/// `f(arg)` on that fresh frame. `f` never returns. With no unwind info
+/// here, a forced unwind (pthread_exit, cancellation) started below stops
+/// at this frame as at the bottom of a thread.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+unsafe extern "C" fn jump(sp: usize, f: extern "C" fn(usize) -> !, arg: usize) -> ! {
+    core::arch::naked_asm!("mov rsp, rdi", "xor ebp, ebp", "mov rdi, rdx", "call rsi", "ud2")
+}
+
+#[cfg(target_arch = "aarch64")]
+#[unsafe(naked)]
+unsafe extern "C" fn jump(sp: usize, f: extern "C" fn(usize) -> !, arg: usize) -> ! {
+    core::arch::naked_asm!("mov sp, x0", "mov x29, xzr", "mov x30, xzr", "mov x0, x2", "blr x1", "brk #1")
+}
+
+/// What dispatch needs to run one invocation: plain values only (POF).
+#[derive(Clone, Copy)]
+struct Invocation {
+    proc_: door_server_procedure_t,
+    cookie: *mut libc::c_void,
+    argp: *mut u8,
+    size: usize,
+    dp: *mut door_desc_t,
+    n: u32,
+    /// The pool had no other idle thread: run the creation function first.
+    deplete: Option<Depletion>,
+}
+
+#[derive(Clone, Copy)]
+enum Depletion {
+    Shared,
+    Private(door_info_t),
+    /// An xcreate'd door: its own `crf`, with a heap start argument.
+    X { info: door_info_t, crf: door_xcreate_server_func_t, arg: *mut libc::c_void, crcookie: *mut libc::c_void },
+}
+
+/// The top frame of every invocation. Waits for a call, runs the creation
+/// function when the pool is depleted, runs the procedure. If the
+/// procedure returns (instead of calling door_return), the thread ends
+/// and the client gets EINTR (spec §4.15).
+extern "C" fn dispatch(st: usize) -> ! {
+    let st = st as *mut ServerTls;
+    loop {
+        let Some(inv) = take_call(st) else { continue };
+        if let Some(d) = inv.deplete {
+            run_depletion(d);
+        }
+        // SAFETY: calling the user's procedure with the arguments it was
+        // registered for; argp/dp point into this thread's buffer, valid
+        // until its next door_return. No live destructors in this frame.
+        unsafe { (inv.proc_)(inv.cookie, inv.argp, inv.size, inv.dp, inv.n) };
+        procedure_returned(st);
+    }
+}
+
+fn run_depletion(d: Depletion) {
+    let f = server_func();
+    match d {
+        // SAFETY: the user's creation function, called as documented.
+        Depletion::Shared => unsafe { f(ptr::null_mut()) },
+        Depletion::Private(mut info) => {
+            info.di_attributes |= DOOR_DEPLETION_CB;
+            // SAFETY: as above; info lives in this frame for the call.
+            unsafe { f(&mut info) }
+        }
+        Depletion::X { mut info, crf, arg, crcookie } => {
+            info.di_attributes |= DOOR_DEPLETION_CB;
+            // SAFETY: the door's own creation function, per its contract.
+            // Any return is accepted here (0 = declined); on anything but 1
+            // the start argument is leaked rather than freed, in case crf
+            // started a thread anyway.
+            let _ = unsafe { crf(&mut info, crate::create::xcreate_start, arg, crcookie) };
+        }
+    }
+}
+
+fn procedure_returned(st: *mut ServerTls) -> ! {
+    // SAFETY: own thread's state.
+    if let Some(cur) = unsafe { (*st).cur.take() } {
+        finish_current(cur, libc::EINTR);
+    }
+    // SAFETY: ends this thread; forced unwinding crosses only POFs and
+    // stops at `jump`.
+    unsafe { libc::pthread_exit(ptr::null_mut()) }
+}
+
+fn pool_of(st: &ServerTls) -> Option<Arc<Pool>> {
+    if let Some((pool, _, pid)) = &st.bound {
+        if *pid == sys::getpid() {
+            return Some(pool.clone());
+        }
+    }
+    door::with_proc(|p| Ok(p.shared.clone())).ok()
+}
+
+/// Makes sure the argument area holds `need` bytes, keeping its contents.
+fn reserve(st: &mut ServerTls, need: usize) -> R<()> {
+    if need <= st.cap {
+        return Ok(());
+    }
+    let cap = need.next_power_of_two().max(wire::CHUNK);
+    // SAFETY: realloc of our own malloc'd buffer (or null).
+    let p = unsafe { libc::realloc(st.buf.cast(), cap) };
+    if p.is_null() {
+        return Err(libc::ENOMEM);
+    }
+    st.buf = p.cast();
+    st.cap = cap;
+    Ok(())
+}
+
+fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
+    // SAFETY: own thread's state; nothing else borrows it now.
+    let st = unsafe { &mut *stp };
+    let pool = pool_of(st)?;
+    reserve(st, wire::CHUNK).ok()?;
+    pool.idle.fetch_add(1, Ordering::AcqRel);
+    let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: ev is one writable epoll_event.
+    let n = unsafe { libc::epoll_wait(pool.epfd.as_raw_fd(), &mut ev, 1, -1) };
+    let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
+    if n != 1 {
+        return None; // a signal while parked: park again (spec §4.5)
+    }
+    let door = door::lookup(ev.u64)?;
+    let ep = door.endpoint()?;
+    let mut hdr = Hdr::default();
+    let mut iov = [
+        libc::iovec { iov_base: (&mut hdr as *mut Hdr).cast(), iov_len: HDR_LEN },
+        libc::iovec { iov_base: st.buf.cast(), iov_len: wire::CHUNK },
+    ];
+    let got = sys::recv_fds(ep.as_raw_fd(), &mut iov, libc::MSG_DONTWAIT, true);
+    let mut r = match got {
+        Err(_) => {
+            let _ = pool.rearm(ep.as_raw_fd(), door.id);
+            return None;
+        }
+        Ok(r) if r.len == 0 && r.fds.is_empty() => {
+            // Every client end is closed: nobody can call this door again.
+            pool.remove(ep.as_raw_fd());
+            return None;
+        }
+        Ok(r) => r,
+    };
+    let _ = pool.rearm(ep.as_raw_fd(), door.id);
+    drop(ep);
+    // Validate everything the peer sent before trusting any of it.
+    let inline = r.len.saturating_sub(HDR_LEN);
+    let ok = r.len >= HDR_LEN
+        && !r.truncated
+        && !r.fds.is_empty()
+        && hdr.check(wire::K_CALL, u64::MAX / 2).is_ok()
+        && inline == (hdr.size as usize).min(wire::CHUNK)
+        && r.fds.len() == 1 + (hdr.ndesc as usize).min(sys::FDS_PER_MSG)
+        && sys::sock_type(r.fds[0]) == Ok(libc::SOCK_SEQPACKET);
+    if !ok {
+        r.close_fds();
+        return None;
+    }
+    let reply = sys::own(r.fds.remove(0));
+    let descs_fds = std::mem::take(&mut r.fds);
+    let close_all = |fds: &[RawFd]| {
+        for &fd in fds {
+            let _ = sys::close(fd);
+        }
+    };
+    // The one-byte token tells the client we picked the call up: if we
+    // die now, it sees EOF (EINTR), not ECONNRESET (EBADF).
+    let mut tok = [0u8; 1];
+    // SAFETY: tok is one writable byte.
+    let t = unsafe { libc::recv(reply.as_raw_fd(), tok.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+    let caller = match (t, r.cred, sys::peer_cred(reply.as_raw_fd())) {
+        (1, Some(sc), Ok(pc)) if sc.pid == pc.pid && pc.pid > 0 => {
+            Caller { pid: pc.pid, euid: pc.uid, egid: pc.gid, ruid: sc.uid, rgid: sc.gid }
+        }
+        _ => {
+            close_all(&descs_fds);
+            return None;
+        }
+    };
+    let size = hdr.size as usize;
+    let ndesc = hdr.ndesc as usize;
+    // Request limits (spec §4.3 step 4), then revocation.
+    let err = if door.revoked.load(Ordering::Acquire) {
+        libc::EBADF
+    } else {
+        let p = door.params();
+        if size < p.data_min || size > p.data_max {
+            libc::ENOBUFS
+        } else if ndesc > 0 && door.attrs.load(Ordering::Relaxed) & DOOR_REFUSE_DESC != 0 {
+            libc::ENOTSUP
+        } else if ndesc > p.desc_max {
+            libc::ENFILE
+        } else {
+            0
+        }
+    };
+    if err != 0 {
+        close_all(&descs_fds);
+        send_status(reply.as_raw_fd(), err);
+        return None;
+    }
+    // The rest of the transfer comes on the reply channel, which only
+    // this client writes. A peer that stalls is dropped after a timeout.
+    let desc_off = (size + 15) & !15;
+    let need = desc_off + ndesc * size_of::<door_desc_t>();
+    let mut fds = descs_fds;
+    if reserve(st, need.max(inline)).is_err() || recv_rest(reply.as_raw_fd(), st.buf, size, ndesc, &mut fds).is_err() {
+        close_all(&fds);
+        send_status(reply.as_raw_fd(), libc::E2BIG);
+        return None;
+    }
+    let _ = sys::set_cloexec(reply.as_raw_fd(), true);
+    let dp = if ndesc > 0 {
+        // SAFETY: need bytes reserved; desc_off is 16-aligned.
+        let dp = unsafe { st.buf.add(desc_off) } as *mut door_desc_t;
+        for (i, &fd) in fds.iter().enumerate() {
+            // SAFETY: i < ndesc, inside the reserved area.
+            unsafe { dp.add(i).write(crate::client::describe_received(fd)) };
+        }
+        dp
+    } else {
+        ptr::null_mut()
+    };
+    let deplete = if left == 0 {
+        if pool.private_id == 0 {
+            Some(Depletion::Shared)
+        } else if let Some(x) = door.xcreate.as_ref() {
+            if door.attrs.load(Ordering::Relaxed) & DOOR_NO_DEPLETION_CB != 0 {
+                None
+            } else {
+                Some(Depletion::X {
+                    info: door.info(sys::getpid()),
+                    crf: x.crf,
+                    arg: crate::create::start_arg(None, door.id, x),
+                    crcookie: x.crcookie as *mut libc::c_void,
+                })
+            }
+        } else {
+            Some(Depletion::Private(door.info(sys::getpid())))
+        }
+    } else {
+        None
+    };
+    door.active.fetch_add(1, Ordering::AcqRel);
+    // SAFETY: door_create stored a door_server_procedure_t here.
+    let proc_ = unsafe { std::mem::transmute::<usize, door_server_procedure_t>(door.proc_) };
+    let cookie = door.cookie as *mut libc::c_void;
+    st.cur = Some(Current { reply, door, caller, no_results: hdr.status & wire::F_NO_RESULTS != 0 });
+    Some(Invocation {
+        proc_,
+        cookie,
+        argp: if size > 0 { st.buf } else { ptr::null_mut() },
+        size,
+        dp,
+        n: ndesc as u32,
+        deplete,
+    })
+}
+
+/// Receives the continuation messages of a transfer into `buf` (whose
+/// first chunk has already arrived), collecting descriptors into `fds`.
+pub fn recv_rest(sock: RawFd, buf: *mut u8, size: usize, ndesc: usize, fds: &mut Vec<RawFd>) -> R<()> {
+    let count = wire::message_count(size, ndesc);
+    for i in 1..count {
+        let (off, len, _fs, fc) = wire::message_part(i, size, ndesc);
+        let mut one = 0u8;
+        let mut iov = [libc::iovec {
+            // SAFETY: off+len <= size, inside buf.
+            iov_base: if len > 0 { unsafe { buf.add(off) }.cast() } else { (&mut one as *mut u8).cast() },
+            iov_len: if len > 0 { len } else { 1 },
+        }];
+        let mut r = sys::recv_fds(sock, &mut iov, 0, true)?;
+        let want = if len > 0 { len } else { 1 };
+        if r.len != want || r.truncated || r.fds.len() != fc {
+            r.close_fds();
+            return Err(libc::EPROTO);
+        }
+        fds.append(&mut r.fds);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------
+// Pool start and binding.
+
+/// Called after door_create: starts the pool for the first non-private
+/// door, or offers a private door to the creation function (spec §4.1).
+pub fn after_create(door: &Arc<Door>, first_shared: bool) {
+    let f = server_func();
+    if door.attrs.load(Ordering::Relaxed) & DOOR_PRIVATE != 0 {
+        if door.xcreate.is_none() {
+            let mut info = door.info(sys::getpid());
+            // SAFETY: the user's creation function, with a valid info.
+            unsafe { f(&mut info) };
+        }
+    } else if first_shared {
+        // SAFETY: as above, with NULL for the shared pool.
+        unsafe { f(ptr::null_mut()) };
+    }
+}
+
+/// door_bind (spec §4.9).
+pub fn bind(door: &Arc<Door>) -> R<()> {
+    if door.attrs.load(Ordering::Relaxed) & DOOR_PRIVATE == 0 {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: own thread's state.
+    let st = unsafe { &mut *tls() };
+    st.bound = Some((door.pool.clone(), door.id, sys::getpid()));
+    Ok(())
+}
+
+/// door_unbind (spec §4.9).
+pub fn unbind() -> R<()> {
+    let Some(st) = tls_if_any() else { return Err(libc::EBADF) };
+    // SAFETY: own thread's state.
+    let st = unsafe { &mut *st };
+    match st.bound.take() {
+        Some(_) => Ok(()),
+        None => Err(libc::EBADF),
+    }
+}
+
+/// The door this thread is bound to (door_info(DOOR_QUERY)).
+pub fn bound_door() -> Option<u64> {
+    let st = tls_if_any()?;
+    // SAFETY: own thread's state.
+    let st = unsafe { &*st };
+    st.bound.as_ref().filter(|b| b.2 == sys::getpid()).map(|b| b.1)
+}
+
+use std::mem::size_of;

@@ -1,0 +1,429 @@
+//! The syscall layer: thin, safe wrappers over `libc`, and the one place
+//! where errno is written (`set_errno`). Everything returns `R<T>`, whose
+//! error is a plain errno value.
+
+use std::mem::{MaybeUninit, size_of, zeroed};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// An errno value.
+pub type Errno = i32;
+/// Result with an errno as the error.
+pub type R<T> = Result<T, Errno>;
+
+/// The only writer of errno in the library (CONVENTIONS §9).
+pub fn set_errno(e: Errno) {
+    // SAFETY: __errno_location always returns this thread's errno slot.
+    unsafe { *libc::__errno_location() = e }
+}
+
+/// Reads this thread's errno.
+pub fn errno() -> Errno {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Maps a libc return value of -1 to `Err(errno)`.
+pub fn cvt(r: libc::c_int) -> R<libc::c_int> {
+    if r == -1 { Err(errno()) } else { Ok(r) }
+}
+
+pub fn cvt_size(r: libc::ssize_t) -> R<usize> {
+    if r == -1 { Err(errno()) } else { Ok(r as usize) }
+}
+
+/// Retries a syscall wrapper on EINTR.
+pub fn retry<T>(mut f: impl FnMut() -> R<T>) -> R<T> {
+    loop {
+        match f() {
+            Err(libc::EINTR) => continue,
+            r => return r,
+        }
+    }
+}
+
+pub fn getpid() -> i32 {
+    // SAFETY: no preconditions.
+    unsafe { libc::getpid() }
+}
+
+pub fn close(fd: RawFd) -> R<()> {
+    // SAFETY: closing an integer fd has no memory-safety preconditions.
+    cvt(unsafe { libc::close(fd) }).map(|_| ())
+}
+
+/// Is `fd` an open descriptor?
+pub fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD takes no pointer argument.
+    fd >= 0 && unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1
+}
+
+pub fn set_cloexec(fd: RawFd, on: bool) -> R<()> {
+    // SAFETY: F_GETFD/F_SETFD take integer arguments only.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    let new = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, new) }).map(|_| ())
+}
+
+/// An AF_UNIX SOCK_SEQPACKET socket pair, close-on-exec.
+pub fn seqpacket_pair() -> R<(OwnedFd, OwnedFd)> {
+    let mut sv = [0 as RawFd; 2];
+    // SAFETY: sv is a valid array of two ints.
+    cvt(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            sv.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: socketpair succeeded, so both are fresh descriptors we own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) })
+}
+
+/// Builds a `sockaddr_un` for an abstract name (`name` without the leading NUL).
+pub fn abstract_addr(name: &[u8]) -> (libc::sockaddr_un, libc::socklen_t) {
+    // SAFETY: sockaddr_un is plain old data; all-zero is valid.
+    let mut a: libc::sockaddr_un = unsafe { zeroed() };
+    a.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let n = name.len().min(a.sun_path.len() - 1);
+    for (i, b) in name[..n].iter().enumerate() {
+        a.sun_path[i + 1] = *b as libc::c_char;
+    }
+    let len = (size_of::<libc::sa_family_t>() + 1 + n) as libc::socklen_t;
+    (a, len)
+}
+
+pub fn bind_abstract(fd: RawFd, name: &[u8]) -> R<()> {
+    let (a, len) = abstract_addr(name);
+    // SAFETY: a is a valid sockaddr_un of length len.
+    cvt(unsafe { libc::bind(fd, &a as *const _ as *const libc::sockaddr, len) }).map(|_| ())
+}
+
+/// The abstract peer name of a connected AF_UNIX socket, without the
+/// leading NUL. ENOTSOCK and friends are returned as they are.
+pub fn peer_abstract_name(fd: RawFd, out: &mut [u8; 108]) -> R<usize> {
+    // SAFETY: zeroed sockaddr_un is valid.
+    let mut a: libc::sockaddr_un = unsafe { zeroed() };
+    let mut len = size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: a/len describe a writable buffer of the right size.
+    cvt(unsafe { libc::getpeername(fd, &mut a as *mut _ as *mut libc::sockaddr, &mut len) })?;
+    if a.sun_family as i32 != libc::AF_UNIX {
+        return Err(libc::ENOTSOCK);
+    }
+    let plen = (len as usize).saturating_sub(size_of::<libc::sa_family_t>());
+    if plen < 1 || a.sun_path[0] != 0 {
+        return Err(libc::EINVAL); // unnamed or a filesystem name: not ours
+    }
+    let n = plen - 1;
+    for i in 0..n {
+        out[i] = a.sun_path[i + 1] as u8;
+    }
+    Ok(n)
+}
+
+/// SO_PEERCRED of a socket: pid, euid, egid of the peer (for a socketpair,
+/// of the process that created the pair).
+pub fn peer_cred(fd: RawFd) -> R<libc::ucred> {
+    let mut c = MaybeUninit::<libc::ucred>::zeroed();
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: c/len describe a writable ucred.
+    cvt(unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, c.as_mut_ptr().cast(), &mut len)
+    })?;
+    // SAFETY: zero-initialised and filled by the kernel.
+    Ok(unsafe { c.assume_init() })
+}
+
+/// SO_PEERGROUPS: the supplementary groups of the peer's credentials.
+pub fn peer_groups(fd: RawFd) -> R<Vec<u32>> {
+    let mut v: Vec<u32> = vec![0; 64];
+    loop {
+        let mut len = (v.len() * 4) as libc::socklen_t;
+        // SAFETY: v is a writable buffer of len bytes.
+        let r = unsafe {
+            libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERGROUPS, v.as_mut_ptr().cast(), &mut len)
+        };
+        if r == 0 {
+            v.truncate(len as usize / 4);
+            return Ok(v);
+        }
+        let e = errno();
+        if e == libc::ERANGE && (len as usize) / 4 > v.len() {
+            v.resize(len as usize / 4, 0);
+            continue;
+        }
+        return Err(e);
+    }
+}
+
+pub fn sock_type(fd: RawFd) -> R<i32> {
+    let mut t: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: t/len describe a writable int.
+    cvt(unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, (&mut t as *mut libc::c_int).cast(), &mut len)
+    })?;
+    Ok(t)
+}
+
+pub fn set_passcred(fd: RawFd) -> R<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: one is a readable int.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PASSCRED,
+            (&one as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(|_| ())
+}
+
+/// Most descriptors we put in one message (the kernel's SCM_MAX_FD is 253).
+pub const FDS_PER_MSG: usize = 250;
+const CMSG_BUF: usize = 2048;
+
+#[repr(C, align(8))]
+struct CmsgBuf([u8; CMSG_BUF]);
+
+/// Sends one message made of `iov` with `fds` attached (SCM_RIGHTS),
+/// never raising SIGPIPE. Retries on EINTR only if `restart`.
+pub fn send_fds(fd: RawFd, iov: &[libc::iovec], fds: &[RawFd], restart: bool) -> R<usize> {
+    debug_assert!(fds.len() <= FDS_PER_MSG);
+    let mut cbuf = CmsgBuf([0; CMSG_BUF]);
+    // SAFETY: msghdr is plain old data.
+    let mut m: libc::msghdr = unsafe { zeroed() };
+    m.msg_iov = iov.as_ptr() as *mut libc::iovec;
+    m.msg_iovlen = iov.len();
+    if !fds.is_empty() {
+        let bytes = fds.len() * size_of::<RawFd>();
+        // SAFETY: CMSG_SPACE is a pure computation.
+        let space = unsafe { libc::CMSG_SPACE(bytes as u32) } as usize;
+        m.msg_control = cbuf.0.as_mut_ptr().cast();
+        m.msg_controllen = space;
+        // SAFETY: msg_control points at a buffer large enough for one
+        // cmsghdr carrying fds.len() ints (space <= CMSG_BUF as fds <= 250).
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&m);
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            (*c).cmsg_len = libc::CMSG_LEN(bytes as u32) as usize;
+            std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(c), bytes);
+        }
+    }
+    loop {
+        // SAFETY: m describes valid iovecs and control data.
+        let r = unsafe { libc::sendmsg(fd, &m, libc::MSG_NOSIGNAL) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = errno();
+        if e == libc::EINTR && restart {
+            continue;
+        }
+        return Err(e);
+    }
+}
+
+/// What `recv_fds` got.
+pub struct Received {
+    /// Bytes of payload.
+    pub len: usize,
+    /// Descriptors that arrived with it; the caller owns them.
+    pub fds: Vec<RawFd>,
+    /// SCM_CREDENTIALS, if the socket has SO_PASSCRED.
+    pub cred: Option<libc::ucred>,
+    /// MSG_TRUNC or MSG_CTRUNC was set.
+    pub truncated: bool,
+}
+
+impl Received {
+    /// Closes every received descriptor (used when a message is rejected).
+    pub fn close_fds(&mut self) {
+        for fd in self.fds.drain(..) {
+            let _ = close(fd);
+        }
+    }
+}
+
+/// Receives one message into `iov`, collecting descriptors and credentials.
+/// `flags` may include MSG_DONTWAIT. Returns `Ok` with len 0 on EOF.
+pub fn recv_fds(fd: RawFd, iov: &mut [libc::iovec], flags: i32, restart: bool) -> R<Received> {
+    let mut cbuf = CmsgBuf([0; CMSG_BUF]);
+    // SAFETY: msghdr is plain old data.
+    let mut m: libc::msghdr = unsafe { zeroed() };
+    m.msg_iov = iov.as_mut_ptr();
+    m.msg_iovlen = iov.len();
+    m.msg_control = cbuf.0.as_mut_ptr().cast();
+    m.msg_controllen = CMSG_BUF;
+    let len = loop {
+        // SAFETY: m describes writable iovecs and a control buffer.
+        let r = unsafe { libc::recvmsg(fd, &mut m, flags) };
+        if r >= 0 {
+            break r as usize;
+        }
+        let e = errno();
+        if e == libc::EINTR && restart {
+            continue;
+        }
+        return Err(e);
+    };
+    let mut out = Received {
+        len,
+        fds: Vec::new(),
+        cred: None,
+        truncated: m.msg_flags & (libc::MSG_TRUNC | libc::MSG_CTRUNC) != 0,
+    };
+    // SAFETY: walking the control buffer the kernel filled, with the
+    // CMSG_* macros that bound-check against msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&m);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            let dlen = (*c).cmsg_len as usize - (data as usize - c as usize);
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let n = dlen / size_of::<RawFd>();
+                for i in 0..n {
+                    out.fds.push(std::ptr::read_unaligned(data.cast::<RawFd>().add(i)));
+                }
+            } else if (*c).cmsg_level == libc::SOL_SOCKET
+                && (*c).cmsg_type == libc::SCM_CREDENTIALS
+                && dlen >= size_of::<libc::ucred>()
+            {
+                out.cred = Some(std::ptr::read_unaligned(data.cast::<libc::ucred>()));
+            }
+            c = libc::CMSG_NXTHDR(&m, c);
+        }
+    }
+    Ok(out)
+}
+
+/// Copies `len` bytes from the caller's address `src` into `dst`, failing
+/// with EFAULT (instead of crashing) when the source is not readable.
+pub fn copy_in_bytes(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    if src.is_null() {
+        return Err(libc::EFAULT);
+    }
+    let local = libc::iovec { iov_base: dst.cast(), iov_len: len };
+    let remote = libc::iovec { iov_base: src as *mut _, iov_len: len };
+    // SAFETY: process_vm_readv on ourselves checks the remote range and
+    // writes only into `dst`, which the caller guarantees holds len bytes.
+    let r = unsafe { libc::process_vm_readv(getpid(), &local, 1, &remote, 1, 0) };
+    match r {
+        -1 => Err(match errno() {
+            libc::ENOSYS | libc::EPERM => return fallback_probe(src, dst, len),
+            e => e,
+        }),
+        n if n as usize == len => Ok(()),
+        _ => Err(libc::EFAULT),
+    }
+}
+
+/// Where process_vm_readv is unavailable (seccomp), probe readability by
+/// writing the range into a pipe-like sink (/dev/null checks nothing), so
+/// use write() to a pipe, which faults with EFAULT on unreadable memory.
+fn fallback_probe(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
+    let mut p = [0; 2];
+    // SAFETY: p is a valid array of two ints.
+    cvt(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })?;
+    let mut off = 0;
+    let mut res = Ok(());
+    while off < len {
+        let n = (len - off).min(4096);
+        // SAFETY: write() validates the source range itself.
+        let w = unsafe { libc::write(p[1], src.add(off).cast(), n) };
+        if w < 0 {
+            res = Err(errno());
+            break;
+        }
+        // SAFETY: read() into the caller's dst range.
+        let r = unsafe { libc::read(p[0], dst.add(off).cast(), w as usize) };
+        if r != w {
+            res = Err(libc::EFAULT);
+            break;
+        }
+        off += w as usize;
+    }
+    let _ = close(p[0]);
+    let _ = close(p[1]);
+    res
+}
+
+/// Reads a `T` from a caller-supplied pointer, EFAULT if unreadable.
+pub fn copy_in<T: Copy>(src: *const T) -> R<T> {
+    let mut v = MaybeUninit::<T>::uninit();
+    copy_in_bytes(src.cast(), v.as_mut_ptr().cast(), size_of::<T>())?;
+    // SAFETY: all size_of::<T>() bytes were written; T is a C struct of
+    // integers and pointers, valid for any bit pattern.
+    Ok(unsafe { v.assume_init() })
+}
+
+/// Writes `v` to a caller-supplied pointer, EFAULT if unwritable.
+pub fn copy_out<T: Copy>(dst: *mut T, v: &T) -> R<()> {
+    if dst.is_null() {
+        return Err(libc::EFAULT);
+    }
+    let local = libc::iovec { iov_base: (v as *const T) as *mut _, iov_len: size_of::<T>() };
+    let remote = libc::iovec { iov_base: dst.cast(), iov_len: size_of::<T>() };
+    // SAFETY: process_vm_writev checks the destination range.
+    let r = unsafe { libc::process_vm_writev(getpid(), &local, 1, &remote, 1, 0) };
+    if r == size_of::<T>() as isize {
+        Ok(())
+    } else if r == -1 && matches!(errno(), libc::ENOSYS | libc::EPERM) {
+        // SAFETY: no checker available: trust the caller (documented).
+        unsafe { std::ptr::write_unaligned(dst, *v) };
+        Ok(())
+    } else {
+        Err(libc::EFAULT)
+    }
+}
+
+/// Owns a raw descriptor number as an `OwnedFd`.
+pub fn own(fd: RawFd) -> OwnedFd {
+    // SAFETY: callers pass descriptors they exclusively own.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+pub fn raw(fd: &OwnedFd) -> RawFd {
+    fd.as_raw_fd()
+}
+
+/// fstat, returning (st_mode, st_dev, st_ino, st_uid).
+pub fn fstat(fd: RawFd) -> R<libc::stat> {
+    let mut st = MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: st is a writable struct stat.
+    cvt(unsafe { libc::fstat(fd, st.as_mut_ptr()) })?;
+    // SAFETY: filled by the kernel.
+    Ok(unsafe { st.assume_init() })
+}
+
+/// Current stack pointer of the calling thread.
+#[inline(always)]
+pub fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: reads a register, touches no memory.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    sp
+}
+
+// glibc functions and constants the libc crate does not bind for this target.
+unsafe extern "C" {
+    pub fn pthread_setcancelstate(state: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
+    pub fn pthread_setcanceltype(kind: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
+}
+pub const PTHREAD_CANCEL_ENABLE: libc::c_int = 0;
+pub const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
+pub const PTHREAD_CANCEL_DEFERRED: libc::c_int = 0;
+pub const FUTEX_WAIT_PRIVATE: libc::c_int = 128;
+pub const FUTEX_WAKE_PRIVATE: libc::c_int = 129;

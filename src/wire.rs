@@ -1,0 +1,206 @@
+//! What travels between processes: door names (the abstract socket name
+//! bound to a door's server end, which every copy of the door descriptor
+//! sees through `getpeername`) and message headers. Everything read from
+//! a peer is validated here before use.
+
+use crate::sys::R;
+
+/// Prefix of a door's server-end name.
+pub const DOOR_PREFIX: &[u8] = b"ldoor1:";
+/// Prefix of a process's control socket name.
+pub const CTL_PREFIX: &[u8] = b"ldoor1c:";
+
+/// The identity of a door as recorded in its name at creation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DoorName {
+    pub id: u64,
+    pub pid: i32,
+    /// Random per process image; tells an exec'd or recycled pid apart.
+    pub nonce: u64,
+    pub proc_: u64,
+    pub cookie: u64,
+    pub attrs: u32,
+}
+
+fn hex(out: &mut Vec<u8>, v: u64, digits: usize) {
+    for i in (0..digits).rev() {
+        let d = ((v >> (i * 4)) & 0xf) as u8;
+        out.push(if d < 10 { b'0' + d } else { b'a' + d - 10 });
+    }
+}
+
+fn unhex(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in s {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | d as u64;
+    }
+    Some(v)
+}
+
+impl DoorName {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(96);
+        v.extend_from_slice(DOOR_PREFIX);
+        hex(&mut v, self.id, 16);
+        v.push(b':');
+        hex(&mut v, self.pid as u32 as u64, 8);
+        v.push(b':');
+        hex(&mut v, self.nonce, 16);
+        v.push(b':');
+        hex(&mut v, self.proc_, 16);
+        v.push(b':');
+        hex(&mut v, self.cookie, 16);
+        v.push(b':');
+        hex(&mut v, self.attrs as u64, 8);
+        v
+    }
+
+    pub fn decode(s: &[u8]) -> Option<DoorName> {
+        let rest = s.strip_prefix(DOOR_PREFIX)?;
+        let mut it = rest.split(|&c| c == b':');
+        let id = unhex(it.next()?)?;
+        let pid = unhex(it.next()?)? as u32 as i32;
+        let nonce = unhex(it.next()?)?;
+        let proc_ = unhex(it.next()?)?;
+        let cookie = unhex(it.next()?)?;
+        let attrs = unhex(it.next()?)? as u32;
+        if it.next().is_some() || pid <= 0 {
+            return None;
+        }
+        Some(DoorName { id, pid, nonce, proc_, cookie, attrs })
+    }
+}
+
+/// The control socket name of a process image.
+pub fn ctl_name(pid: i32, nonce: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(40);
+    v.extend_from_slice(CTL_PREFIX);
+    hex(&mut v, pid as u32 as u64, 8);
+    v.push(b':');
+    hex(&mut v, nonce, 16);
+    v
+}
+
+pub const MAGIC: u32 = 0x444f_4f52; // "DOOR"
+pub const K_CALL: u32 = 1;
+pub const K_REPLY: u32 = 2;
+pub const K_QUERY: u32 = 3;
+pub const K_QUERY_REPLY: u32 = 4;
+
+/// CALL flag: the client passed `params == NULL`, no results allowed.
+pub const F_NO_RESULTS: u32 = 1;
+
+/// Bytes of payload carried by one message.
+pub const CHUNK: usize = 128 * 1024;
+
+/// The fixed header at the start of every first message.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Hdr {
+    pub magic: u32,
+    pub kind: u32,
+    /// CALL: flags; REPLY: 0 or an errno.
+    pub status: u32,
+    pub ndesc: u32,
+    pub size: u64,
+    pub aux: u64,
+}
+pub const HDR_LEN: usize = core::mem::size_of::<Hdr>();
+const _: () = assert!(HDR_LEN == 32);
+
+impl Hdr {
+    pub fn new(kind: u32, status: u32, size: u64, ndesc: u32) -> Hdr {
+        Hdr { magic: MAGIC, kind, status, ndesc, size, aux: 0 }
+    }
+
+    /// Validates a header received from a peer.
+    pub fn check(&self, kind: u32, max_size: u64) -> R<()> {
+        if self.magic != MAGIC
+            || self.kind != kind
+            || self.size > max_size
+            || self.ndesc as usize > crate::abi::DOOR_MAX_DESC
+        {
+            return Err(libc::EPROTO);
+        }
+        Ok(())
+    }
+}
+
+/// How many messages carry `size` bytes and `ndesc` descriptors.
+pub fn message_count(size: usize, ndesc: usize) -> usize {
+    let by_data = size.div_ceil(CHUNK).max(1);
+    let by_fds = ndesc.div_ceil(crate::sys::FDS_PER_MSG).max(1);
+    by_data.max(by_fds)
+}
+
+/// The slice of data (offset, len) and of descriptors (start, count)
+/// carried by message `i` of a transfer.
+pub fn message_part(i: usize, size: usize, ndesc: usize) -> (usize, usize, usize, usize) {
+    let off = (i * CHUNK).min(size);
+    let len = (size - off).min(CHUNK);
+    let fstart = (i * crate::sys::FDS_PER_MSG).min(ndesc);
+    let fcount = (ndesc - fstart).min(crate::sys::FDS_PER_MSG);
+    (off, len, fstart, fcount)
+}
+
+/// Answer to a control query about a door.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct QueryReply {
+    pub hdr: Hdr,
+    pub attrs: u32,
+    pub target: i32,
+    pub data_min: u64,
+    pub data_max: u64,
+    pub desc_max: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn name_roundtrip() {
+        let n = DoorName { id: u64::MAX - 3, pid: 4242, nonce: 0xdead_beef, proc_: 0x7fff_1234, cookie: 0, attrs: 0x3d3 };
+        let e = n.encode();
+        assert!(e.len() < 107);
+        assert_eq!(DoorName::decode(&e), Some(n));
+        assert_eq!(DoorName::decode(b"ldoor1:zz"), None);
+        assert_eq!(DoorName::decode(&e[..e.len() - 1]).map(|d| d.attrs), Some(0x3d));
+        let mut bad = e.clone();
+        bad.extend_from_slice(b":1");
+        assert_eq!(DoorName::decode(&bad), None);
+    }
+    #[test]
+    fn parts_cover_everything() {
+        for &(size, nd) in &[(0usize, 0usize), (5, 0), (CHUNK, 0), (CHUNK + 1, 3), (10, 1024), (8 << 20, 251)] {
+            let n = message_count(size, nd);
+            let (mut d, mut f) = (0, 0);
+            for i in 0..n {
+                let (off, len, fs, fc) = message_part(i, size, nd);
+                assert_eq!(off, d);
+                assert_eq!(fs, f);
+                d += len;
+                f += fc;
+            }
+            assert_eq!((d, f), (size, nd));
+        }
+    }
+    #[test]
+    fn header_check() {
+        let h = Hdr::new(K_CALL, 0, 10, 2);
+        assert!(h.check(K_CALL, 100).is_ok());
+        assert_eq!(h.check(K_REPLY, 100), Err(libc::EPROTO));
+        assert_eq!(h.check(K_CALL, 5), Err(libc::EPROTO));
+        let mut g = h;
+        g.ndesc = 1025;
+        assert_eq!(g.check(K_CALL, 100), Err(libc::EPROTO));
+    }
+}
