@@ -25,9 +25,23 @@ pub struct Ident {
     pub local: bool,
 }
 
-/// Is `fd` a door? Its peer must carry a door name whose pid is the
-/// kernel-attested creator of the socket pair (SO_PEERCRED).
+/// Is `fd` a door? A descriptor opened on a path with a door attached
+/// (fattach) is first replaced by the door itself (naming::resolve).
 pub fn identify(fd: RawFd) -> R<Ident> {
+    match identify_socket(fd) {
+        Ok(id) => Ok(id),
+        Err(_) if !is_socket(fd) && crate::naming::resolve(fd) => identify_socket(fd),
+        Err(e) => Err(e),
+    }
+}
+
+fn is_socket(fd: RawFd) -> bool {
+    sys::fstat(fd).map_or(true, |st| st.st_mode & libc::S_IFMT == libc::S_IFSOCK)
+}
+
+/// Is `fd` itself a door descriptor? Its peer must carry a door name whose
+/// pid is the kernel-attested creator of the socket pair (SO_PEERCRED).
+pub fn identify_socket(fd: RawFd) -> R<Ident> {
     if fd < 0 {
         return Err(libc::EBADF);
     }
@@ -52,7 +66,7 @@ fn hung_up(fd: RawFd) -> bool {
 /// The `door_desc_t` a receiver sees for a descriptor it was given
 /// (spec §4.12): DOOR_DESCRIPTOR, and for a door its attributes and id.
 pub fn describe_received(fd: RawFd) -> door_desc_t {
-    match identify(fd) {
+    match identify_socket(fd) {
         Ok(id) => {
             let (mut attrs, door_id) = (id.name.attrs & DOOR_ATTR_MASK, id.name.id);
             if id.local {

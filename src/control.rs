@@ -1,100 +1,189 @@
-//! The control socket of a door server process and its manager thread.
+//! The manager thread of a door server process: its control socket and its
+//! fattach rendezvous listeners.
 //!
-//! Every process image that creates a door listens on an abstract
-//! SOCK_SEQPACKET name `ldoor1c:<pid>:<nonce>` (close-on-exec, so it
-//! vanishes at exit and at exec). A client that needs the live state of a
-//! door served elsewhere (`door_info`, `door_getparam`) connects, proves it
-//! holds the door by passing its descriptor, and gets the answer from the
-//! manager thread, which never runs user code and so answers even when
-//! every server thread is busy. "Connection refused" means the server
-//! image is gone: `di_target == -1`.
+//! Every process image that creates a door (or attaches one) listens on an
+//! abstract SOCK_SEQPACKET name `ldoor1c:<pid>:<nonce>` (close-on-exec, so
+//! it vanishes at exit and at exec). A client that needs the live state of
+//! a door served elsewhere (`door_info`, `door_getparam`) connects, proves
+//! it holds the door by passing its descriptor, and gets the answer from
+//! the manager, which never runs user code and so answers even when every
+//! server thread is busy. "Connection refused" means the server image is
+//! gone: `di_target == -1`. The same thread accepts on the rendezvous
+//! listeners of `naming.rs`.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use crate::abi::*;
 use crate::door::{self, Proc};
+use crate::naming::{self, FileKey};
 use crate::sys::{self, R};
 use crate::wire::{self, DoorName, Hdr, QueryReply, HDR_LEN};
 
 const MAX_CONNS: usize = 256;
 
+/// What a connection accepted by the manager is for.
+#[derive(Clone, Copy, Debug)]
+pub enum ConnKind {
+    Query,
+    Rendezvous { listener: RawFd },
+}
+
+/// One fattach'ed name: its rendezvous listener holds a reference to the
+/// door (as namefs holds one on the door's file).
+pub struct Attachment {
+    pub _listener: OwnedFd,
+    pub door: Arc<OwnedFd>,
+    pub key: FileKey,
+}
+
+fn listen_on(name: &[u8]) -> R<OwnedFd> {
+    // SAFETY: plain socket creation.
+    let s = sys::own(sys::cvt(unsafe {
+        libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0)
+    })?);
+    sys::bind_abstract(s.as_raw_fd(), name)?;
+    // SAFETY: listen on our own socket.
+    sys::cvt(unsafe { libc::listen(s.as_raw_fd(), 64) })?;
+    Ok(s)
+}
+
+fn epoll_add(ep: RawFd, fd: RawFd) -> R<()> {
+    let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: fd as u64 };
+    // SAFETY: valid epoll_event.
+    sys::cvt(unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) }).map(|_| ())
+}
+
 /// Starts the control socket and manager thread of this process image
-/// (called with the process state held, on its first door).
+/// (called with the process state held).
 pub fn ensure_started(st: &mut Proc) -> R<()> {
     if st.ctl_started {
         return Ok(());
     }
-    // SAFETY: plain socket creation.
-    let s = sys::cvt(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) })?;
-    let s = sys::own(s);
-    sys::bind_abstract(s.as_raw_fd(), &wire::ctl_name(st.pid, st.nonce))?;
-    // SAFETY: listen on our own socket.
-    sys::cvt(unsafe { libc::listen(s.as_raw_fd(), 64) })?;
+    let s = listen_on(&wire::ctl_name(st.pid, st.nonce))?;
     // SAFETY: epoll_create1 has no pointer arguments.
-    let ep = sys::own(sys::cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?);
-    let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: s.as_raw_fd() as u64 };
-    // SAFETY: valid epoll_event.
-    sys::cvt(unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, s.as_raw_fd(), &mut ev) })?;
-    st.owned.push(s.as_raw_fd());
-    st.owned.push(ep.as_raw_fd());
-    let boxed = Box::into_raw(Box::new((s, ep, st.pid, st.nonce)));
-    if !crate::server::spawn_detached(manager_main, boxed.cast()) {
-        // SAFETY: the thread did not start; we still own the box.
-        drop(unsafe { Box::from_raw(boxed) });
+    let ep = sys::cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+    if let Err(e) = epoll_add(ep, s.as_raw_fd()) {
+        let _ = sys::close(ep);
+        return Err(e);
+    }
+    let ctl = std::os::fd::IntoRawFd::into_raw_fd(s);
+    st.owned.push(ctl);
+    st.owned.push(ep);
+    st.mgr_epfd = ep;
+    st.ctl_fd = ctl;
+    if !crate::server::spawn_detached(manager_main, ep as usize as *mut libc::c_void) {
         return Err(libc::EAGAIN);
     }
     st.ctl_started = true;
     Ok(())
 }
 
+/// Registers an attachment (naming::fattach). EBUSY if the name is taken.
+pub fn attach(st: &mut Proc, key: &FileKey, door: OwnedFd) -> R<()> {
+    let l = match listen_on(&naming::rendezvous_name(key)) {
+        Ok(l) => l,
+        Err(libc::EADDRINUSE) => return Err(libc::EBUSY),
+        Err(e) => return Err(e),
+    };
+    epoll_add(st.mgr_epfd, l.as_raw_fd())?;
+    st.owned.push(l.as_raw_fd());
+    st.owned.push(door.as_raw_fd());
+    st.atts.insert(l.as_raw_fd(), Attachment { _listener: l, door: Arc::new(door), key: *key });
+    Ok(())
+}
+
+enum Event {
+    Accept(ConnKind),
+    Serve(ConnKind, Option<(Arc<OwnedFd>, u32)>),
+    Nothing,
+}
+
 extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
-    // SAFETY: ensure_started passed ownership of this box.
-    let (listener, ep, pid, nonce) = *unsafe { Box::from_raw(arg as *mut (OwnedFd, OwnedFd, i32, u64)) };
+    let ep = arg as usize as RawFd;
     // SAFETY: blocking every signal in this thread only.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut set);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
-    let lfd = listener.as_raw_fd();
-    let mut conns: Vec<RawFd> = Vec::new();
+    let Some((pid, nonce)) = door::identity() else { return std::ptr::null_mut() };
     loop {
-        if sys::getpid() != pid {
-            break; // cannot happen (threads do not survive fork), but be safe
-        }
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 16];
         // SAFETY: evs is writable for 16 events.
-        let n = unsafe { libc::epoll_wait(ep.as_raw_fd(), evs.as_mut_ptr(), 16, -1) };
+        let n = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), 16, -1) };
         if n < 0 {
-            continue;
+            if sys::errno() == libc::EINTR {
+                continue;
+            }
+            return std::ptr::null_mut();
         }
         for ev in &evs[..n as usize] {
-            let fd = ev.u64 as RawFd;
-            if fd == lfd {
-                // SAFETY: accept4 with no address output.
-                let c = unsafe {
-                    libc::accept4(lfd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
-                };
-                if c < 0 {
-                    continue;
-                }
-                if conns.len() >= MAX_CONNS {
-                    let old = conns.remove(0);
-                    let _ = sys::close(old);
-                }
-                let mut e = libc::epoll_event { events: libc::EPOLLIN as u32, u64: c as u64 };
-                // SAFETY: valid epoll_event.
-                unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, c, &mut e) };
-                conns.push(c);
-            } else if conns.contains(&fd) {
-                serve_query(fd, pid, nonce);
-                conns.retain(|&c| c != fd);
-                let _ = sys::close(fd);
-            }
+            handle(ep, ev.u64 as RawFd, pid, nonce);
         }
     }
-    std::ptr::null_mut()
+}
+
+fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
+    let what = door::with_proc(|st| {
+        Ok(if fd == st.ctl_fd {
+            Event::Accept(ConnKind::Query)
+        } else if st.atts.contains_key(&fd) {
+            Event::Accept(ConnKind::Rendezvous { listener: fd })
+        } else if let Some(kind) = st.conns.remove(&fd) {
+            let att = match kind {
+                ConnKind::Rendezvous { listener } => st.atts.get(&listener).map(|a| (a.door.clone(), a.key.uid)),
+                ConnKind::Query => None,
+            };
+            Event::Serve(kind, att)
+        } else {
+            Event::Nothing
+        })
+    })
+    .unwrap_or(Event::Nothing);
+    match what {
+        Event::Accept(kind) => {
+            // SAFETY: accept4 with no address output.
+            let c = unsafe {
+                libc::accept4(fd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+            };
+            if c < 0 {
+                return;
+            }
+            let _ = door::with_proc(|st| {
+                if st.conns.len() >= MAX_CONNS || epoll_add(ep, c).is_err() {
+                    let _ = sys::close(c);
+                } else {
+                    st.conns.insert(c, kind);
+                    st.owned.push(c);
+                }
+                Ok(())
+            });
+        }
+        Event::Serve(kind, att) => {
+            let mut detach = None;
+            match (kind, att) {
+                (ConnKind::Query, _) => serve_query(fd, pid, nonce),
+                (ConnKind::Rendezvous { listener }, Some((door_fd, uid))) => {
+                    if naming::serve(fd, door_fd.as_raw_fd(), uid) {
+                        detach = Some(listener);
+                    }
+                }
+                (ConnKind::Rendezvous { .. }, None) => {}
+            }
+            let _ = door::with_proc(|st| {
+                st.owned.retain(|&o| o != fd);
+                if let Some(l) = detach {
+                    if let Some(a) = st.atts.remove(&l) {
+                        st.owned.retain(|&o| o != l && o != a.door.as_raw_fd());
+                    }
+                }
+                Ok(())
+            });
+            let _ = sys::close(fd);
+        }
+        Event::Nothing => {}
+    }
 }
 
 fn serve_query(c: RawFd, pid: i32, nonce: u64) {
@@ -105,26 +194,22 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
     let valid = r.len == HDR_LEN && !r.truncated && r.fds.len() == 1 && hdr.check(wire::K_QUERY, 0).is_ok();
     if valid {
         // The asker must hold a descriptor of this very door.
-        if let Ok(id) = crate::client::identify(r.fds[0]) {
+        if let Ok(id) = crate::client::identify_socket(r.fds[0]) {
             if id.name.pid == pid && id.name.nonce == nonce && id.name.id == hdr.aux {
+                reply.hdr.status = 0;
+                reply.target = pid;
                 match door::lookup(hdr.aux) {
                     Some(d) => {
-                        let info = d.info(pid);
                         let p = d.params();
-                        reply.hdr.status = 0;
-                        reply.attrs = info.di_attributes;
-                        reply.target = pid;
+                        reply.attrs = d.info(pid).di_attributes;
                         reply.data_min = p.data_min as u64;
                         reply.data_max = p.data_max as u64;
                         reply.desc_max = p.desc_max as u64;
-                        let _ = d.active.load(Ordering::Relaxed);
                     }
                     None => {
-                        // Revoked: still ours, still alive.
-                        reply.hdr.status = 0;
                         reply.attrs = (id.name.attrs & DOOR_ATTR_MASK) | DOOR_REVOKED;
-                        reply.target = pid;
-                        reply.desc_max = u64::MAX;
+                        reply.data_max = u64::MAX;
+                        reply.desc_max = if id.name.attrs & DOOR_REFUSE_DESC != 0 { 0 } else { i32::MAX as u64 };
                     }
                 }
             }

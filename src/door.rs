@@ -139,6 +139,13 @@ pub struct Proc {
     pub ctl_started: bool,
     /// Every descriptor the state owns, closed at once in a fork child.
     pub owned: Vec<RawFd>,
+    /// The manager thread's epoll set and control listener (-1 until started).
+    pub mgr_epfd: RawFd,
+    pub ctl_fd: RawFd,
+    /// Connections the manager is serving.
+    pub conns: HashMap<RawFd, crate::control::ConnKind>,
+    /// fattach rendezvous listeners of this process, by listener descriptor.
+    pub atts: HashMap<RawFd, crate::control::Attachment>,
 }
 
 static STATE: Mutex<Option<Proc>> = Mutex::new(None);
@@ -222,6 +229,10 @@ pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
             started: false,
             ctl_started: false,
             owned: vec![epfd],
+            mgr_epfd: -1,
+            ctl_fd: -1,
+            conns: HashMap::new(),
+            atts: HashMap::new(),
         });
     }
     // SAFETY-free: just set above.

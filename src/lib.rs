@@ -16,6 +16,7 @@ mod client;
 mod control;
 mod create;
 mod door;
+mod naming;
 mod server;
 pub mod sys;
 mod ucred;

@@ -1,0 +1,56 @@
+# libdoor — build, install, test.
+#   make            build libdoor.so.1 (+ libdoor.so) and libdoor.a
+#   make demo       build everything and run the demo door server and client
+#   make check      run every test (what CI runs)
+#   make install PREFIX=/usr/local DESTDIR=   |   make uninstall
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+CARGO ?= cargo
+CC ?= cc
+REL := target/release
+VERSION := 1.0.0
+HEADERS := door.h ucred.h stropts.h sys/door.h
+
+.PHONY: all lib demo check install uninstall clean format-check bench
+
+all: lib
+
+lib:
+	$(CARGO) build --release --locked
+	ln -sf libdoor.so $(REL)/libdoor.so.1
+
+$(REL)/libdoor.pc: pkgconfig/libdoor.pc.in
+	mkdir -p $(REL)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+install: lib $(REL)/libdoor.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sys $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(REL)/libdoor.so $(DESTDIR)$(LIBDIR)/libdoor.so.1
+	ln -sf libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so
+	install -m 644 $(REL)/libdoor.a $(DESTDIR)$(LIBDIR)/libdoor.a
+	for h in $(HEADERS); do install -m 644 include/$$h $(DESTDIR)$(INCLUDEDIR)/$$h; done
+	install -m 644 $(REL)/libdoor.pc $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so $(DESTDIR)$(LIBDIR)/libdoor.a
+	for h in $(HEADERS); do rm -f $(DESTDIR)$(INCLUDEDIR)/$$h; done
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
+
+demo: lib
+	$(MAKE) -C demo run
+
+check: lib
+	bash scripts/check.sh
+
+format-check:
+	$(CARGO) fmt --check
+	clang-format --dry-run --Werror compat-tests/*.c compat-tests/*.h compat-tests/abi/*.c demo/*.c
+
+clean:
+	$(CARGO) clean
+	$(MAKE) -C compat-tests clean
+	$(MAKE) -C demo clean

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs every test of libdoor (the README's test command, `make check`, calls
+# this). Each stage prints its own results; the totals come last, as one
+# line `N passed, N failed`. Exit status is non-zero if anything failed.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TOTAL_P=0
+TOTAL_F=0
+FAILED_STAGES=()
+LOG=$(mktemp -d "${TMPDIR:-/tmp}/libdoor-check.XXXXXX")
+trap 'rm -rf "$LOG"' EXIT
+
+# stage NAME CMD...: run, show output, add its counts to the totals.
+stage() {
+    local name=$1; shift
+    echo "=== $name"
+    "$@" 2>&1 | tee "$LOG/out"
+    local rc=${PIPESTATUS[0]}
+    local p f line
+    line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$LOG/out" | tail -n 1)
+    if [ -n "$line" ]; then
+        p=$(sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
+        f=$(sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\3/' <<<"$line")
+    elif grep -q '^test result:' "$LOG/out"; then
+        p=$(grep '^test result:' "$LOG/out" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1/' | paste -sd+ | bc)
+        f=$(grep '^test result:' "$LOG/out" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\2/' | paste -sd+ | bc)
+    else
+        if [ "$rc" -eq 0 ]; then p=1; f=0; else p=0; f=1; fi
+    fi
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    TOTAL_P=$((TOTAL_P + p))
+    TOTAL_F=$((TOTAL_F + f))
+    if [ "$f" -ne 0 ]; then FAILED_STAGES+=("$name"); fi
+    echo "--- $name: $p passed, $f failed (exit $rc)"
+}
+
+stage "cargo fmt" cargo fmt --check
+stage "cargo clippy" cargo clippy --release --locked --all-targets -- -D warnings
+stage "cargo test" cargo test --release --locked
+stage "headers and ABI" bash compat-tests/abi/check-headers.sh "$ROOT"
+stage "ELF symbols and SONAME" bash compat-tests/abi/check-elf.sh target/release/libdoor.so "$ROOT"
+stage "compat (build tree)" make -s -C compat-tests check
+stage "compat (ASan+UBSan)" make -s -C compat-tests SANITIZE=1 check
+
+# Install into a scratch prefix, build the suite through pkg-config only.
+inst() {
+    local pre=$LOG/prefix
+    make -s install PREFIX="$pre" >/dev/null || return 1
+    local pc="$pre/lib/pkgconfig"
+    PKG_CONFIG_PATH="$pc" pkg-config --exists libdoor || return 1
+    make -s -C compat-tests check BUILD="$LOG/build-installed" \
+        LIBDOOR_CFLAGS="$(PKG_CONFIG_PATH=$pc pkg-config --cflags libdoor)" \
+        LIBDOOR_LIBS="$(PKG_CONFIG_PATH=$pc pkg-config --libs libdoor) -Wl,-rpath,$pre/lib"
+}
+stage "compat (installed tree via pkg-config)" inst
+
+# DESTDIR staging and uninstall leave nothing behind.
+destdir() {
+    local d=$LOG/dest
+    make -s install PREFIX=/usr/local DESTDIR="$d" >/dev/null || return 1
+    local want="usr/local/include/door.h usr/local/include/sys/door.h usr/local/include/ucred.h
+        usr/local/include/stropts.h usr/local/lib/libdoor.so.1 usr/local/lib/libdoor.so
+        usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc"
+    local ok=0 bad=0
+    for f in $want; do
+        if [ -e "$d/$f" ]; then ok=$((ok + 1)); else echo "missing after install: $f"; bad=$((bad + 1)); fi
+    done
+    make -s uninstall PREFIX=/usr/local DESTDIR="$d" >/dev/null || bad=$((bad + 1))
+    local left
+    left=$(find "$d" -type f -o -type l | wc -l)
+    if [ "$left" -eq 0 ]; then ok=$((ok + 1)); else echo "left after uninstall:"; find "$d" -type f -o -type l; bad=$((bad + 1)); fi
+    echo "$ok passed, $bad failed"
+    [ "$bad" -eq 0 ]
+}
+stage "install/uninstall with DESTDIR" destdir
+
+if [ -d demo ]; then
+    stage "demo" make -s -C demo run
+fi
+
+echo
+if [ ${#FAILED_STAGES[@]} -gt 0 ]; then
+    echo "failed stages: ${FAILED_STAGES[*]}"
+fi
+echo "$TOTAL_P passed, $TOTAL_F failed"
+[ "$TOTAL_F" -eq 0 ]
