@@ -328,6 +328,23 @@ count_fds(void)
 	return (n - 1);     /* the directory stream's own descriptor */
 }
 
+/*
+ * count_fds(), after giving work that finishes asynchronously (a server
+ * thread closing what it received, after its reply) up to 3 s to reach
+ * `want`.  For leak checks: a leak never settles.
+ */
+HARNESS_FN int
+count_fds_settled(int want)
+{
+	int i, n = count_fds();
+
+	for (i = 0; i < 300 && n != want; i++) {
+		usleep(10000);
+		n = count_fds();
+	}
+	return (n);
+}
+
 /* Number of lines in /proc/self/maps (read without allocating). */
 HARNESS_FN int
 count_maps(void)

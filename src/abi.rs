@@ -157,7 +157,12 @@ impl door_desc_t {
     pub fn new(attrs: u32, fd: i32, id: u64) -> Self {
         door_desc_t {
             d_attributes: attrs,
-            d_data: door_desc_data { d_desc: door_desc_inner { d_descriptor: fd, d_id: id } },
+            d_data: door_desc_data {
+                d_desc: door_desc_inner {
+                    d_descriptor: fd,
+                    d_id: id,
+                },
+            },
         }
     }
 }
@@ -199,6 +204,7 @@ mod tests {
     fn desc_roundtrip() {
         let d = door_desc_t::new(DOOR_DESCRIPTOR, 7, 0x1122334455667788);
         assert_eq!(d.fd(), 7);
+        // SAFETY: door_desc_t is 24 bytes of plain integers.
         let bytes: [u8; 24] = unsafe { core::mem::transmute(d) };
         assert_eq!(&bytes[0..4], &DOOR_DESCRIPTOR.to_ne_bytes());
         assert_eq!(&bytes[4..8], &7i32.to_ne_bytes());

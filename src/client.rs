@@ -15,7 +15,7 @@ use crate::abi::*;
 use crate::door;
 use crate::server;
 use crate::sys::{self, R};
-use crate::wire::{self, DoorName, Hdr, HDR_LEN};
+use crate::wire::{self, DoorName, HDR_LEN, Hdr};
 
 /// What a descriptor says about itself, if it is a door.
 #[derive(Clone, Copy, Debug)]
@@ -52,12 +52,19 @@ pub fn identify_socket(fd: RawFd) -> R<Ident> {
     if pc.pid != name.pid {
         return Err(libc::EBADF);
     }
-    Ok(Ident { name, local: door::is_ours(&name) })
+    Ok(Ident {
+        name,
+        local: door::is_ours(&name),
+    })
 }
 
 /// Has the server end of this door gone (revoked, or the server died)?
 fn hung_up(fd: RawFd) -> bool {
-    let mut p = libc::pollfd { fd, events: 0, revents: 0 };
+    let mut p = libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd, zero timeout.
     let r = unsafe { libc::poll(&mut p, 1, 0) };
     r == 1 && p.revents & (libc::POLLHUP | libc::POLLERR) != 0
@@ -89,7 +96,11 @@ pub fn after_fork_child() {}
 fn read_descs(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
     let mut v: Vec<door_desc_t> = Vec::with_capacity(n);
     if n > 0 {
-        sys::copy_in_bytes(desc.cast(), v.as_mut_ptr().cast(), n * size_of::<door_desc_t>())?;
+        sys::copy_in_bytes(
+            desc.cast(),
+            v.as_mut_ptr().cast(),
+            n * size_of::<door_desc_t>(),
+        )?;
         // SAFETY: n elements were written.
         unsafe { v.set_len(n) };
     }
@@ -104,10 +115,19 @@ const DS: usize = size_of::<door_desc_t>();
 
 /// `door_call` (spec §4.3, §4.4).
 pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
-    let mut arg = if params.is_null() { None } else { Some(sys::copy_in(params)?) };
+    let mut arg = if params.is_null() {
+        None
+    } else {
+        Some(sys::copy_in(params)?)
+    };
     let id = identify(fd)?;
     let (data, size, desc, ndesc) = match &arg {
-        Some(a) => (a.data_ptr as *const u8, a.data_size, a.desc_ptr as *const door_desc_t, a.desc_num as usize),
+        Some(a) => (
+            a.data_ptr as *const u8,
+            a.data_size,
+            a.desc_ptr as *const door_desc_t,
+            a.desc_num as usize,
+        ),
         None => (ptr::null(), 0, ptr::null(), 0),
     };
     if id.local {
@@ -130,8 +150,17 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
         return Err(libc::E2BIG);
     }
     let descs = read_descs(desc, ndesc)?;
-    if descs.iter().any(|d| d.d_attributes & DOOR_DESCRIPTOR == 0 || !sys::fd_is_open(d.fd())) {
-        server::release_descs(&descs.iter().copied().filter(|d| sys::fd_is_open(d.fd())).collect::<Vec<_>>());
+    if descs
+        .iter()
+        .any(|d| d.d_attributes & DOOR_DESCRIPTOR == 0 || !sys::fd_is_open(d.fd()))
+    {
+        server::release_descs(
+            &descs
+                .iter()
+                .copied()
+                .filter(|d| sys::fd_is_open(d.fd()))
+                .collect::<Vec<_>>(),
+        );
         return Err(libc::EINVAL);
     }
     if size > wire::CHUNK {
@@ -141,7 +170,14 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     let res = transact(fd, arg.as_mut(), data, size, &fds);
     match res {
         // Not taken by a server thread: DOOR_RELEASE descriptors stay open.
-        Err(libc::EBADF | libc::ENOBUFS | libc::ENOTSUP | libc::ENFILE | libc::EFAULT | libc::EAGAIN) => {}
+        Err(
+            libc::EBADF
+            | libc::ENOBUFS
+            | libc::ENOTSUP
+            | libc::ENFILE
+            | libc::EFAULT
+            | libc::EAGAIN,
+        ) => {}
         _ => server::release_descs(&descs),
     }
     res?;
@@ -152,23 +188,27 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
 }
 
 /// One request/reply exchange on a fresh reply channel.
-fn transact(fd: RawFd, arg: Option<&mut door_arg_t>, data: *const u8, size: usize, fds: &[RawFd]) -> R<()> {
+fn transact(
+    fd: RawFd,
+    arg: Option<&mut door_arg_t>,
+    data: *const u8,
+    size: usize,
+    fds: &[RawFd],
+) -> R<()> {
     let (rc, rs) = sys::seqpacket_pair()?;
     // A finite receive timeout makes a caught signal interrupt the wait
     // with EINTR even under SA_RESTART, as door_call must (spec §4.3).
-    let tv = libc::timeval { tv_sec: 86400 * 365, tv_usec: 0 };
-    // SAFETY: tv is a readable timeval.
-    unsafe {
-        libc::setsockopt(
-            rc.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            size_of::<libc::timeval>() as u32,
-        )
-    };
+    sys::set_rcvtimeo(rc.as_raw_fd(), 86400 * 365);
     let tok = [1u8];
-    sys::send_fds(rc.as_raw_fd(), &[libc::iovec { iov_base: tok.as_ptr() as *mut _, iov_len: 1 }], &[], true)?;
+    sys::send_fds(
+        rc.as_raw_fd(),
+        &[libc::iovec {
+            iov_base: tok.as_ptr() as *mut _,
+            iov_len: 1,
+        }],
+        &[],
+        true,
+    )?;
     let flags = if arg.is_none() { wire::F_NO_RESULTS } else { 0 };
     let hdr = Hdr::new(wire::K_CALL, flags, size as u64, fds.len() as u32);
     // First message on the door: header, first chunk, [reply end, fds...].
@@ -178,13 +218,21 @@ fn transact(fd: RawFd, arg: Option<&mut door_arg_t>, data: *const u8, size: usiz
     let mut all = Vec::with_capacity(1 + fc0);
     all.push(rs.as_raw_fd());
     all.extend_from_slice(&fds[..fc0]);
-    let mut iov = vec![libc::iovec { iov_base: (&hdr as *const Hdr) as *mut _, iov_len: HDR_LEN }];
+    let mut iov = vec![libc::iovec {
+        iov_base: (&hdr as *const Hdr) as *mut _,
+        iov_len: HDR_LEN,
+    }];
     if len0 > 0 {
-        iov.push(libc::iovec { iov_base: data as *mut _, iov_len: len0 });
+        iov.push(libc::iovec {
+            iov_base: data as *mut _,
+            iov_len: len0,
+        });
     }
     match sys::send_fds(fd, &iov, &all, true) {
         Ok(_) => {}
-        Err(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::ENOTSOCK) => return Err(libc::EBADF),
+        Err(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::ENOTSOCK) => {
+            return Err(libc::EBADF);
+        }
         Err(e) => return Err(e),
     }
     drop(rs);
@@ -195,9 +243,15 @@ fn transact(fd: RawFd, arg: Option<&mut door_arg_t>, data: *const u8, size: usiz
         static ONE: u8 = 0;
         let iov = if len > 0 {
             // SAFETY: off+len <= size; readability was checked.
-            libc::iovec { iov_base: unsafe { data.add(off) } as *mut _, iov_len: len }
+            libc::iovec {
+                iov_base: data.wrapping_add(off) as *mut _,
+                iov_len: len,
+            }
         } else {
-            libc::iovec { iov_base: (&ONE as *const u8) as *mut _, iov_len: 1 }
+            libc::iovec {
+                iov_base: (&ONE as *const u8) as *mut _,
+                iov_len: 1,
+            }
         };
         if sys::send_fds(rc.as_raw_fd(), &[iov], &fds[fs..fs + fc], true).is_err() {
             break; // refused early: the reply says why
@@ -221,7 +275,11 @@ impl Scratch {
             }
             c.get()
         });
-        if p.is_null() { Err(libc::ENOMEM) } else { Ok(Scratch(p)) }
+        if p.is_null() {
+            Err(libc::ENOMEM)
+        } else {
+            Ok(Scratch(p))
+        }
     }
 }
 
@@ -229,8 +287,14 @@ fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
     let scratch = Scratch::get()?;
     let mut hdr = Hdr::default();
     let mut iov = [
-        libc::iovec { iov_base: (&mut hdr as *mut Hdr).cast(), iov_len: HDR_LEN },
-        libc::iovec { iov_base: scratch.0.cast(), iov_len: wire::CHUNK },
+        libc::iovec {
+            iov_base: (&mut hdr as *mut Hdr).cast(),
+            iov_len: HDR_LEN,
+        },
+        libc::iovec {
+            iov_base: scratch.0.cast(),
+            iov_len: wire::CHUNK,
+        },
     ];
     let mut r = match sys::recv_fds(rc, &mut iov, 0, false) {
         Ok(r) => r,
@@ -249,7 +313,8 @@ fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
     if r.len < HDR_LEN
         || r.truncated
         || hdr.check(wire::K_REPLY, isize::MAX as u64 / 2).is_err()
-        || (hdr.status == 0 && (inline != size.min(wire::CHUNK) || r.fds.len() != nd.min(sys::FDS_PER_MSG)))
+        || (hdr.status == 0
+            && (inline != size.min(wire::CHUNK) || r.fds.len() != nd.min(sys::FDS_PER_MSG)))
     {
         r.close_fds();
         return Err(libc::EINTR); // a server speaking garbage: the call failed
@@ -260,7 +325,11 @@ fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
     }
     let Some(arg) = arg else {
         r.close_fds();
-        return if size == 0 && nd == 0 { Ok(()) } else { Err(libc::EINTR) };
+        return if size == 0 && nd == 0 {
+            Ok(())
+        } else {
+            Err(libc::EINTR)
+        };
     };
     if size == 0 && nd == 0 {
         arg.data_size = 0;
@@ -277,7 +346,14 @@ fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
         let len = roundup(needed.max(1), page);
         // SAFETY: anonymous private mapping, no fixed address.
         let p = unsafe {
-            libc::mmap(ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
         if p == libc::MAP_FAILED {
             r.close_fds();
@@ -296,16 +372,21 @@ fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
     };
     let mut fds = std::mem::take(&mut r.fds);
     // First chunk: from scratch into the destination (EFAULT-checked).
-    let res = copy_to_user(dest, scratch.0, inline).and_then(|_| server::recv_rest(rc, dest, size, nd, &mut fds));
+    let res = sys::copy_out_bytes(dest, scratch.0, inline)
+        .and_then(|_| server::recv_rest(rc, dest, size, nd, &mut fds));
     if let Err(e) = res {
         unmap(&mut fds);
-        return Err(if e == libc::EFAULT { libc::EFAULT } else { libc::EINTR });
+        return Err(if e == libc::EFAULT {
+            libc::EFAULT
+        } else {
+            libc::EINTR
+        });
     }
     let descs: Vec<door_desc_t> = fds.iter().map(|&fd| describe_received(fd)).collect();
     if nd > 0 {
         // SAFETY: dest + data_end .. + nd*DS is inside rbuf/rsize or the map.
         let dp = unsafe { dest.add(data_end) };
-        if let Err(e) = copy_to_user(dp, descs.as_ptr().cast(), nd * DS) {
+        if let Err(e) = sys::copy_out_bytes(dp, descs.as_ptr().cast(), nd * DS) {
             unmap(&mut fds);
             return Err(e);
         }
@@ -323,26 +404,6 @@ fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
     Ok(())
 }
 
-/// Copies into caller-supplied memory, EFAULT instead of a crash.
-fn copy_to_user(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
-    if len == 0 {
-        return Ok(());
-    }
-    let local = libc::iovec { iov_base: src as *mut _, iov_len: len };
-    let remote = libc::iovec { iov_base: dst.cast(), iov_len: len };
-    // SAFETY: process_vm_writev checks the destination range.
-    let r = unsafe { libc::process_vm_writev(sys::getpid(), &local, 1, &remote, 1, 0) };
-    if r == len as isize {
-        return Ok(());
-    }
-    if r == -1 && matches!(sys::errno(), libc::ENOSYS | libc::EPERM) {
-        // SAFETY: no checker available; the caller's rbuf contract applies.
-        unsafe { ptr::copy_nonoverlapping(src, dst, len) };
-        return Ok(());
-    }
-    Err(libc::EFAULT)
-}
-
 /// What `door_info` and `door_getparam` need to know about a door.
 pub struct Status {
     pub info: door_info_t,
@@ -354,8 +415,14 @@ pub fn status(fd: RawFd) -> R<Status> {
     let id = identify(fd)?;
     if id.local {
         return Ok(match door::lookup(id.name.id) {
-            Some(d) => Status { info: d.info(sys::getpid()), params: Some(d.params()) },
-            None => Status { info: name_info(&id.name, sys::getpid(), DOOR_LOCAL | DOOR_REVOKED), params: None },
+            Some(d) => Status {
+                info: d.info(sys::getpid()),
+                params: Some(d.params()),
+            },
+            None => Status {
+                info: name_info(&id.name, sys::getpid(), DOOR_LOCAL | DOOR_REVOKED),
+                params: None,
+            },
         });
     }
     match crate::control::query(fd, &id.name) {
@@ -367,15 +434,22 @@ pub fn status(fd: RawFd) -> R<Status> {
                 data_max: q.data_max as usize,
                 desc_max: q.desc_max as usize,
             };
-            Ok(Status { info, params: Some(params) })
+            Ok(Status {
+                info,
+                params: Some(params),
+            })
         }
         // The server image is gone (exit or exec): target -1, revoked.
-        Err(libc::ECONNREFUSED) | Err(libc::ENOENT) => {
-            Ok(Status { info: name_info(&id.name, -1, DOOR_REVOKED), params: None })
-        }
+        Err(libc::ECONNREFUSED) | Err(libc::ENOENT) => Ok(Status {
+            info: name_info(&id.name, -1, DOOR_REVOKED),
+            params: None,
+        }),
         Err(_) => {
             let extra = if hung_up(fd) { DOOR_REVOKED } else { 0 };
-            Ok(Status { info: name_info(&id.name, id.name.pid, extra), params: None })
+            Ok(Status {
+                info: name_info(&id.name, id.name.pid, extra),
+                params: None,
+            })
         }
     }
 }

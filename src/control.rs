@@ -18,7 +18,7 @@ use crate::abi::*;
 use crate::door::{self, Proc};
 use crate::naming::{self, FileKey};
 use crate::sys::{self, R};
-use crate::wire::{self, DoorName, Hdr, QueryReply, HDR_LEN};
+use crate::wire::{self, DoorName, HDR_LEN, Hdr, QueryReply};
 
 const MAX_CONNS: usize = 256;
 
@@ -40,7 +40,11 @@ pub struct Attachment {
 fn listen_on(name: &[u8]) -> R<OwnedFd> {
     // SAFETY: plain socket creation.
     let s = sys::own(sys::cvt(unsafe {
-        libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0)
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
     })?);
     sys::bind_abstract(s.as_raw_fd(), name)?;
     // SAFETY: listen on our own socket.
@@ -49,7 +53,10 @@ fn listen_on(name: &[u8]) -> R<OwnedFd> {
 }
 
 fn epoll_add(ep: RawFd, fd: RawFd) -> R<()> {
-    let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: fd as u64 };
+    let mut ev = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: fd as u64,
+    };
     // SAFETY: valid epoll_event.
     sys::cvt(unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) }).map(|_| ())
 }
@@ -89,7 +96,14 @@ pub fn attach(st: &mut Proc, key: &FileKey, door: OwnedFd) -> R<()> {
     epoll_add(st.mgr_epfd, l.as_raw_fd())?;
     st.owned.push(l.as_raw_fd());
     st.owned.push(door.as_raw_fd());
-    st.atts.insert(l.as_raw_fd(), Attachment { _listener: l, door: Arc::new(door), key: *key });
+    st.atts.insert(
+        l.as_raw_fd(),
+        Attachment {
+            _listener: l,
+            door: Arc::new(door),
+            key: *key,
+        },
+    );
     Ok(())
 }
 
@@ -107,7 +121,9 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         libc::sigfillset(&mut set);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
-    let Some((pid, nonce)) = door::identity() else { return std::ptr::null_mut() };
+    let Some((pid, nonce)) = door::identity() else {
+        return std::ptr::null_mut();
+    };
     loop {
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 16];
         // SAFETY: evs is writable for 16 events.
@@ -132,7 +148,9 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
             Event::Accept(ConnKind::Rendezvous { listener: fd })
         } else if let Some(kind) = st.conns.remove(&fd) {
             let att = match kind {
-                ConnKind::Rendezvous { listener } => st.atts.get(&listener).map(|a| (a.door.clone(), a.key.uid)),
+                ConnKind::Rendezvous { listener } => {
+                    st.atts.get(&listener).map(|a| (a.door.clone(), a.key.uid))
+                }
                 ConnKind::Query => None,
             };
             Event::Serve(kind, att)
@@ -145,7 +163,12 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
         Event::Accept(kind) => {
             // SAFETY: accept4 with no address output.
             let c = unsafe {
-                libc::accept4(fd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+                libc::accept4(
+                    fd,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                )
             };
             if c < 0 {
                 return;
@@ -173,10 +196,10 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
             }
             let _ = door::with_proc(|st| {
                 st.owned.retain(|&o| o != fd);
-                if let Some(l) = detach {
-                    if let Some(a) = st.atts.remove(&l) {
-                        st.owned.retain(|&o| o != l && o != a.door.as_raw_fd());
-                    }
+                if let Some(l) = detach
+                    && let Some(a) = st.atts.remove(&l)
+                {
+                    st.owned.retain(|&o| o != l && o != a.door.as_raw_fd());
                 }
                 Ok(())
             });
@@ -188,35 +211,53 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
 
 fn serve_query(c: RawFd, pid: i32, nonce: u64) {
     let mut hdr = Hdr::default();
-    let mut iov = [libc::iovec { iov_base: (&mut hdr as *mut Hdr).cast(), iov_len: HDR_LEN }];
-    let Ok(mut r) = sys::recv_fds(c, &mut iov, libc::MSG_DONTWAIT, true) else { return };
-    let mut reply = QueryReply { hdr: Hdr::new(wire::K_QUERY_REPLY, libc::EBADF as u32, 0, 0), ..Default::default() };
-    let valid = r.len == HDR_LEN && !r.truncated && r.fds.len() == 1 && hdr.check(wire::K_QUERY, 0).is_ok();
+    let mut iov = [libc::iovec {
+        iov_base: (&mut hdr as *mut Hdr).cast(),
+        iov_len: HDR_LEN,
+    }];
+    let Ok(mut r) = sys::recv_fds(c, &mut iov, libc::MSG_DONTWAIT, true) else {
+        return;
+    };
+    let mut reply = QueryReply {
+        hdr: Hdr::new(wire::K_QUERY_REPLY, libc::EBADF as u32, 0, 0),
+        ..Default::default()
+    };
+    let valid =
+        r.len == HDR_LEN && !r.truncated && r.fds.len() == 1 && hdr.check(wire::K_QUERY, 0).is_ok();
     if valid {
         // The asker must hold a descriptor of this very door.
-        if let Ok(id) = crate::client::identify_socket(r.fds[0]) {
-            if id.name.pid == pid && id.name.nonce == nonce && id.name.id == hdr.aux {
-                reply.hdr.status = 0;
-                reply.target = pid;
-                match door::lookup(hdr.aux) {
-                    Some(d) => {
-                        let p = d.params();
-                        reply.attrs = d.info(pid).di_attributes;
-                        reply.data_min = p.data_min as u64;
-                        reply.data_max = p.data_max as u64;
-                        reply.desc_max = p.desc_max as u64;
-                    }
-                    None => {
-                        reply.attrs = (id.name.attrs & DOOR_ATTR_MASK) | DOOR_REVOKED;
-                        reply.data_max = u64::MAX;
-                        reply.desc_max = if id.name.attrs & DOOR_REFUSE_DESC != 0 { 0 } else { i32::MAX as u64 };
-                    }
+        if let Ok(id) = crate::client::identify_socket(r.fds[0])
+            && id.name.pid == pid
+            && id.name.nonce == nonce
+            && id.name.id == hdr.aux
+        {
+            reply.hdr.status = 0;
+            reply.target = pid;
+            match door::lookup(hdr.aux) {
+                Some(d) => {
+                    let p = d.params();
+                    reply.attrs = d.info(pid).di_attributes;
+                    reply.data_min = p.data_min as u64;
+                    reply.data_max = p.data_max as u64;
+                    reply.desc_max = p.desc_max as u64;
+                }
+                None => {
+                    reply.attrs = (id.name.attrs & DOOR_ATTR_MASK) | DOOR_REVOKED;
+                    reply.data_max = u64::MAX;
+                    reply.desc_max = if id.name.attrs & DOOR_REFUSE_DESC != 0 {
+                        0
+                    } else {
+                        i32::MAX as u64
+                    };
                 }
             }
         }
     }
     r.close_fds();
-    let iov = [libc::iovec { iov_base: (&reply as *const QueryReply) as *mut _, iov_len: size_of::<QueryReply>() }];
+    let iov = [libc::iovec {
+        iov_base: (&reply as *const QueryReply) as *mut _,
+        iov_len: size_of::<QueryReply>(),
+    }];
     let _ = sys::send_fds(c, &iov, &[], true);
 }
 
@@ -224,17 +265,23 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
 /// server image no longer exists.
 pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
     // SAFETY: plain socket creation.
-    let s = sys::own(sys::cvt(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0) })?);
-    let tv = libc::timeval { tv_sec: 5, tv_usec: 0 };
+    let s = sys::own(sys::cvt(unsafe {
+        libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0)
+    })?);
     for opt in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
-        // SAFETY: tv is a readable timeval.
-        unsafe {
-            libc::setsockopt(s.as_raw_fd(), libc::SOL_SOCKET, opt, (&tv as *const libc::timeval).cast(), size_of::<libc::timeval>() as u32)
-        };
+        sys::set_timeo(s.as_raw_fd(), opt, 5);
     }
     let (addr, len) = sys::abstract_addr(&wire::ctl_name(name.pid, name.nonce));
-    // SAFETY: addr is a valid sockaddr_un of length len.
-    sys::retry(|| sys::cvt(unsafe { libc::connect(s.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) }))?;
+    sys::retry(|| {
+        // SAFETY: addr is a valid sockaddr_un of length len.
+        sys::cvt(unsafe {
+            libc::connect(
+                s.as_raw_fd(),
+                &addr as *const _ as *const libc::sockaddr,
+                len,
+            )
+        })
+    })?;
     // Anyone could have bound that name after the server died: believe it
     // only if the kernel says the listener is the door's server process.
     if sys::peer_cred(s.as_raw_fd())?.pid != name.pid {
@@ -242,10 +289,16 @@ pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
     }
     let mut hdr = Hdr::new(wire::K_QUERY, 0, 0, 0);
     hdr.aux = name.id;
-    let iov = [libc::iovec { iov_base: (&hdr as *const Hdr) as *mut _, iov_len: HDR_LEN }];
+    let iov = [libc::iovec {
+        iov_base: (&hdr as *const Hdr) as *mut _,
+        iov_len: HDR_LEN,
+    }];
     sys::send_fds(s.as_raw_fd(), &iov, &[fd], true)?;
     let mut q = QueryReply::default();
-    let mut iov = [libc::iovec { iov_base: (&mut q as *mut QueryReply).cast(), iov_len: size_of::<QueryReply>() }];
+    let mut iov = [libc::iovec {
+        iov_base: (&mut q as *mut QueryReply).cast(),
+        iov_len: size_of::<QueryReply>(),
+    }];
     let mut r = sys::recv_fds(s.as_raw_fd(), &mut iov, 0, true)?;
     r.close_fds();
     if r.len != size_of::<QueryReply>() || q.hdr.check(wire::K_QUERY_REPLY, 0).is_err() {

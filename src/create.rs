@@ -9,7 +9,8 @@ use crate::server;
 use crate::sys::{self, R};
 
 fn check_attrs(attrs: u32) -> R<()> {
-    if attrs & !DOOR_CREATE_MASK != 0 || (attrs & DOOR_UNREF != 0 && attrs & DOOR_UNREF_MULTI != 0) {
+    if attrs & !DOOR_CREATE_MASK != 0 || (attrs & DOOR_UNREF != 0 && attrs & DOOR_UNREF_MULTI != 0)
+    {
         return Err(libc::EINVAL);
     }
     Ok(())
@@ -48,13 +49,26 @@ pub struct StartArg {
 fn futex_wait(word: &AtomicU32, val: u32) {
     // SAFETY: futex wait on a live atomic word, private, no timeout.
     unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), sys::FUTEX_WAIT_PRIVATE, val, std::ptr::null::<libc::timespec>());
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            sys::FUTEX_WAIT_PRIVATE,
+            val,
+            std::ptr::null::<libc::timespec>(),
+        );
     }
 }
 
 fn futex_wake(word: &AtomicU32) {
     // SAFETY: futex wake on a live atomic word.
-    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), sys::FUTEX_WAKE_PRIVATE, i32::MAX) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            sys::FUTEX_WAKE_PRIVATE,
+            i32::MAX,
+        )
+    };
 }
 
 /// Start routine handed to `crf`.
@@ -97,7 +111,13 @@ pub extern "C" fn xcreate_start(arg: *mut libc::c_void) -> *mut libc::c_void {
 /// A start argument for a thread of door `door_id`; `hs` is None for a
 /// depletion thread, which needs no handshake.
 pub fn start_arg(hs: Option<&Arc<Handshake>>, door_id: u64, x: &XCreate) -> *mut libc::c_void {
-    Box::into_raw(Box::new(StartArg { hs: hs.cloned(), door_id, setupf: x.setupf, crcookie: x.crcookie })).cast()
+    Box::into_raw(Box::new(StartArg {
+        hs: hs.cloned(),
+        door_id,
+        setupf: x.setupf,
+        crcookie: x.crcookie,
+    }))
+    .cast()
 }
 
 /// door_xcreate.
@@ -116,7 +136,11 @@ pub fn xcreate(
     let crf = crf.ok_or(libc::EINVAL)?;
     check_attrs(attrs)?;
     let attrs = attrs | DOOR_PRIVATE | DOOR_PRIVCREATE;
-    let x = XCreate { crf, setupf, crcookie };
+    let x = XCreate {
+        crf,
+        setupf,
+        crcookie,
+    };
     let (fd, d, _) = door::create(proc_, cookie, attrs, Some(x))?;
     door::with_proc(crate::control::ensure_started)?;
     let hs = Arc::new(Handshake {
@@ -156,7 +180,8 @@ pub fn xcreate(
     if err == 0 && hs.failed.load(Ordering::Acquire) > 0 {
         err = libc::EBADF;
     }
-    hs.decision.store(if err == 0 { 1 } else { 2 }, Ordering::Release);
+    hs.decision
+        .store(if err == 0 { 1 } else { 2 }, Ordering::Release);
     futex_wake(&hs.decision);
     if err != 0 {
         door::revoke(&d);
@@ -165,4 +190,3 @@ pub fn xcreate(
     }
     Ok(fd)
 }
-

@@ -39,7 +39,11 @@ impl Pool {
     pub fn new(private_id: u64) -> R<Arc<Pool>> {
         // SAFETY: epoll_create1 has no pointer arguments.
         let fd = sys::cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-        Ok(Arc::new(Pool { epfd: sys::own(fd), idle: AtomicUsize::new(0), private_id }))
+        Ok(Arc::new(Pool {
+            epfd: sys::own(fd),
+            idle: AtomicUsize::new(0),
+            private_id,
+        }))
     }
 
     fn ctl(&self, op: i32, fd: RawFd, token: u64) -> R<()> {
@@ -188,18 +192,18 @@ extern "C" fn atfork_parent() {
 
 extern "C" fn atfork_child() {
     FORK_GUARD.with(|f| {
-        if let Some(mut g) = f.borrow_mut().take() {
-            if let Some(old) = g.take() {
-                // The parent's doors are not ours: close our copies of the
-                // server ends, pools and control socket now, so that the
-                // parent's revoke or death is seen by its clients even while
-                // this child lives. The Arcs are forgotten, not dropped, so
-                // the numbers are never closed twice.
-                for &fd in &old.owned {
-                    let _ = sys::close(fd);
-                }
-                std::mem::forget(old);
+        if let Some(mut g) = f.borrow_mut().take()
+            && let Some(old) = g.take()
+        {
+            // The parent's doors are not ours: close our copies of the
+            // server ends, pools and control socket now, so that the
+            // parent's revoke or death is seen by its clients even while
+            // this child lives. The Arcs are forgotten, not dropped, so
+            // the numbers are never closed twice.
+            for &fd in &old.owned {
+                let _ = sys::close(fd);
             }
+            std::mem::forget(old);
         }
     });
     crate::server::after_fork_child();
@@ -210,7 +214,13 @@ extern "C" fn atfork_child() {
 pub fn init_atfork() {
     ATFORK.get_or_init(|| {
         // SAFETY: the handlers are plain extern "C" functions.
-        unsafe { libc::pthread_atfork(Some(atfork_prepare), Some(atfork_parent), Some(atfork_child)) };
+        unsafe {
+            libc::pthread_atfork(
+                Some(atfork_prepare),
+                Some(atfork_parent),
+                Some(atfork_child),
+            )
+        };
     });
 }
 
@@ -249,7 +259,9 @@ pub fn identity() -> Option<(i32, u64)> {
 
 /// Looks up a door served by this process.
 pub fn lookup(id: u64) -> Option<Arc<Door>> {
-    lock(&STATE).as_ref().and_then(|p| p.doors.get(&id).cloned())
+    lock(&STATE)
+        .as_ref()
+        .and_then(|p| p.doors.get(&id).cloned())
 }
 
 /// Is `name` a door created by this process image?
@@ -268,8 +280,16 @@ pub fn create(
         let (client, server) = sys::seqpacket_pair().map_err(map_fd_err)?;
         sys::set_passcred(server.as_raw_fd())?;
         let private = attrs & DOOR_PRIVATE != 0;
-        let pool = if private { Pool::new(0).map_err(map_fd_err)? } else { st.shared.clone() };
-        let desc_max = if attrs & DOOR_REFUSE_DESC != 0 { 0 } else { i32::MAX as usize };
+        let pool = if private {
+            Pool::new(0).map_err(map_fd_err)?
+        } else {
+            st.shared.clone()
+        };
+        let desc_max = if attrs & DOOR_REFUSE_DESC != 0 {
+            0
+        } else {
+            i32::MAX as usize
+        };
         // Ids are random 64-bit numbers; the name (which contains the id)
         // is bound system-wide, so a live collision is refused by bind.
         let door = loop {
@@ -278,7 +298,11 @@ pub fn create(
                 proc_,
                 cookie,
                 attrs: AtomicU32::new(attrs),
-                params: Mutex::new(Params { data_min: 0, data_max: usize::MAX, desc_max }),
+                params: Mutex::new(Params {
+                    data_min: 0,
+                    data_max: usize::MAX,
+                    desc_max,
+                }),
                 endpoint: Mutex::new(None),
                 pool: pool.clone(),
                 active: AtomicU32::new(0),

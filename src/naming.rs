@@ -19,7 +19,7 @@ use std::ffi::CStr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::sys::{self, R};
-use crate::wire::{self, Hdr, HDR_LEN};
+use crate::wire::{self, HDR_LEN, Hdr};
 
 pub const K_OPEN: u32 = 10;
 pub const K_DETACH: u32 = 11;
@@ -39,7 +39,13 @@ fn statx_key(dirfd: RawFd, path: &CStr, flags: i32) -> R<FileKey> {
     let mut sx: libc::statx = unsafe { std::mem::zeroed() };
     // SAFETY: path is NUL-terminated; sx is writable.
     sys::cvt(unsafe {
-        libc::statx(dirfd, path.as_ptr(), flags, libc::STATX_BASIC_STATS | libc::STATX_BTIME, &mut sx)
+        libc::statx(
+            dirfd,
+            path.as_ptr(),
+            flags,
+            libc::STATX_BASIC_STATS | libc::STATX_BTIME,
+            &mut sx,
+        )
     })?;
     let btime = if sx.stx_mask & libc::STATX_BTIME != 0 {
         (sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec)
@@ -65,7 +71,11 @@ pub fn key_of_path(path: &CStr) -> R<FileKey> {
 }
 
 pub fn rendezvous_name(k: &FileKey) -> Vec<u8> {
-    format!("ldoor1a:{:x}:{:x}:{:x}.{:x}", k.dev, k.ino, k.btime.0, k.btime.1).into_bytes()
+    format!(
+        "ldoor1a:{:x}:{:x}:{:x}.{:x}",
+        k.dev, k.ino, k.btime.0, k.btime.1
+    )
+    .into_bytes()
 }
 
 /// Connects to the rendezvous of `k`, checking that its listener runs as
@@ -75,23 +85,19 @@ fn connect(k: &FileKey) -> R<OwnedFd> {
     let s = sys::own(sys::cvt(unsafe {
         libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0)
     })?);
-    let tv = libc::timeval { tv_sec: 5, tv_usec: 0 };
     for opt in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
-        // SAFETY: tv is a readable timeval.
-        unsafe {
-            libc::setsockopt(
-                s.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as u32,
-            )
-        };
+        sys::set_timeo(s.as_raw_fd(), opt, 5);
     }
     let (addr, len) = sys::abstract_addr(&rendezvous_name(k));
-    // SAFETY: addr is a valid sockaddr_un of length len.
     sys::retry(|| {
-        sys::cvt(unsafe { libc::connect(s.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, len) })
+        // SAFETY: addr is a valid sockaddr_un of length len.
+        sys::cvt(unsafe {
+            libc::connect(
+                s.as_raw_fd(),
+                &addr as *const _ as *const libc::sockaddr,
+                len,
+            )
+        })
     })?;
     let pc = sys::peer_cred(s.as_raw_fd())?;
     if pc.uid != k.uid && pc.uid != 0 {
@@ -102,10 +108,16 @@ fn connect(k: &FileKey) -> R<OwnedFd> {
 
 fn ask(s: &OwnedFd, kind: u32) -> R<Vec<RawFd>> {
     let h = Hdr::new(kind, 0, 0, 0);
-    let iov = [libc::iovec { iov_base: (&h as *const Hdr) as *mut _, iov_len: HDR_LEN }];
+    let iov = [libc::iovec {
+        iov_base: (&h as *const Hdr) as *mut _,
+        iov_len: HDR_LEN,
+    }];
     sys::send_fds(s.as_raw_fd(), &iov, &[], true)?;
     let mut a = Hdr::default();
-    let mut iov = [libc::iovec { iov_base: (&mut a as *mut Hdr).cast(), iov_len: HDR_LEN }];
+    let mut iov = [libc::iovec {
+        iov_base: (&mut a as *mut Hdr).cast(),
+        iov_len: HDR_LEN,
+    }];
     let mut r = sys::recv_fds(s.as_raw_fd(), &mut iov, libc::MSG_CMSG_CLOEXEC, true)?;
     if r.len != HDR_LEN || a.check(K_ANSWER, 0).is_err() {
         r.close_fds();
@@ -123,7 +135,9 @@ fn ask(s: &OwnedFd, kind: u32) -> R<Vec<RawFd>> {
 pub fn resolve(fd: RawFd) -> bool {
     let Ok(k) = key_of_fd(fd) else { return false };
     let Ok(s) = connect(&k) else { return false };
-    let Ok(fds) = ask(&s, K_OPEN) else { return false };
+    let Ok(fds) = ask(&s, K_OPEN) else {
+        return false;
+    };
     if fds.len() != 1 {
         for f in fds {
             let _ = sys::close(f);
@@ -165,7 +179,8 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
         return Err(libc::EPERM);
     }
     // SAFETY: path is NUL-terminated.
-    if unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::W_OK, libc::AT_EACCESS) } != 0 {
+    if unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::W_OK, libc::AT_EACCESS) } != 0
+    {
         return Err(libc::EACCES);
     }
     if is_mount_point(&path) {
@@ -176,7 +191,9 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
         return Err(libc::EBUSY);
     }
     // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we own.
-    let dup = sys::own(sys::cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })?);
+    let dup = sys::own(sys::cvt(unsafe {
+        libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0)
+    })?);
     crate::door::with_proc(|st| {
         crate::control::ensure_started(st)?;
         crate::control::attach(st, &k, dup)
@@ -189,7 +206,9 @@ pub fn fdetach(path: *const libc::c_char) -> R<()> {
     let k = key_of_path(&path)?;
     let s = match connect(&k) {
         Ok(s) => s,
-        Err(libc::EACCES) | Err(libc::ECONNREFUSED) | Err(libc::ENOENT) => return Err(libc::EINVAL),
+        Err(libc::EACCES) | Err(libc::ECONNREFUSED) | Err(libc::ENOENT) => {
+            return Err(libc::EINVAL);
+        }
         Err(e) => return Err(e),
     };
     ask(&s, K_DETACH).map(|_| ())
@@ -222,7 +241,9 @@ fn checked_path(path: *const libc::c_char) -> R<std::ffi::CString> {
 fn is_mount_point(path: &CStr) -> bool {
     let mut parent = path.to_bytes().to_vec();
     parent.extend_from_slice(b"/..");
-    let Ok(parent) = std::ffi::CString::new(parent) else { return false };
+    let Ok(parent) = std::ffi::CString::new(parent) else {
+        return false;
+    };
     match (key_of_path(path), key_of_path(&parent)) {
         (Ok(a), Ok(b)) => a.dev != b.dev,
         _ => false,
@@ -233,8 +254,13 @@ fn is_mount_point(path: &CStr) -> bool {
 /// `owner_uid` is the attachment's owner (the covered file's owner).
 pub fn serve(conn: RawFd, door: RawFd, owner_uid: u32) -> bool {
     let mut h = Hdr::default();
-    let mut iov = [libc::iovec { iov_base: (&mut h as *mut Hdr).cast(), iov_len: HDR_LEN }];
-    let Ok(mut r) = sys::recv_fds(conn, &mut iov, libc::MSG_DONTWAIT, true) else { return false };
+    let mut iov = [libc::iovec {
+        iov_base: (&mut h as *mut Hdr).cast(),
+        iov_len: HDR_LEN,
+    }];
+    let Ok(mut r) = sys::recv_fds(conn, &mut iov, libc::MSG_DONTWAIT, true) else {
+        return false;
+    };
     r.close_fds();
     let mut answer = Hdr::new(K_ANSWER, 0, 0, 0);
     let mut detach = false;
@@ -251,7 +277,10 @@ pub fn serve(conn: RawFd, door: RawFd, owner_uid: u32) -> bool {
     } else {
         answer.status = libc::EPROTO as u32;
     }
-    let iov = [libc::iovec { iov_base: (&answer as *const Hdr) as *mut _, iov_len: HDR_LEN }];
+    let iov = [libc::iovec {
+        iov_base: (&answer as *const Hdr) as *mut _,
+        iov_len: HDR_LEN,
+    }];
     let _ = sys::send_fds(conn, &iov, &give, true);
     detach
 }

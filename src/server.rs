@@ -14,13 +14,13 @@
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::abi::*;
 use crate::door::{self, Door, Pool};
 use crate::sys::{self, R};
-use crate::wire::{self, Hdr, HDR_LEN};
+use crate::wire::{self, HDR_LEN, Hdr};
 
 /// The caller of the invocation a thread is serving.
 #[derive(Clone, Copy, Debug, Default)]
@@ -148,7 +148,10 @@ extern "C" fn server_thread_main(_: *mut libc::c_void) -> *mut libc::c_void {
 }
 
 /// Starts a detached thread with default attributes.
-pub fn spawn_detached(f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void, arg: *mut libc::c_void) -> bool {
+pub fn spawn_detached(
+    f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
+    arg: *mut libc::c_void,
+) -> bool {
     // SAFETY: attr is initialised before use and destroyed after.
     unsafe {
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
@@ -196,10 +199,10 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
         return e;
     }
     // SAFETY: own thread's state.
-    if let Some((_, _, pid)) = unsafe { &(*st).bound } {
-        if *pid != sys::getpid() {
-            return libc::EINVAL; // bound in the parent before fork
-        }
+    if let Some((_, _, pid)) = unsafe { &(*st).bound }
+        && *pid != sys::getpid()
+    {
+        return libc::EINVAL; // bound in the parent before fork
     }
     // SAFETY: anchor is 16-aligned, inside this thread's stack and above
     // every live frame we still need (none: we never return).
@@ -208,7 +211,13 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
 
 /// Sends the results (if a client waits) and releases descriptors. All
 /// owned values are dropped before this returns (door_return then jumps).
-fn reply_and_release(st: *mut ServerTls, data: *const u8, size: usize, desc: *const door_desc_t, ndesc: u32) -> R<()> {
+fn reply_and_release(
+    st: *mut ServerTls,
+    data: *const u8,
+    size: usize,
+    desc: *const door_desc_t,
+    ndesc: u32,
+) -> R<()> {
     let n = ndesc as usize;
     if n > DOOR_MAX_DESC {
         return Err(libc::E2BIG);
@@ -224,7 +233,10 @@ fn reply_and_release(st: *mut ServerTls, data: *const u8, size: usize, desc: *co
     if cur.no_results && (size > 0 || n > 0) {
         return Err(libc::E2BIG);
     }
-    if descs.iter().any(|d| d.d_attributes & DOOR_DESCRIPTOR == 0 || !sys::fd_is_open(d.fd())) {
+    if descs
+        .iter()
+        .any(|d| d.d_attributes & DOOR_DESCRIPTOR == 0 || !sys::fd_is_open(d.fd()))
+    {
         release_descs(&descs); // illumos closes the valid DOOR_RELEASE entries
         return Err(libc::EINVAL);
     }
@@ -233,10 +245,10 @@ fn reply_and_release(st: *mut ServerTls, data: *const u8, size: usize, desc: *co
     }
     let fds: Vec<RawFd> = descs.iter().map(|d| d.fd()).collect();
     let hdr = Hdr::new(wire::K_REPLY, 0, size as u64, n as u32);
-    match send_transfer(cur.reply.as_raw_fd(), &hdr, data, size, &fds) {
-        Err(libc::EFAULT) => return Err(libc::EFAULT),
-        // EPIPE/ECONNRESET: the client went away; results are discarded.
-        _ => {}
+    // EPIPE/ECONNRESET mean the client went away: the results are
+    // discarded and door_return succeeds. EFAULT leaves the client waiting.
+    if let Err(libc::EFAULT) = send_transfer(cur.reply.as_raw_fd(), &hdr, data, size, &fds) {
+        return Err(libc::EFAULT);
     }
     release_descs(&descs);
     if let Some(cur) = st.cur.take() {
@@ -248,7 +260,11 @@ fn reply_and_release(st: *mut ServerTls, data: *const u8, size: usize, desc: *co
 fn read_desc_list(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
     let mut v: Vec<door_desc_t> = Vec::with_capacity(n);
     if n > 0 {
-        sys::copy_in_bytes(desc.cast(), v.as_mut_ptr().cast(), n * size_of::<door_desc_t>())?;
+        sys::copy_in_bytes(
+            desc.cast(),
+            v.as_mut_ptr().cast(),
+            n * size_of::<door_desc_t>(),
+        )?;
         // SAFETY: n elements were just written.
         unsafe { v.set_len(n) };
     }
@@ -258,7 +274,10 @@ fn read_desc_list(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
 /// Closes the DOOR_RELEASE descriptors of a list.
 pub fn release_descs(descs: &[door_desc_t]) {
     for d in descs {
-        if d.d_attributes & DOOR_DESCRIPTOR != 0 && d.d_attributes & DOOR_RELEASE != 0 && d.fd() >= 0 {
+        if d.d_attributes & DOOR_DESCRIPTOR != 0
+            && d.d_attributes & DOOR_RELEASE != 0
+            && d.fd() >= 0
+        {
             let _ = sys::close(d.fd());
         }
     }
@@ -281,13 +300,26 @@ pub fn check_readable(p: *const u8, len: usize) -> R<()> {
         let mut remote: Vec<libc::iovec> = Vec::with_capacity(1024);
         while addr < end && remote.len() < 1024 {
             let a = addr.max(start);
-            remote.push(libc::iovec { iov_base: a as *mut _, iov_len: 1 });
+            remote.push(libc::iovec {
+                iov_base: a as *mut _,
+                iov_len: 1,
+            });
             addr += page;
         }
-        let local = libc::iovec { iov_base: sink.as_mut_ptr().cast(), iov_len: remote.len() };
+        let local = libc::iovec {
+            iov_base: sink.as_mut_ptr().cast(),
+            iov_len: remote.len(),
+        };
         // SAFETY: reads from our own address space into `sink`.
         let r = unsafe {
-            libc::process_vm_readv(sys::getpid(), &local, 1, remote.as_ptr(), remote.len() as u64, 0)
+            libc::process_vm_readv(
+                sys::getpid(),
+                &local,
+                1,
+                remote.as_ptr(),
+                remote.len() as u64,
+                0,
+            )
         };
         if r < 0 && matches!(sys::errno(), libc::ENOSYS | libc::EPERM) {
             return Ok(()); // cannot check here; sendmsg still faults cleanly
@@ -307,17 +339,26 @@ pub fn send_transfer(sock: RawFd, hdr: &Hdr, data: *const u8, size: usize, fds: 
         let (off, len, fs, fc) = wire::message_part(i, size, fds.len());
         let mut iov = Vec::with_capacity(2);
         if i == 0 {
-            iov.push(libc::iovec { iov_base: (hdr as *const Hdr) as *mut _, iov_len: HDR_LEN });
+            iov.push(libc::iovec {
+                iov_base: (hdr as *const Hdr) as *mut _,
+                iov_len: HDR_LEN,
+            });
         }
         if len > 0 {
             // SAFETY: off+len <= size; data is readable (checked by caller or
             // faulted cleanly by the kernel).
-            iov.push(libc::iovec { iov_base: unsafe { data.add(off) } as *mut _, iov_len: len });
+            iov.push(libc::iovec {
+                iov_base: data.wrapping_add(off) as *mut _,
+                iov_len: len,
+            });
         }
         if iov.is_empty() {
             // A payload-less continuation still needs one byte to carry fds.
             static ZERO: u8 = 0;
-            iov.push(libc::iovec { iov_base: (&ZERO as *const u8) as *mut _, iov_len: 1 });
+            iov.push(libc::iovec {
+                iov_base: (&ZERO as *const u8) as *mut _,
+                iov_len: 1,
+            });
         }
         sys::send_fds(sock, &iov, &fds[fs..fs + fc], true)?;
     }
@@ -345,13 +386,26 @@ pub fn send_status(reply: RawFd, err: i32) {
 #[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
 unsafe extern "C" fn jump(sp: usize, f: extern "C" fn(usize) -> !, arg: usize) -> ! {
-    core::arch::naked_asm!("mov rsp, rdi", "xor ebp, ebp", "mov rdi, rdx", "call rsi", "ud2")
+    core::arch::naked_asm!(
+        "mov rsp, rdi",
+        "xor ebp, ebp",
+        "mov rdi, rdx",
+        "call rsi",
+        "ud2"
+    )
 }
 
 #[cfg(target_arch = "aarch64")]
 #[unsafe(naked)]
 unsafe extern "C" fn jump(sp: usize, f: extern "C" fn(usize) -> !, arg: usize) -> ! {
-    core::arch::naked_asm!("mov sp, x0", "mov x29, xzr", "mov x30, xzr", "mov x0, x2", "blr x1", "brk #1")
+    core::arch::naked_asm!(
+        "mov sp, x0",
+        "mov x29, xzr",
+        "mov x30, xzr",
+        "mov x0, x2",
+        "blr x1",
+        "brk #1"
+    )
 }
 
 /// What dispatch needs to run one invocation: plain values only (POF).
@@ -372,7 +426,12 @@ enum Depletion {
     Shared,
     Private(door_info_t),
     /// An xcreate'd door: its own `crf`, with a heap start argument.
-    X { info: door_info_t, crf: door_xcreate_server_func_t, arg: *mut libc::c_void, crcookie: *mut libc::c_void },
+    X {
+        info: door_info_t,
+        crf: door_xcreate_server_func_t,
+        arg: *mut libc::c_void,
+        crcookie: *mut libc::c_void,
+    },
 }
 
 /// The top frame of every invocation. Waits for a call, runs the creation
@@ -404,7 +463,12 @@ fn run_depletion(d: Depletion) {
             // SAFETY: as above; info lives in this frame for the call.
             unsafe { f(&mut info) }
         }
-        Depletion::X { mut info, crf, arg, crcookie } => {
+        Depletion::X {
+            mut info,
+            crf,
+            arg,
+            crcookie,
+        } => {
             info.di_attributes |= DOOR_DEPLETION_CB;
             // SAFETY: the door's own creation function, per its contract.
             // Any return is accepted here (0 = declined); on anything but 1
@@ -426,10 +490,10 @@ fn procedure_returned(st: *mut ServerTls) -> ! {
 }
 
 fn pool_of(st: &ServerTls) -> Option<Arc<Pool>> {
-    if let Some((pool, _, pid)) = &st.bound {
-        if *pid == sys::getpid() {
-            return Some(pool.clone());
-        }
+    if let Some((pool, _, pid)) = &st.bound
+        && *pid == sys::getpid()
+    {
+        return Some(pool.clone());
     }
     door::with_proc(|p| Ok(p.shared.clone())).ok()
 }
@@ -450,6 +514,11 @@ fn reserve(st: &mut ServerTls, need: usize) -> R<()> {
     Ok(())
 }
 
+/// How long a server thread waits for the rest of a client's transfer
+/// before dropping the call: a client that stops mid-transfer cannot keep
+/// a server thread forever.
+const STALL_TIMEOUT_SECS: i64 = 10;
+
 fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     // SAFETY: own thread's state; nothing else borrows it now.
     let st = unsafe { &mut *stp };
@@ -467,8 +536,14 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let ep = door.endpoint()?;
     let mut hdr = Hdr::default();
     let mut iov = [
-        libc::iovec { iov_base: (&mut hdr as *mut Hdr).cast(), iov_len: HDR_LEN },
-        libc::iovec { iov_base: st.buf.cast(), iov_len: wire::CHUNK },
+        libc::iovec {
+            iov_base: (&mut hdr as *mut Hdr).cast(),
+            iov_len: HDR_LEN,
+        },
+        libc::iovec {
+            iov_base: st.buf.cast(),
+            iov_len: wire::CHUNK,
+        },
     ];
     let got = sys::recv_fds(ep.as_raw_fd(), &mut iov, libc::MSG_DONTWAIT, true);
     let mut r = match got {
@@ -509,11 +584,22 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     // die now, it sees EOF (EINTR), not ECONNRESET (EBADF).
     let mut tok = [0u8; 1];
     // SAFETY: tok is one writable byte.
-    let t = unsafe { libc::recv(reply.as_raw_fd(), tok.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+    let t = unsafe {
+        libc::recv(
+            reply.as_raw_fd(),
+            tok.as_mut_ptr().cast(),
+            1,
+            libc::MSG_DONTWAIT,
+        )
+    };
     let caller = match (t, r.cred, sys::peer_cred(reply.as_raw_fd())) {
-        (1, Some(sc), Ok(pc)) if sc.pid == pc.pid && pc.pid > 0 => {
-            Caller { pid: pc.pid, euid: pc.uid, egid: pc.gid, ruid: sc.uid, rgid: sc.gid }
-        }
+        (1, Some(sc), Ok(pc)) if sc.pid == pc.pid && pc.pid > 0 => Caller {
+            pid: pc.pid,
+            euid: pc.uid,
+            egid: pc.gid,
+            ruid: sc.uid,
+            rgid: sc.gid,
+        },
         _ => {
             close_all(&descs_fds);
             return None;
@@ -546,7 +632,12 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let desc_off = (size + 15) & !15;
     let need = desc_off + ndesc * size_of::<door_desc_t>();
     let mut fds = descs_fds;
-    if reserve(st, need.max(inline)).is_err() || recv_rest(reply.as_raw_fd(), st.buf, size, ndesc, &mut fds).is_err() {
+    if wire::message_count(size, ndesc) > 1 {
+        sys::set_rcvtimeo(reply.as_raw_fd(), STALL_TIMEOUT_SECS);
+    }
+    if reserve(st, need.max(inline)).is_err()
+        || recv_rest(reply.as_raw_fd(), st.buf, size, ndesc, &mut fds).is_err()
+    {
         close_all(&fds);
         send_status(reply.as_raw_fd(), libc::E2BIG);
         return None;
@@ -587,7 +678,12 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     // SAFETY: door_create stored a door_server_procedure_t here.
     let proc_ = unsafe { std::mem::transmute::<usize, door_server_procedure_t>(door.proc_) };
     let cookie = door.cookie as *mut libc::c_void;
-    st.cur = Some(Current { reply, door, caller, no_results: hdr.status & wire::F_NO_RESULTS != 0 });
+    st.cur = Some(Current {
+        reply,
+        door,
+        caller,
+        no_results: hdr.status & wire::F_NO_RESULTS != 0,
+    });
     Some(Invocation {
         proc_,
         cookie,
@@ -601,14 +697,24 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
 
 /// Receives the continuation messages of a transfer into `buf` (whose
 /// first chunk has already arrived), collecting descriptors into `fds`.
-pub fn recv_rest(sock: RawFd, buf: *mut u8, size: usize, ndesc: usize, fds: &mut Vec<RawFd>) -> R<()> {
+pub fn recv_rest(
+    sock: RawFd,
+    buf: *mut u8,
+    size: usize,
+    ndesc: usize,
+    fds: &mut Vec<RawFd>,
+) -> R<()> {
     let count = wire::message_count(size, ndesc);
     for i in 1..count {
         let (off, len, _fs, fc) = wire::message_part(i, size, ndesc);
         let mut one = 0u8;
         let mut iov = [libc::iovec {
             // SAFETY: off+len <= size, inside buf.
-            iov_base: if len > 0 { unsafe { buf.add(off) }.cast() } else { (&mut one as *mut u8).cast() },
+            iov_base: if len > 0 {
+                buf.wrapping_add(off).cast()
+            } else {
+                (&mut one as *mut u8).cast()
+            },
             iov_len: if len > 0 { len } else { 1 },
         }];
         let mut r = sys::recv_fds(sock, &mut iov, 0, true)?;
@@ -654,7 +760,9 @@ pub fn bind(door: &Arc<Door>) -> R<()> {
 
 /// door_unbind (spec §4.9).
 pub fn unbind() -> R<()> {
-    let Some(st) = tls_if_any() else { return Err(libc::EBADF) };
+    let Some(st) = tls_if_any() else {
+        return Err(libc::EBADF);
+    };
     // SAFETY: own thread's state.
     let st = unsafe { &mut *st };
     match st.bound.take() {
@@ -668,7 +776,10 @@ pub fn bound_door() -> Option<u64> {
     let st = tls_if_any()?;
     // SAFETY: own thread's state.
     let st = unsafe { &*st };
-    st.bound.as_ref().filter(|b| b.2 == sys::getpid()).map(|b| b.1)
+    st.bound
+        .as_ref()
+        .filter(|b| b.2 == sys::getpid())
+        .map(|b| b.1)
 }
 
 use std::mem::size_of;

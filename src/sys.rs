@@ -28,7 +28,11 @@ pub fn cvt(r: libc::c_int) -> R<libc::c_int> {
 }
 
 pub fn cvt_size(r: libc::ssize_t) -> R<usize> {
-    if r == -1 { Err(errno()) } else { Ok(r as usize) }
+    if r == -1 {
+        Err(errno())
+    } else {
+        Ok(r as usize)
+    }
 }
 
 /// Retries a syscall wrapper on EINTR.
@@ -60,7 +64,11 @@ pub fn fd_is_open(fd: RawFd) -> bool {
 pub fn set_cloexec(fd: RawFd, on: bool) -> R<()> {
     // SAFETY: F_GETFD/F_SETFD take integer arguments only.
     let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
-    let new = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
+    let new = if on {
+        flags | libc::FD_CLOEXEC
+    } else {
+        flags & !libc::FD_CLOEXEC
+    };
     // SAFETY: as above.
     cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, new) }).map(|_| ())
 }
@@ -116,8 +124,8 @@ pub fn peer_abstract_name(fd: RawFd, out: &mut [u8; 108]) -> R<usize> {
         return Err(libc::EINVAL); // unnamed or a filesystem name: not ours
     }
     let n = plen - 1;
-    for i in 0..n {
-        out[i] = a.sun_path[i + 1] as u8;
+    for (o, c) in out.iter_mut().zip(&a.sun_path[1..=n]) {
+        *o = *c as u8;
     }
     Ok(n)
 }
@@ -129,7 +137,13 @@ pub fn peer_cred(fd: RawFd) -> R<libc::ucred> {
     let mut len = size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: c/len describe a writable ucred.
     cvt(unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, c.as_mut_ptr().cast(), &mut len)
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            c.as_mut_ptr().cast(),
+            &mut len,
+        )
     })?;
     // SAFETY: zero-initialised and filled by the kernel.
     Ok(unsafe { c.assume_init() })
@@ -142,7 +156,13 @@ pub fn peer_groups(fd: RawFd) -> R<Vec<u32>> {
         let mut len = (v.len() * 4) as libc::socklen_t;
         // SAFETY: v is a writable buffer of len bytes.
         let r = unsafe {
-            libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERGROUPS, v.as_mut_ptr().cast(), &mut len)
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_PEERGROUPS,
+                v.as_mut_ptr().cast(),
+                &mut len,
+            )
         };
         if r == 0 {
             v.truncate(len as usize / 4);
@@ -162,7 +182,13 @@ pub fn sock_type(fd: RawFd) -> R<i32> {
     let mut len = size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: t/len describe a writable int.
     cvt(unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, (&mut t as *mut libc::c_int).cast(), &mut len)
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut t as *mut libc::c_int).cast(),
+            &mut len,
+        )
     })?;
     Ok(t)
 }
@@ -182,6 +208,30 @@ pub fn set_passcred(fd: RawFd) -> R<()> {
     .map(|_| ())
 }
 
+/// Sets SO_RCVTIMEO. A finite timeout also makes a caught signal end a
+/// blocking receive with EINTR even under SA_RESTART (socket(7)).
+pub fn set_rcvtimeo(fd: RawFd, secs: i64) {
+    set_timeo(fd, libc::SO_RCVTIMEO, secs)
+}
+
+/// Sets SO_RCVTIMEO or SO_SNDTIMEO (the latter also bounds connect()).
+pub fn set_timeo(fd: RawFd, opt: libc::c_int, secs: i64) {
+    let tv = libc::timeval {
+        tv_sec: secs,
+        tv_usec: 0,
+    };
+    // SAFETY: tv is a readable timeval of the stated size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+}
+
 /// Most descriptors we put in one message (the kernel's SCM_MAX_FD is 253).
 pub const FDS_PER_MSG: usize = 250;
 const CMSG_BUF: usize = 2048;
@@ -199,7 +249,7 @@ pub fn send_fds(fd: RawFd, iov: &[libc::iovec], fds: &[RawFd], restart: bool) ->
     m.msg_iov = iov.as_ptr() as *mut libc::iovec;
     m.msg_iovlen = iov.len();
     if !fds.is_empty() {
-        let bytes = fds.len() * size_of::<RawFd>();
+        let bytes = std::mem::size_of_val(fds);
         // SAFETY: CMSG_SPACE is a pure computation.
         let space = unsafe { libc::CMSG_SPACE(bytes as u32) } as usize;
         m.msg_control = cbuf.0.as_mut_ptr().cast();
@@ -287,7 +337,8 @@ pub fn recv_fds(fd: RawFd, iov: &mut [libc::iovec], flags: i32, restart: bool) -
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
                 let n = dlen / size_of::<RawFd>();
                 for i in 0..n {
-                    out.fds.push(std::ptr::read_unaligned(data.cast::<RawFd>().add(i)));
+                    out.fds
+                        .push(std::ptr::read_unaligned(data.cast::<RawFd>().add(i)));
                 }
             } else if (*c).cmsg_level == libc::SOL_SOCKET
                 && (*c).cmsg_type == libc::SCM_CREDENTIALS
@@ -310,14 +361,20 @@ pub fn copy_in_bytes(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
     if src.is_null() {
         return Err(libc::EFAULT);
     }
-    let local = libc::iovec { iov_base: dst.cast(), iov_len: len };
-    let remote = libc::iovec { iov_base: src as *mut _, iov_len: len };
+    let local = libc::iovec {
+        iov_base: dst.cast(),
+        iov_len: len,
+    };
+    let remote = libc::iovec {
+        iov_base: src as *mut _,
+        iov_len: len,
+    };
     // SAFETY: process_vm_readv on ourselves checks the remote range and
     // writes only into `dst`, which the caller guarantees holds len bytes.
     let r = unsafe { libc::process_vm_readv(getpid(), &local, 1, &remote, 1, 0) };
     match r {
         -1 => Err(match errno() {
-            libc::ENOSYS | libc::EPERM => return fallback_probe(src, dst, len),
+            libc::ENOSYS | libc::EPERM => return pipe_copy(src, dst, len),
             e => e,
         }),
         n if n as usize == len => Ok(()),
@@ -325,10 +382,10 @@ pub fn copy_in_bytes(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
     }
 }
 
-/// Where process_vm_readv is unavailable (seccomp), probe readability by
-/// writing the range into a pipe-like sink (/dev/null checks nothing), so
-/// use write() to a pipe, which faults with EFAULT on unreadable memory.
-fn fallback_probe(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
+/// Where process_vm_readv/writev are unavailable (seccomp), copy through a
+/// pipe: write() faults with EFAULT on an unreadable source and read() on
+/// an unwritable destination, so neither end can crash us.
+fn pipe_copy(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
     let mut p = [0; 2];
     // SAFETY: p is a valid array of two ints.
     cvt(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) })?;
@@ -366,21 +423,33 @@ pub fn copy_in<T: Copy>(src: *const T) -> R<T> {
 
 /// Writes `v` to a caller-supplied pointer, EFAULT if unwritable.
 pub fn copy_out<T: Copy>(dst: *mut T, v: &T) -> R<()> {
+    copy_out_bytes(dst.cast(), (v as *const T).cast(), size_of::<T>())
+}
+
+/// Copies `len` bytes from our `src` to the caller's address `dst`,
+/// failing with EFAULT (instead of crashing) when `dst` is not writable.
+pub fn copy_out_bytes(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
+    if len == 0 {
+        return Ok(());
+    }
     if dst.is_null() {
         return Err(libc::EFAULT);
     }
-    let local = libc::iovec { iov_base: (v as *const T) as *mut _, iov_len: size_of::<T>() };
-    let remote = libc::iovec { iov_base: dst.cast(), iov_len: size_of::<T>() };
-    // SAFETY: process_vm_writev checks the destination range.
+    let local = libc::iovec {
+        iov_base: src as *mut _,
+        iov_len: len,
+    };
+    let remote = libc::iovec {
+        iov_base: dst.cast(),
+        iov_len: len,
+    };
+    // SAFETY: process_vm_writev on ourselves checks the destination range
+    // and reads only `src`, which holds len bytes.
     let r = unsafe { libc::process_vm_writev(getpid(), &local, 1, &remote, 1, 0) };
-    if r == size_of::<T>() as isize {
-        Ok(())
-    } else if r == -1 && matches!(errno(), libc::ENOSYS | libc::EPERM) {
-        // SAFETY: no checker available: trust the caller (documented).
-        unsafe { std::ptr::write_unaligned(dst, *v) };
-        Ok(())
-    } else {
-        Err(libc::EFAULT)
+    match r {
+        -1 if matches!(errno(), libc::ENOSYS | libc::EPERM) => pipe_copy(src, dst, len),
+        n if n == len as isize => Ok(()),
+        _ => Err(libc::EFAULT),
     }
 }
 

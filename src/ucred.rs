@@ -76,12 +76,19 @@ pub unsafe fn fill(p: *mut Ucred, c: &Creds) {
 pub fn alloc() -> R<*mut Ucred> {
     // SAFETY: plain allocation.
     let p = unsafe { libc::malloc(UCRED_SIZE) } as *mut Ucred;
-    if p.is_null() { Err(libc::ENOMEM) } else { Ok(p) }
+    if p.is_null() {
+        Err(libc::ENOMEM)
+    } else {
+        Ok(p)
+    }
 }
 
 /// Our own credentials.
 pub fn own_creds() -> Creds {
-    let mut c = Creds { pid: sys::getpid(), ..Default::default() };
+    let mut c = Creds {
+        pid: sys::getpid(),
+        ..Default::default()
+    };
     // SAFETY: out-pointers to our locals.
     unsafe {
         libc::getresuid(&mut c.uid[0], &mut c.uid[1], &mut c.uid[2]);
@@ -98,13 +105,23 @@ pub fn own_creds() -> Creds {
 
 /// Credentials of process `pid` from /proc/<pid>/status.
 pub fn proc_creds(pid: i32) -> R<Creds> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOENT) => libc::ESRCH,
-        Some(e) => e,
-        None => libc::EINVAL,
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| {
+        match e.raw_os_error() {
+            Some(libc::ENOENT) => libc::ESRCH,
+            Some(e) => e,
+            None => libc::EINVAL,
+        }
     })?;
-    let mut c = Creds { pid, ..Default::default() };
-    let nums = |l: &str| -> Vec<u32> { l.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect() };
+    let mut c = Creds {
+        pid,
+        ..Default::default()
+    };
+    let nums = |l: &str| -> Vec<u32> {
+        l.split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect()
+    };
     let mut seen = 0;
     for line in s.lines() {
         if line.starts_with("Uid:") {
@@ -136,8 +153,16 @@ pub fn caller_creds(caller: &Caller, reply: std::os::fd::RawFd) -> Creds {
     let saved = proc_creds(caller.pid).ok();
     Creds {
         pid: caller.pid,
-        uid: [caller.ruid, caller.euid, saved.as_ref().map_or(caller.euid, |s| s.uid[2])],
-        gid: [caller.rgid, caller.egid, saved.as_ref().map_or(caller.egid, |s| s.gid[2])],
+        uid: [
+            caller.ruid,
+            caller.euid,
+            saved.as_ref().map_or(caller.euid, |s| s.uid[2]),
+        ],
+        gid: [
+            caller.rgid,
+            caller.egid,
+            saved.as_ref().map_or(caller.egid, |s| s.gid[2]),
+        ],
         groups: sys::peer_groups(reply).unwrap_or_default(),
     }
 }
@@ -148,8 +173,12 @@ pub fn peer_creds(fd: std::os::fd::RawFd) -> R<Creds> {
     let saved = proc_creds(pc.pid).ok();
     Ok(Creds {
         pid: pc.pid,
-        uid: saved.as_ref().map_or([pc.uid; 3], |s| [s.uid[0], pc.uid, s.uid[2]]),
-        gid: saved.as_ref().map_or([pc.gid; 3], |s| [s.gid[0], pc.gid, s.gid[2]]),
+        uid: saved
+            .as_ref()
+            .map_or([pc.uid; 3], |s| [s.uid[0], pc.uid, s.uid[2]]),
+        gid: saved
+            .as_ref()
+            .map_or([pc.gid; 3], |s| [s.gid[0], pc.gid, s.gid[2]]),
         groups: sys::peer_groups(fd).unwrap_or_default(),
     })
 }

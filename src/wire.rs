@@ -75,7 +75,14 @@ impl DoorName {
         if it.next().is_some() || pid <= 0 {
             return None;
         }
-        Some(DoorName { id, pid, nonce, proc_, cookie, attrs })
+        Some(DoorName {
+            id,
+            pid,
+            nonce,
+            proc_,
+            cookie,
+            attrs,
+        })
     }
 }
 
@@ -118,7 +125,14 @@ const _: () = assert!(HDR_LEN == 32);
 
 impl Hdr {
     pub fn new(kind: u32, status: u32, size: u64, ndesc: u32) -> Hdr {
-        Hdr { magic: MAGIC, kind, status, ndesc, size, aux: 0 }
+        Hdr {
+            magic: MAGIC,
+            kind,
+            status,
+            ndesc,
+            size,
+            aux: 0,
+        }
     }
 
     /// Validates a header received from a peer.
@@ -168,19 +182,36 @@ mod tests {
     use super::*;
     #[test]
     fn name_roundtrip() {
-        let n = DoorName { id: u64::MAX - 3, pid: 4242, nonce: 0xdead_beef, proc_: 0x7fff_1234, cookie: 0, attrs: 0x3d3 };
+        let n = DoorName {
+            id: u64::MAX - 3,
+            pid: 4242,
+            nonce: 0xdead_beef,
+            proc_: 0x7fff_1234,
+            cookie: 0,
+            attrs: 0x3d3,
+        };
         let e = n.encode();
         assert!(e.len() < 107);
         assert_eq!(DoorName::decode(&e), Some(n));
         assert_eq!(DoorName::decode(b"ldoor1:zz"), None);
-        assert_eq!(DoorName::decode(&e[..e.len() - 1]).map(|d| d.attrs), Some(0x3d));
+        assert_eq!(
+            DoorName::decode(&e[..e.len() - 1]).map(|d| d.attrs),
+            Some(0x3d)
+        );
         let mut bad = e.clone();
         bad.extend_from_slice(b":1");
         assert_eq!(DoorName::decode(&bad), None);
     }
     #[test]
     fn parts_cover_everything() {
-        for &(size, nd) in &[(0usize, 0usize), (5, 0), (CHUNK, 0), (CHUNK + 1, 3), (10, 1024), (8 << 20, 251)] {
+        for &(size, nd) in &[
+            (0usize, 0usize),
+            (5, 0),
+            (CHUNK, 0),
+            (CHUNK + 1, 3),
+            (10, 1024),
+            (8 << 20, 251),
+        ] {
             let n = message_count(size, nd);
             let (mut d, mut f) = (0, 0);
             for i in 0..n {

@@ -119,13 +119,19 @@ pub unsafe extern "C" fn door_return(
 /// `info` points to a writable `door_info_t` (checked: EFAULT otherwise).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_info(d: i32, info: *mut door_info_t) -> i32 {
-    or_minus_one(info_core(d).and_then(|i| sys::copy_out(info, &i)).map(|_| 0))
+    or_minus_one(
+        info_core(d)
+            .and_then(|i| sys::copy_out(info, &i))
+            .map(|_| 0),
+    )
 }
 
 fn info_core(d: RawFd) -> R<door_info_t> {
     if d == DOOR_QUERY {
         let id = server::bound_door().ok_or(libc::EBADF)?;
-        return core::lookup(id).map(|door| door.info(sys::getpid())).ok_or(libc::EBADF);
+        return core::lookup(id)
+            .map(|door| door.info(sys::getpid()))
+            .ok_or(libc::EBADF);
     }
     Ok(client::status(d)?.info)
 }
@@ -166,16 +172,18 @@ fn revoke_core(d: RawFd) -> R<i32> {
 /// `info` points to a writable `door_cred_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_cred(info: *mut door_cred_t) -> i32 {
-    let r = server::current_caller().ok_or(libc::EINVAL).and_then(|(c, _)| {
-        // dc_resv is left as the caller had it, as libc does.
-        let mut out = sys::copy_in(info)?;
-        out.dc_euid = c.euid;
-        out.dc_egid = c.egid;
-        out.dc_ruid = c.ruid;
-        out.dc_rgid = c.rgid;
-        out.dc_pid = c.pid;
-        sys::copy_out(info, &out)
-    });
+    let r = server::current_caller()
+        .ok_or(libc::EINVAL)
+        .and_then(|(c, _)| {
+            // dc_resv is left as the caller had it, as libc does.
+            let mut out = sys::copy_in(info)?;
+            out.dc_euid = c.euid;
+            out.dc_egid = c.egid;
+            out.dc_ruid = c.ruid;
+            out.dc_rgid = c.rgid;
+            out.dc_pid = c.pid;
+            sys::copy_out(info, &out)
+        });
     or_minus_one(r.map(|_| 0))
 }
 
@@ -194,15 +202,19 @@ pub unsafe extern "C" fn door_ucred(info: *mut *mut libc::c_void) -> i32 {
         let existing: *mut libc::c_void = sys::copy_in(info)?;
         let (caller, reply) = server::current_caller().ok_or(libc::EINVAL)?;
         let creds = crate::ucred::caller_creds(&caller, reply);
-        let p = if existing.is_null() { crate::ucred::alloc()? } else { existing.cast() };
+        let p = if existing.is_null() {
+            crate::ucred::alloc()?
+        } else {
+            existing.cast()
+        };
         // SAFETY: p is a full-size ucred (ours, or the caller's per contract).
         unsafe { crate::ucred::fill(p, &creds) };
-        if existing.is_null() {
-            if let Err(e) = sys::copy_out(info, &(p as *mut libc::c_void)) {
-                // SAFETY: freeing what we just allocated.
-                unsafe { libc::free(p.cast()) };
-                return Err(e);
-            }
+        if existing.is_null()
+            && let Err(e) = sys::copy_out(info, &(p as *mut libc::c_void))
+        {
+            // SAFETY: freeing what we just allocated.
+            unsafe { libc::free(p.cast()) };
+            return Err(e);
         }
         Ok(0)
     })();
@@ -259,7 +271,11 @@ pub unsafe extern "C" fn door_getparam(d: i32, param: i32, out: *mut usize) -> i
         let p = s.params.unwrap_or(core::Params {
             data_min: 0,
             data_max: usize::MAX,
-            desc_max: if s.info.di_attributes & DOOR_REFUSE_DESC != 0 { 0 } else { i32::MAX as usize },
+            desc_max: if s.info.di_attributes & DOOR_REFUSE_DESC != 0 {
+                0
+            } else {
+                i32::MAX as usize
+            },
         });
         let v = match param {
             DOOR_PARAM_DESC_MAX => p.desc_max,
@@ -295,7 +311,9 @@ pub unsafe extern "C" fn door_setparam(d: i32, param: i32, val: usize) -> i32 {
                 if val > i32::MAX as usize {
                     return Err(libc::ERANGE);
                 }
-                if door.attrs.load(std::sync::atomic::Ordering::Relaxed) & DOOR_REFUSE_DESC != 0 && val != 0 {
+                if door.attrs.load(std::sync::atomic::Ordering::Relaxed) & DOOR_REFUSE_DESC != 0
+                    && val != 0
+                {
                     return Err(libc::ENOTSUP);
                 }
                 p.desc_max = val;
@@ -317,7 +335,9 @@ pub unsafe extern "C" fn door_setparam(d: i32, param: i32, val: usize) -> i32 {
 /// # Safety
 /// `create_proc` is NULL (restore the default) or a valid function.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn door_server_create(create_proc: Option<door_server_func_t>) -> Option<door_server_func_t> {
+pub unsafe extern "C" fn door_server_create(
+    create_proc: Option<door_server_func_t>,
+) -> Option<door_server_func_t> {
     Some(server::set_server_func(create_proc))
 }
 

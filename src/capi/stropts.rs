@@ -15,7 +15,11 @@ use crate::sys;
 /// None.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn isastream(fildes: i32) -> i32 {
-    or_minus_one(if sys::fd_is_open(fildes) { Ok(0) } else { Err(libc::EBADF) })
+    or_minus_one(if sys::fd_is_open(fildes) {
+        Ok(0)
+    } else {
+        Err(libc::EBADF)
+    })
 }
 
 /// Attaches a door descriptor to a name in the filesystem.

@@ -17,6 +17,13 @@ fn cred_section(uc: *const Ucred) -> R<&'static Ucred> {
     Ok(u)
 }
 
+/// The header of a library ucred, None for NULL.
+fn header(uc: *const libc::c_void) -> Option<&'static Ucred> {
+    // SAFETY: a non-NULL `uc` is a ucred from this library (ucred(3C)
+    // contract); only its fixed header is read through this reference.
+    unsafe { (uc as *const Ucred).as_ref() }
+}
+
 fn id_or_minus_one(r: R<u32>) -> u32 {
     match r {
         Ok(v) => v,
@@ -114,7 +121,11 @@ id_getter!(/// Saved gid. Solaris: `ucred_getsgid(3C)`.
 pub unsafe extern "C" fn ucred_getgroups(uc: *const libc::c_void, groups: *mut *const u32) -> i32 {
     or_minus_one(cred_section(uc.cast()).and_then(|u| {
         let n = u.cr.ngroups as usize;
-        let p = if n == 0 { std::ptr::null() } else { u.cr.groups.as_ptr() };
+        let p = if n == 0 {
+            std::ptr::null()
+        } else {
+            u.cr.groups.as_ptr()
+        };
         sys::copy_out(groups, &p)?;
         Ok(n as i32)
     }))
@@ -131,10 +142,12 @@ pub unsafe extern "C" fn ucred_getgroups(uc: *const libc::c_void, groups: *mut *
 /// `uc` is a ucred from this library.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ucred_getpid(uc: *const libc::c_void) -> i32 {
-    let uc = uc as *const Ucred;
-    // SAFETY: header read of a library ucred (or NULL check).
-    let pid = if uc.is_null() { -1 } else { unsafe { (*uc).uc_pid } };
-    or_minus_one(if pid == -1 { Err(libc::EINVAL) } else { Ok(pid) })
+    let pid = header(uc).map_or(-1, |u| u.uc_pid);
+    or_minus_one(if pid == -1 {
+        Err(libc::EINVAL)
+    } else {
+        Ok(pid)
+    })
 }
 
 /// The zone id: always the global zone (0) on Linux.
@@ -145,9 +158,7 @@ pub unsafe extern "C" fn ucred_getpid(uc: *const libc::c_void) -> i32 {
 /// `uc` is a ucred from this library.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ucred_getzoneid(uc: *const libc::c_void) -> i32 {
-    let uc = uc as *const Ucred;
-    // SAFETY: header read of a library ucred.
-    or_minus_one(if uc.is_null() { Err(libc::EINVAL) } else { Ok(unsafe { (*uc).uc_zoneid }) })
+    or_minus_one(header(uc).map(|u| u.uc_zoneid).ok_or(libc::EINVAL))
 }
 
 /// The project id: Linux has none, so -1 with EINVAL.
@@ -158,9 +169,7 @@ pub unsafe extern "C" fn ucred_getzoneid(uc: *const libc::c_void) -> i32 {
 /// `uc` is a ucred from this library.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ucred_getprojid(uc: *const libc::c_void) -> i32 {
-    let uc = uc as *const Ucred;
-    // SAFETY: header read of a library ucred.
-    let v = if uc.is_null() { -1 } else { unsafe { (*uc).uc_projid } };
+    let v = header(uc).map_or(-1, |u| u.uc_projid);
     or_minus_one(if v == -1 { Err(libc::EINVAL) } else { Ok(v) })
 }
 
@@ -172,7 +181,10 @@ pub unsafe extern "C" fn ucred_getprojid(uc: *const libc::c_void) -> i32 {
 /// # Safety
 /// None (nothing is dereferenced).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ucred_getprivset(_uc: *const libc::c_void, _which: *const libc::c_char) -> *const libc::c_void {
+pub unsafe extern "C" fn ucred_getprivset(
+    _uc: *const libc::c_void,
+    _which: *const libc::c_char,
+) -> *const libc::c_void {
     sys::set_errno(libc::EINVAL);
     std::ptr::null()
 }
@@ -225,7 +237,11 @@ pub unsafe extern "C" fn getpeerucred(fd: i32, ucp: *mut *mut libc::c_void) -> i
     or_minus_one((|| {
         let existing: *mut libc::c_void = sys::copy_in(ucp)?;
         let c = core::peer_creds(fd)?;
-        let p = if existing.is_null() { core::alloc()? } else { existing.cast() };
+        let p = if existing.is_null() {
+            core::alloc()?
+        } else {
+            existing.cast()
+        };
         // SAFETY: full-size ucred per contract.
         unsafe { core::fill(p, &c) };
         if existing.is_null() {
