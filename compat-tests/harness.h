@@ -345,6 +345,25 @@ count_fds_settled(int want)
 	return (n);
 }
 
+/*
+ * count_fds() once it has stopped changing (the same value on 5 reads
+ * 10 ms apart, at most 3 s): a baseline not inflated by a descriptor that
+ * a server thread is about to close.
+ */
+HARNESS_FN int
+count_fds_stable(void)
+{
+	int i, same = 0, n = count_fds(), m;
+
+	for (i = 0; i < 300 && same < 5; i++) {
+		usleep(10000);
+		m = count_fds();
+		same = (m == n) ? same + 1 : 0;
+		n = m;
+	}
+	return (n);
+}
+
 /* Number of lines in /proc/self/maps (read without allocating). */
 HARNESS_FN int
 count_maps(void)

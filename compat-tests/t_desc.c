@@ -288,7 +288,7 @@ test_client_to_server(void)
 	char buf[64], rbuf[64];
 
 	REQUIRE(pipe(p) == 0);
-	fds0 = count_fds();
+	fds0 = count_fds_stable();
 	set_desc(&d, p[1], 0);
 	REQUIRE(call(door_fd, &r, &d, 1, &a, rbuf, sizeof (rbuf)) == 0);
 	REQUIRE(a.data_size == sizeof (res));
@@ -313,7 +313,7 @@ test_server_to_client(void)
 	char buf[64], rbuf[128];
 	int fds0, fd;
 
-	fds0 = count_fds();
+	fds0 = count_fds_stable();
 	REQUIRE(call(door_fd, &r, NULL, 0, &a, rbuf, sizeof (rbuf)) == 0);
 	REQUIRE(a.desc_num == 1);
 	CHECK_EQU(a.data_size, 0);
@@ -360,7 +360,7 @@ test_release(void)
 	h1 = high_dup(p[0]);
 	h2 = high_dup(p[1]);
 	REQUIRE(h1 >= 0 && h2 >= 0);
-	fds0 = count_fds();
+	fds0 = count_fds_stable();
 	set_desc(&d[0], h1, DOOR_RELEASE);
 	set_desc(&d[1], h2, 0);
 	REQUIRE(call(door_fd, &r, d, 2, NULL, rbuf, sizeof (rbuf)) == 0);
@@ -422,7 +422,7 @@ test_pass_door_local(void)
 	REQUIRE(door_info(x, &xi) == 0 && door_info(z, &zi) == 0);
 	zd = dup(z);
 	REQUIRE(door_revoke(z) == 0);
-	fds0 = count_fds();
+	fds0 = count_fds_stable();
 	set_desc(&d[0], x, 0);
 	set_desc(&d[1], zd, 0);
 	REQUIRE(call(door_fd, &r, d, 2, &a, rbuf, sizeof (rbuf)) == 0);
@@ -544,7 +544,7 @@ test_1024_both_ways(void)
 	h = high_dup(p[1]);
 	r.ino = st.st_ino;
 	sender_fd_hint = h;
-	fds0 = count_fds();
+	fds0 = count_fds_stable();
 	for (i = 0; i < N; i++)
 		set_desc(&d[i], h, 0);	/* the same descriptor N times */
 	if (CHECK(call(door_fd, &r, d, N, &a, rbuf, sizeof (rbuf)) == 0) &&
@@ -601,7 +601,7 @@ test_errors(void)
 
 	raise_nofile(8192);
 	REQUIRE(d != NULL && pipe(p) == 0);
-	fds0 = count_fds();
+	fds0 = count_fds_stable();
 	n = invocations;
 
 	/* 1025 descriptors: E2BIG; DOOR_RELEASE ones are not closed. */
@@ -676,7 +676,7 @@ test_client_emfile(void)
 			munmap(a.rbuf, a.rsize);
 		}
 		r.n = 20;
-		fds0 = count_fds();
+		fds0 = count_fds_stable();
 		getrlimit(RLIMIT_NOFILE, &rl);
 		rl.rlim_cur = (rlim_t)fds0 + 40;
 		CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
@@ -687,7 +687,7 @@ test_client_emfile(void)
 				break;
 			fill[nfill++] = f;
 		}
-		fds0 = count_fds();
+		fds0 = count_fds_stable();
 		errno = 0;
 		rc = call(door_fd, &r, NULL, 0, &a, NULL, 0);
 		e = errno;
