@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -47,7 +48,12 @@ static volatile int invocations;
 static sem_t entered, release;
 static volatile int hold_returned, hold_errno;
 
-enum { OP_ECHO = 1, OP_HOLD };
+enum { OP_ECHO = 1, OP_HOLD, OP_BARRIER };
+
+/* OP_BARRIER callers wait inside the procedure until `barrier_n` are in. */
+static pthread_mutex_t barrier_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t barrier_cv = PTHREAD_COND_INITIALIZER;
+static int barrier_in, barrier_n;
 
 static void
 proc(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
@@ -62,7 +68,18 @@ proc(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
 		close(dp[i].d_data.d_desc.d_descriptor);
 	if (argp != NULL && arg_size >= sizeof (int))
 		memcpy(&op, argp, sizeof (int));
-	if (op == OP_HOLD) {
+	if (op == OP_BARRIER) {
+		struct timespec dl;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 30;
+		pthread_mutex_lock(&barrier_mu);
+		barrier_in++;
+		pthread_cond_broadcast(&barrier_cv);
+		while (barrier_in < barrier_n &&
+		    pthread_cond_timedwait(&barrier_cv, &barrier_mu, &dl) == 0)
+			;
+		pthread_mutex_unlock(&barrier_mu);
+	} else if (op == OP_HOLD) {
 		char reply[100];
 		memset(reply, 'r', sizeof (reply));
 		sem_post(&entered);
@@ -596,6 +613,44 @@ scenario_garbage_writer(void)
 	harness_wait_child(pid);
 }
 
+/*
+ * Grow the server pool with N simultaneous calls, so the scenarios (at
+ * most two calls at a time) never take its last idle thread: then no new
+ * pool thread, with its stack mapping, appears during a leak check.
+ */
+static void *
+barrier_client(void *arg)
+{
+	int buf[4] = { OP_BARRIER, 0, 0, 0 };
+	char rbuf[64];
+	door_arg_t a;
+
+	memset(&a, 0, sizeof (a));
+	a.data_ptr = (char *)buf;
+	a.data_size = sizeof (buf);
+	a.rbuf = rbuf;
+	a.rsize = sizeof (rbuf);
+	*(int *)arg = door_call(door_fd, &a);
+	return (NULL);
+}
+
+static void
+warm_pool(int n)
+{
+	pthread_t t[16];
+	int rc[16], i;
+
+	barrier_in = 0;
+	barrier_n = n;
+	for (i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, barrier_client, &rc[i]);
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		if (rc[i] != 0)
+			printf("warning: warm-up call failed\n");
+	}
+}
+
 static void test_bad_descriptors(void)
 { leak_checked("bad descriptors", scenario_bad_descriptors); }
 static void test_bad_pointers(void)
@@ -622,8 +677,7 @@ main(void)
 		perror("door_create");
 		return (1);
 	}
-	if (!echo_ok(door_fd))
-		printf("warning: first call failed\n");
+	warm_pool(8);
 	RUN(test_bad_descriptors);
 	RUN(test_bad_pointers);
 	RUN(test_oversized);

@@ -54,7 +54,7 @@ call_echo(int fd, const char *msg)
 static void
 test_invalid_bits(void)
 {
-	int fds0 = count_fds();
+	int fds0 = count_fds_stable();
 	unsigned bit;
 
 	for (bit = 0; bit < 32; bit++) {
@@ -77,26 +77,26 @@ test_invalid_bits(void)
 	expect_errno(door_create(echo_proc, NULL,
 	    DOOR_REFUSE_DESC | 0x80000000u), EINVAL);
 	expect_errno(door_create(echo_proc, NULL, ~0u), EINVAL);
-	CHECK_EQ(count_fds(), fds0);
+	CHECK_EQ(count_fds_settled(fds0), fds0);
 }
 
 static void
 test_unref_both(void)
 {
-	int fds0 = count_fds();
+	int fds0 = count_fds_stable();
 
 	expect_errno(door_create(echo_proc, NULL,
 	    DOOR_UNREF | DOOR_UNREF_MULTI), EINVAL);
 	expect_errno(door_create(echo_proc, NULL,
 	    DOOR_UNREF | DOOR_UNREF_MULTI | DOOR_REFUSE_DESC), EINVAL);
-	CHECK_EQ(count_fds(), fds0);
+	CHECK_EQ(count_fds_settled(fds0), fds0);
 }
 
 /* In DOOR_CREATE_MASK, but reserved for door_xcreate (libc check). */
 static void
 test_xcreate_only_bits(void)
 {
-	int fds0 = count_fds();
+	int fds0 = count_fds_stable();
 
 	expect_errno(door_create(echo_proc, NULL, DOOR_NO_DEPLETION_CB),
 	    EINVAL);
@@ -105,7 +105,7 @@ test_xcreate_only_bits(void)
 	    DOOR_PRIVATE | DOOR_NO_DEPLETION_CB), EINVAL);
 	expect_errno(door_create(echo_proc, NULL,
 	    DOOR_PRIVATE | DOOR_PRIVCREATE), EINVAL);
-	CHECK_EQ(count_fds(), fds0);
+	CHECK_EQ(count_fds_settled(fds0), fds0);
 }
 
 static void
@@ -243,7 +243,7 @@ test_emfile(void)
 	CHECK_EQ(call_echo(fd, "warm"), 0);
 	door_revoke(fd);
 
-	fds0 = count_fds();
+	fds0 = count_fds_stable();
 	REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
 	rl = old;
 	rl.rlim_cur = (rlim_t)(fds0 + 64);
@@ -277,7 +277,7 @@ test_emfile(void)
 		close(fillers[--nfill]);
 	free(fillers);
 	CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
-	CHECK_EQ(count_fds(), fds0);
+	CHECK_EQ(count_fds_settled(fds0), fds0);
 }
 
 /* Creating and revoking many doors leaves the descriptor count as it was. */
@@ -289,7 +289,7 @@ test_no_leak(void)
 	fd = door_create(echo_proc, NULL, 0);
 	REQUIRE(fd >= 0);
 	door_revoke(fd);
-	fds0 = count_fds();
+	fds0 = count_fds_stable();
 	for (i = 0; i < 200; i++) {
 		fd = door_create(echo_proc, NULL, i % 2 ? DOOR_UNREF : 0);
 		if (!CHECK(fd >= 0))
@@ -298,7 +298,7 @@ test_no_leak(void)
 			CHECK_EQ(call_echo(fd, "x"), 0);
 		CHECK_EQ(door_revoke(fd), 0);
 	}
-	CHECK_EQ(count_fds(), fds0);
+	CHECK_EQ(count_fds_settled(fds0), fds0);
 }
 
 int

@@ -58,8 +58,9 @@ pub fn identify_socket(fd: RawFd) -> R<Ident> {
     })
 }
 
-/// Has the server end of this door gone (revoked, or the server died)?
-fn hung_up(fd: RawFd) -> bool {
+/// Has the peer of this socket gone (a door's server end revoked or dead;
+/// a reply channel's client abandoned)?
+pub fn hung_up(fd: RawFd) -> bool {
     let mut p = libc::pollfd {
         fd,
         events: 0,
@@ -163,9 +164,6 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
         );
         return Err(libc::EINVAL);
     }
-    if size > wire::CHUNK {
-        server::check_readable(data, size)?;
-    }
     let fds: Vec<RawFd> = descs.iter().map(|d| d.fd()).collect();
     let res = transact(fd, arg.as_mut(), data, size, &fds);
     match res {
@@ -236,13 +234,27 @@ fn transact(
         Err(e) => return Err(e),
     }
     drop(rs);
+    let mut scratch_hdr = None;
+    if wire::needs_go(size) {
+        // The server checks limits and stack fit before we send the data.
+        let (h, mut r) = recv_head(rc.as_raw_fd())?;
+        if h.kind != wire::K_GO {
+            r.close_fds();
+            return Err(if h.kind == wire::K_REPLY && h.status != 0 {
+                h.status as i32
+            } else {
+                libc::EINTR
+            });
+        }
+        scratch_hdr = Some(h);
+    }
+    let _ = scratch_hdr;
     // Continuations: on the reply channel, which is ours alone.
     let count = wire::message_count(size, fds.len());
     for i in 1..count {
         let (off, len, fs, fc) = wire::message_part(i, size, fds.len());
         static ONE: u8 = 0;
         let iov = if len > 0 {
-            // SAFETY: off+len <= size; readability was checked.
             libc::iovec {
                 iov_base: data.wrapping_add(off) as *mut _,
                 iov_len: len,
@@ -253,8 +265,12 @@ fn transact(
                 iov_len: 1,
             }
         };
-        if sys::send_fds(rc.as_raw_fd(), &[iov], &fds[fs..fs + fc], true).is_err() {
-            break; // refused early: the reply says why
+        match sys::send_fds(rc.as_raw_fd(), &[iov], &fds[fs..fs + fc], true) {
+            Ok(_) => {}
+            // Unreadable argument memory: the call is abandoned before the
+            // server runs it (it sees a short transfer and drops it).
+            Err(libc::EFAULT) => return Err(libc::EFAULT),
+            Err(_) => break, // refused early: the reply says why
         }
     }
     receive_reply(rc.as_raw_fd(), arg)
@@ -283,7 +299,9 @@ impl Scratch {
     }
 }
 
-fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
+/// Receives the first message of the server's answer (a reply or K_GO),
+/// mapping how the channel ended to door_call's errno.
+fn recv_head(rc: RawFd) -> R<(Hdr, sys::Received)> {
     let scratch = Scratch::get()?;
     let mut hdr = Hdr::default();
     let mut iov = [
@@ -308,13 +326,28 @@ fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
     if r.len == 0 && r.fds.is_empty() {
         return Err(libc::EINTR); // the server took the call and vanished
     }
+    if r.len < HDR_LEN || hdr.magic != wire::MAGIC {
+        r.close_fds();
+        return Err(libc::EINTR); // a server speaking garbage: the call failed
+    }
+    Ok((hdr, r))
+}
+
+fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
+    let scratch = Scratch::get()?;
+    let (hdr, mut r) = recv_head(rc)?;
     let inline = r.len.saturating_sub(HDR_LEN);
     let (size, nd) = (hdr.size as usize, hdr.ndesc as usize);
-    if r.len < HDR_LEN
-        || r.truncated
+    if r.ctrunc && hdr.status == 0 {
+        // Our descriptor table could not take the returned descriptors.
+        r.close_fds();
+        return Err(libc::EMFILE);
+    }
+    if r.truncated
         || hdr.check(wire::K_REPLY, isize::MAX as u64 / 2).is_err()
         || (hdr.status == 0
-            && (inline != size.min(wire::CHUNK) || r.fds.len() != nd.min(sys::FDS_PER_MSG)))
+            && (inline != wire::message_part(0, size, nd).1
+                || r.fds.len() != nd.min(sys::FDS_PER_MSG)))
     {
         r.close_fds();
         return Err(libc::EINTR); // a server speaking garbage: the call failed
@@ -421,7 +454,7 @@ pub fn status(fd: RawFd) -> R<Status> {
             },
             None => Status {
                 info: name_info(&id.name, sys::getpid(), DOOR_LOCAL | DOOR_REVOKED),
-                params: None,
+                params: door::revoked_params(id.name.id),
             },
         });
     }

@@ -150,6 +150,21 @@ pub struct Proc {
     pub conns: HashMap<RawFd, crate::control::ConnKind>,
     /// fattach rendezvous listeners of this process, by listener descriptor.
     pub atts: HashMap<RawFd, crate::control::Attachment>,
+    /// Next door id: increasing within a process image, from a random start.
+    pub next_id: u64,
+    /// Parameters of the most recently revoked doors, so door_getparam
+    /// still answers for them (bounded: REVOKED_KEPT).
+    pub revoked: std::collections::VecDeque<(u64, Params)>,
+}
+
+/// How many revoked doors keep their parameters for door_getparam.
+pub const REVOKED_KEPT: usize = 4096;
+
+/// Parameters of a door this process revoked (recently).
+pub fn revoked_params(id: u64) -> Option<Params> {
+    lock(&STATE)
+        .as_ref()
+        .and_then(|p| p.revoked.iter().find(|(i, _)| *i == id).map(|(_, p)| *p))
 }
 
 static STATE: Mutex<Option<Proc>> = Mutex::new(None);
@@ -243,6 +258,8 @@ pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
             ctl_fd: -1,
             conns: HashMap::new(),
             atts: HashMap::new(),
+            next_id: random_u64() >> 2,
+            revoked: std::collections::VecDeque::new(),
         });
     }
     // SAFETY-free: just set above.
@@ -290,11 +307,13 @@ pub fn create(
         } else {
             i32::MAX as usize
         };
-        // Ids are random 64-bit numbers; the name (which contains the id)
-        // is bound system-wide, so a live collision is refused by bind.
+        // Ids increase within a process from a random start; the name
+        // (which contains the id) is bound system-wide, so a live collision
+        // with another process's door is refused by bind and skipped.
         let door = loop {
+            st.next_id += 1;
             let d = Door {
-                id: random_u64(),
+                id: st.next_id,
                 proc_,
                 cookie,
                 attrs: AtomicU32::new(attrs),
@@ -354,6 +373,10 @@ pub fn revoke(door: &Arc<Door>) {
             st.owned.retain(|&o| o != fd);
         }
         st.doors.remove(&door.id);
+        if st.revoked.len() >= REVOKED_KEPT {
+            st.revoked.pop_front();
+        }
+        st.revoked.push_back((door.id, door.params()));
     }
     drop(g);
     drop(ep); // closes the server end unless a receiver holds it this instant

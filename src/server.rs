@@ -48,6 +48,9 @@ pub struct ServerTls {
     /// Stack pointer every invocation starts from; 0 until the thread's
     /// first `door_return`.
     anchor: usize,
+    /// Bytes of stack below the anchor that illumos would let arguments
+    /// use (spec §3.11, §5.2): arguments that would not fit get E2BIG.
+    usable: usize,
     /// Private pool this thread is bound to (`door_bind`), with the pid
     /// that bound it (a fork child's copy is invalid, spec §4.15).
     bound: Option<(Arc<Pool>, u64, i32)>,
@@ -86,6 +89,7 @@ pub fn tls() -> *mut ServerTls {
         if slot.0.is_null() {
             slot.0 = Box::into_raw(Box::new(ServerTls {
                 anchor: 0,
+                usable: usize::MAX,
                 bound: None,
                 cur: None,
                 buf: ptr::null_mut(),
@@ -108,11 +112,16 @@ pub fn tls_if_any() -> Option<*mut ServerTls> {
 }
 
 /// The caller of the current invocation, if any (door_ucred/door_cred).
+/// None once the client has aborted: illumos unlinks the caller then.
 pub fn current_caller() -> Option<(Caller, RawFd)> {
     let st = tls_if_any()?;
     // SAFETY: own thread's state.
     let st = unsafe { &*st };
-    st.cur.as_ref().map(|c| (c.caller, c.reply.as_raw_fd()))
+    let cur = st.cur.as_ref()?;
+    if crate::client::hung_up(cur.reply.as_raw_fd()) {
+        return None;
+    }
+    Some((cur.caller, cur.reply.as_raw_fd()))
 }
 
 /// In a fork child, the forking thread's server state belongs to the parent.
@@ -192,6 +201,7 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
             // Everything below this point is dead once we jump: door_return
             // never returns. Keep a margin for the red zone and align to 16.
             (*st).anchor = (sys::stack_pointer() - 256) & !15;
+            (*st).usable = usable_stack((*st).anchor);
         }
         (*st).anchor
     };
@@ -207,6 +217,43 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
     // SAFETY: anchor is 16-aligned, inside this thread's stack and above
     // every live frame we still need (none: we never return).
     unsafe { jump(anchor, dispatch, st as usize) }
+}
+
+/// What illumos' libc lets a door invocation use of a thread's stack
+/// below `anchor`: the stack minus a reserve of 1/32 of its size (at most
+/// 64 KiB, at least 1 KiB) and 512 bytes of x86 slop (spec §3.11).
+fn usable_stack(anchor: usize) -> usize {
+    // SAFETY: attr is initialised by pthread_getattr_np and destroyed.
+    let (low, size) = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return usize::MAX;
+        }
+        let mut addr: *mut libc::c_void = ptr::null_mut();
+        let mut size: usize = 0;
+        let r = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        if r != 0 {
+            return usize::MAX;
+        }
+        (addr as usize, size)
+    };
+    if anchor <= low {
+        return 0;
+    }
+    let reserve = (size / 32).clamp(1024, 64 * 1024) + 512;
+    (anchor - low).saturating_sub(reserve)
+}
+
+/// Stack an invocation needs on illumos (spec §5.2): the data and the
+/// descriptor array, a door_info_t when a private pool just ran dry, and
+/// struct door_results, each aligned to 16.
+fn stack_needed(size: usize, ndesc: usize, info: bool) -> usize {
+    let a = |x: usize| (x + 15) & !15;
+    a(size)
+        .saturating_add(a(ndesc * size_of::<door_desc_t>()))
+        .saturating_add(if info { a(size_of::<door_info_t>()) } else { 0 })
+        .saturating_add(64)
 }
 
 /// Sends the results (if a client waits) and releases descriptors. All
@@ -566,10 +613,14 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         && !r.truncated
         && !r.fds.is_empty()
         && hdr.check(wire::K_CALL, u64::MAX / 2).is_ok()
-        && inline == (hdr.size as usize).min(wire::CHUNK)
+        && inline == wire::message_part(0, hdr.size as usize, hdr.ndesc as usize).1
         && r.fds.len() == 1 + (hdr.ndesc as usize).min(sys::FDS_PER_MSG)
         && sys::sock_type(r.fds[0]) == Ok(libc::SOCK_SEQPACKET);
-    if !ok {
+    if ok && r.ctrunc {
+        // Our descriptor table could not take what the client passed.
+        send_status(r.fds[0], libc::EMFILE);
+    }
+    if !ok || r.ctrunc {
         r.close_fds();
         return None;
     }
@@ -618,6 +669,8 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             libc::ENOTSUP
         } else if ndesc > p.desc_max {
             libc::ENFILE
+        } else if stack_needed(size, ndesc, left == 0 && pool.private_id != 0) > st.usable {
+            libc::E2BIG
         } else {
             0
         }
@@ -635,12 +688,29 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     if wire::message_count(size, ndesc) > 1 {
         sys::set_rcvtimeo(reply.as_raw_fd(), STALL_TIMEOUT_SECS);
     }
-    if reserve(st, need.max(inline)).is_err()
-        || recv_rest(reply.as_raw_fd(), st.buf, size, ndesc, &mut fds).is_err()
-    {
+    if reserve(st, need.max(inline)).is_err() {
         close_all(&fds);
         send_status(reply.as_raw_fd(), libc::E2BIG);
         return None;
+    }
+    if wire::needs_go(size) {
+        let go = Hdr::new(wire::K_GO, 0, 0, 0);
+        if send_transfer(reply.as_raw_fd(), &go, ptr::null(), 0, &[]).is_err() {
+            close_all(&fds);
+            return None;
+        }
+    }
+    match recv_rest(reply.as_raw_fd(), st.buf, size, ndesc, &mut fds) {
+        Ok(()) => {}
+        Err(e) => {
+            // EMFILE: we could not take the descriptors. Anything else: the
+            // client abandoned the transfer (EFAULT on its side) or stalled.
+            close_all(&fds);
+            if e == libc::EMFILE {
+                send_status(reply.as_raw_fd(), libc::EMFILE);
+            }
+            return None;
+        }
     }
     let _ = sys::set_cloexec(reply.as_raw_fd(), true);
     let dp = if ndesc > 0 {
@@ -719,6 +789,10 @@ pub fn recv_rest(
         }];
         let mut r = sys::recv_fds(sock, &mut iov, 0, true)?;
         let want = if len > 0 { len } else { 1 };
+        if r.ctrunc {
+            r.close_fds();
+            return Err(libc::EMFILE);
+        }
         if r.len != want || r.truncated || r.fds.len() != fc {
             r.close_fds();
             return Err(libc::EPROTO);

@@ -286,8 +286,11 @@ pub struct Received {
     pub fds: Vec<RawFd>,
     /// SCM_CREDENTIALS, if the socket has SO_PASSCRED.
     pub cred: Option<libc::ucred>,
-    /// MSG_TRUNC or MSG_CTRUNC was set.
+    /// MSG_TRUNC was set: payload was cut.
     pub truncated: bool,
+    /// MSG_CTRUNC was set: descriptors were dropped (no room in our table,
+    /// or more than the control buffer holds).
+    pub ctrunc: bool,
 }
 
 impl Received {
@@ -325,7 +328,8 @@ pub fn recv_fds(fd: RawFd, iov: &mut [libc::iovec], flags: i32, restart: bool) -
         len,
         fds: Vec::new(),
         cred: None,
-        truncated: m.msg_flags & (libc::MSG_TRUNC | libc::MSG_CTRUNC) != 0,
+        truncated: m.msg_flags & libc::MSG_TRUNC != 0,
+        ctrunc: m.msg_flags & libc::MSG_CTRUNC != 0,
     };
     // SAFETY: walking the control buffer the kernel filled, with the
     // CMSG_* macros that bound-check against msg_controllen.

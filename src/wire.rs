@@ -101,6 +101,8 @@ pub const K_CALL: u32 = 1;
 pub const K_REPLY: u32 = 2;
 pub const K_QUERY: u32 = 3;
 pub const K_QUERY_REPLY: u32 = 4;
+/// The server accepts a large call: the client may send the data.
+pub const K_GO: u32 = 5;
 
 /// CALL flag: the client passed `params == NULL`, no results allowed.
 pub const F_NO_RESULTS: u32 = 1;
@@ -148,18 +150,41 @@ impl Hdr {
     }
 }
 
+/// Data messages of a transfer: one message for up to CHUNK bytes (the
+/// header message itself); larger data travels only after the header
+/// message, in CHUNK pieces, so the receiver can refuse it (E2BIG,
+/// ENOBUFS…) before a byte of it is read from the sender's memory.
+fn data_messages(size: usize) -> usize {
+    if size <= CHUNK {
+        1
+    } else {
+        1 + size.div_ceil(CHUNK)
+    }
+}
+
+/// Does a transfer of `size` bytes wait for the receiver's go-ahead
+/// (K_GO) after its header message?
+pub fn needs_go(size: usize) -> bool {
+    size > CHUNK
+}
+
 /// How many messages carry `size` bytes and `ndesc` descriptors.
 pub fn message_count(size: usize, ndesc: usize) -> usize {
-    let by_data = size.div_ceil(CHUNK).max(1);
     let by_fds = ndesc.div_ceil(crate::sys::FDS_PER_MSG).max(1);
-    by_data.max(by_fds)
+    data_messages(size).max(by_fds)
 }
 
 /// The slice of data (offset, len) and of descriptors (start, count)
 /// carried by message `i` of a transfer.
 pub fn message_part(i: usize, size: usize, ndesc: usize) -> (usize, usize, usize, usize) {
-    let off = (i * CHUNK).min(size);
-    let len = (size - off).min(CHUNK);
+    let (off, len) = if size <= CHUNK {
+        if i == 0 { (0, size) } else { (size, 0) }
+    } else if i == 0 {
+        (0, 0)
+    } else {
+        let off = ((i - 1) * CHUNK).min(size);
+        (off, (size - off).min(CHUNK))
+    };
     let fstart = (i * crate::sys::FDS_PER_MSG).min(ndesc);
     let fcount = (ndesc - fstart).min(crate::sys::FDS_PER_MSG);
     (off, len, fstart, fcount)
@@ -222,6 +247,9 @@ mod tests {
                 f += fc;
             }
             assert_eq!((d, f), (size, nd));
+            // Large data never rides in the header message.
+            let (_, len0, _, _) = message_part(0, size, nd);
+            assert_eq!(len0 > 0, size > 0 && !needs_go(size));
         }
     }
     #[test]
