@@ -276,21 +276,30 @@ fn transact(
     receive_reply(rc.as_raw_fd(), arg)
 }
 
-/// Thread-local landing area for a reply's first message.
+/// Thread-local landing area for a reply's first message (CHUNK bytes,
+/// allocated on a thread's first call, freed when the thread exits).
 struct Scratch(*mut u8);
+struct ScratchSlot(std::cell::Cell<*mut u8>);
+impl Drop for ScratchSlot {
+    fn drop(&mut self) {
+        // SAFETY: malloc'd by Scratch::get (or null).
+        unsafe { libc::free(self.0.get().cast()) };
+    }
+}
 thread_local! {
-    static SCRATCH: std::cell::Cell<*mut u8> = const { std::cell::Cell::new(ptr::null_mut()) };
+    static SCRATCH: ScratchSlot = const { ScratchSlot(std::cell::Cell::new(ptr::null_mut())) };
 }
 impl Scratch {
     fn get() -> R<Scratch> {
-        let p = SCRATCH.with(|c| {
-            if c.get().is_null() {
-                // SAFETY: plain allocation; freed never (one per thread that
-                // calls doors; reused for every call).
-                c.set(unsafe { libc::malloc(wire::CHUNK) }.cast());
-            }
-            c.get()
-        });
+        let p = SCRATCH
+            .try_with(|c| {
+                if c.0.get().is_null() {
+                    // SAFETY: plain allocation, owned by the slot.
+                    c.0.set(unsafe { libc::malloc(wire::CHUNK) }.cast());
+                }
+                c.0.get()
+            })
+            .unwrap_or(ptr::null_mut());
         if p.is_null() {
             Err(libc::ENOMEM)
         } else {

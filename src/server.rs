@@ -214,9 +214,28 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
     {
         return libc::EINVAL; // bound in the parent before fork
     }
+    forget_stack_below();
     // SAFETY: anchor is 16-aligned, inside this thread's stack and above
     // every live frame we still need (none: we never return).
     unsafe { jump(anchor, dispatch, st as usize) }
+}
+
+/// Tells AddressSanitizer, when the program runs under it, that the frames
+/// below are abandoned (as its longjmp interceptor does); otherwise their
+/// redzones stay poisoned and the next invocation trips over them.
+fn forget_stack_below() {
+    static HOOK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    let mut h = HOOK.load(Ordering::Relaxed);
+    if h == 1 {
+        // SAFETY: dlsym with a valid NUL-terminated name; may return NULL.
+        h = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__asan_handle_no_return".as_ptr()) }
+            as usize;
+        HOOK.store(h, Ordering::Relaxed);
+    }
+    if h != 0 {
+        // SAFETY: ASan's documented `void __asan_handle_no_return(void)`.
+        unsafe { std::mem::transmute::<usize, extern "C" fn()>(h)() };
+    }
 }
 
 /// What illumos' libc lets a door invocation use of a thread's stack
