@@ -194,6 +194,7 @@ fn transact(
     fds: &[RawFd],
 ) -> R<()> {
     let (rc, rs) = sys::seqpacket_pair()?;
+    let _in_flight = InFlight::set(rc.as_raw_fd());
     // A finite receive timeout makes a caught signal interrupt the wait
     // with EINTR even under SA_RESTART, as door_call must (spec §4.3).
     sys::set_rcvtimeo(rc.as_raw_fd(), 86400 * 365);
@@ -276,6 +277,38 @@ fn transact(
     receive_reply(rc.as_raw_fd(), arg)
 }
 
+/// The reply channel of this thread's call in progress. door_call is a
+/// cancellation point: if the thread is cancelled while it waits, the
+/// forced unwind runs no Rust destructor (panic = abort), but thread-local
+/// destructors still run at thread exit, and this one closes the channel,
+/// which is how the server learns that its client is gone.
+struct InFlightSlot(std::cell::Cell<RawFd>);
+impl Drop for InFlightSlot {
+    fn drop(&mut self) {
+        let fd = self.0.replace(-1);
+        if fd >= 0 {
+            let _ = sys::close(fd);
+        }
+    }
+}
+thread_local! {
+    static IN_FLIGHT: InFlightSlot = const { InFlightSlot(std::cell::Cell::new(-1)) };
+}
+/// Guard: registers the channel for the call's duration; a normal return
+/// unregisters it (the OwnedFd then closes it).
+struct InFlight;
+impl InFlight {
+    fn set(fd: RawFd) -> InFlight {
+        let _ = IN_FLIGHT.try_with(|s| s.0.set(fd));
+        InFlight
+    }
+}
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let _ = IN_FLIGHT.try_with(|s| s.0.set(-1));
+    }
+}
+
 /// Thread-local landing area for a reply's first message (CHUNK bytes,
 /// allocated on a thread's first call, freed when the thread exits).
 struct Scratch(*mut u8);
@@ -327,9 +360,24 @@ fn recv_head(rc: RawFd) -> R<(Hdr, sys::Received)> {
         Ok(r) => r,
         // Never picked up: the door was revoked or its server died first.
         Err(libc::ECONNRESET) => return Err(libc::EBADF),
-        // A signal or cancellation: the call is abandoned (closing the
-        // channel tells the server).
-        Err(libc::EINTR | libc::EAGAIN) => return Err(libc::EINTR),
+        // A signal: the call is abandoned. Shut the channel first, so a
+        // server thread that has not taken the call yet drops it; then, if
+        // our token is still unread, no server thread had taken it: that
+        // is EAGAIN ("signal while waiting for a server thread", §4.3).
+        Err(libc::EINTR | libc::EAGAIN) => {
+            // SAFETY: shutdown and ioctl(SIOCOUTQ) on our own socket.
+            let queued = unsafe {
+                libc::shutdown(rc, libc::SHUT_RDWR);
+                let mut n: libc::c_int = 0;
+                libc::ioctl(rc, libc::TIOCOUTQ, &mut n);
+                n
+            };
+            return Err(if queued > 0 {
+                libc::EAGAIN
+            } else {
+                libc::EINTR
+            });
+        }
         Err(e) => return Err(e),
     };
     if r.len == 0 && r.fds.is_empty() {

@@ -107,6 +107,68 @@ pub fn attach(st: &mut Proc, key: &FileKey, door: OwnedFd) -> R<()> {
     Ok(())
 }
 
+/// Epoll tokens of watched calls carry this bit, a generation in bits
+/// 32..62 and the reply descriptor in the low 32 bits.
+const CALL_BIT: u64 = 1 << 63;
+
+/// Watches the reply channel of a call this thread now serves: if the
+/// client aborts (signal, cancellation, death), the manager cancels this
+/// thread unless the door has DOOR_NO_CANCEL (spec §4.14).
+pub fn watch_call(reply: RawFd, no_cancel: bool) {
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() };
+    let _ = door::with_proc(|st| {
+        if st.mgr_epfd < 0 {
+            return Ok(());
+        }
+        st.inflight_gen = st.inflight_gen.wrapping_add(1) & 0x7fff_ffff;
+        let generation = st.inflight_gen;
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLRDHUP | libc::EPOLLHUP) as u32,
+            u64: CALL_BIT | ((generation as u64) << 32) | reply as u32 as u64,
+        };
+        // SAFETY: valid epoll_event.
+        if unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, reply, &mut ev) } == 0 {
+            st.inflight.insert(reply, (generation, me, no_cancel));
+        }
+        Ok(())
+    });
+}
+
+/// Stops watching a call (before its reply descriptor is closed).
+pub fn unwatch_call(reply: RawFd) {
+    let _ = door::with_proc(|st| {
+        if st.inflight.remove(&reply).is_some() {
+            let mut ev = libc::epoll_event { events: 0, u64: 0 };
+            // SAFETY: valid epoll_event (ignored by DEL on modern kernels).
+            unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, reply, &mut ev) };
+        }
+        Ok(())
+    });
+}
+
+/// A watched client went away: cancel the thread serving it.
+fn client_aborted(token: u64) {
+    let fd = token as u32 as RawFd;
+    let generation = ((token >> 32) & 0x7fff_ffff) as u32;
+    let _ = door::with_proc(|st| {
+        if let Some(&(g, thread, no_cancel)) = st.inflight.get(&fd) {
+            if g == generation {
+                st.inflight.remove(&fd);
+                let mut ev = libc::epoll_event { events: 0, u64: 0 };
+                // SAFETY: valid epoll_event.
+                unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
+                if !no_cancel {
+                    // SAFETY: the thread is alive: it unregisters (under this
+                    // lock) before it can finish the call or exit.
+                    unsafe { libc::pthread_cancel(thread) };
+                }
+            }
+        }
+        Ok(())
+    });
+}
+
 enum Event {
     Accept(ConnKind),
     Serve(ConnKind, Option<(Arc<OwnedFd>, u32)>),
@@ -135,7 +197,11 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
             return std::ptr::null_mut();
         }
         for ev in &evs[..n as usize] {
-            handle(ep, ev.u64 as RawFd, pid, nonce);
+            if ev.u64 & CALL_BIT != 0 {
+                client_aborted(ev.u64);
+            } else {
+                handle(ep, ev.u64 as RawFd, pid, nonce);
+            }
         }
     }
 }

@@ -150,6 +150,10 @@ pub struct Proc {
     pub conns: HashMap<RawFd, crate::control::ConnKind>,
     /// fattach rendezvous listeners of this process, by listener descriptor.
     pub atts: HashMap<RawFd, crate::control::Attachment>,
+    /// Calls in progress, by reply descriptor: (generation, serving thread,
+    /// DOOR_NO_CANCEL). The manager cancels the thread if the client aborts.
+    pub inflight: HashMap<RawFd, (u32, libc::pthread_t, bool)>,
+    pub inflight_gen: u32,
     /// Next door id: increasing within a process image, from a random start.
     pub next_id: u64,
     /// Parameters of the most recently revoked doors, so door_getparam
@@ -258,6 +262,8 @@ pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
             ctl_fd: -1,
             conns: HashMap::new(),
             atts: HashMap::new(),
+            inflight: HashMap::new(),
+            inflight_gen: 0,
             next_id: random_u64() >> 2,
             revoked: std::collections::VecDeque::new(),
         });

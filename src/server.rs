@@ -318,6 +318,7 @@ fn reply_and_release(
     }
     release_descs(&descs);
     if let Some(cur) = st.cur.take() {
+        crate::control::unwatch_call(cur.reply.as_raw_fd());
         cur.door.active.fetch_sub(1, Ordering::AcqRel);
     }
     Ok(())
@@ -433,6 +434,7 @@ pub fn send_transfer(sock: RawFd, hdr: &Hdr, data: *const u8, size: usize, fds: 
 
 /// Sends an error reply and ends an invocation (or refuses a call).
 pub fn finish_current(cur: Current, err: i32) {
+    crate::control::unwatch_call(cur.reply.as_raw_fd());
     send_status(cur.reply.as_raw_fd(), err);
     cur.door.active.fetch_sub(1, Ordering::AcqRel);
 }
@@ -662,6 +664,11 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             libc::MSG_DONTWAIT,
         )
     };
+    if t == 1 && crate::client::hung_up(reply.as_raw_fd()) {
+        // The client gave up (a signal: EAGAIN) before we took the call.
+        close_all(&descs_fds);
+        return None;
+    }
     let caller = match (t, r.cred, sys::peer_cred(reply.as_raw_fd())) {
         (1, Some(sc), Ok(pc)) if sc.pid == pc.pid && pc.pid > 0 => Caller {
             pid: pc.pid,
@@ -767,6 +774,8 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     // SAFETY: door_create stored a door_server_procedure_t here.
     let proc_ = unsafe { std::mem::transmute::<usize, door_server_procedure_t>(door.proc_) };
     let cookie = door.cookie as *mut libc::c_void;
+    let no_cancel = door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
+    crate::control::watch_call(reply.as_raw_fd(), no_cancel);
     st.cur = Some(Current {
         reply,
         door,
