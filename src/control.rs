@@ -152,17 +152,17 @@ fn client_aborted(token: u64) {
     let fd = token as u32 as RawFd;
     let generation = ((token >> 32) & 0x7fff_ffff) as u32;
     let _ = door::with_proc(|st| {
-        if let Some(&(g, thread, no_cancel)) = st.inflight.get(&fd) {
-            if g == generation {
-                st.inflight.remove(&fd);
-                let mut ev = libc::epoll_event { events: 0, u64: 0 };
-                // SAFETY: valid epoll_event.
-                unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
-                if !no_cancel {
-                    // SAFETY: the thread is alive: it unregisters (under this
-                    // lock) before it can finish the call or exit.
-                    unsafe { libc::pthread_cancel(thread) };
-                }
+        if let Some(&(g, thread, no_cancel)) = st.inflight.get(&fd)
+            && g == generation
+        {
+            st.inflight.remove(&fd);
+            let mut ev = libc::epoll_event { events: 0, u64: 0 };
+            // SAFETY: valid epoll_event.
+            unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
+            if !no_cancel {
+                // SAFETY: the thread is alive: it unregisters (under this
+                // lock) before it can finish the call or exit.
+                unsafe { libc::pthread_cancel(thread) };
             }
         }
         Ok(())
