@@ -76,6 +76,13 @@ pub fn hung_up(fd: RawFd) -> bool {
 pub fn describe_received(fd: RawFd) -> door_desc_t {
     match identify_socket(fd) {
         Ok(id) => {
+            // Swap this process's copy for a reference of its own, so that
+            // closing it counts for unreferenced notifications.
+            if let Ok(end) = new_reference(fd, &id) {
+                // SAFETY: replacing the received descriptor (ours) with an
+                // equivalent one; no close-on-exec, as received fds have none.
+                unsafe { libc::dup3(end.as_raw_fd(), fd, 0) };
+            }
             let (mut attrs, door_id) = (id.name.attrs & DOOR_ATTR_MASK, id.name.id);
             if id.local {
                 attrs = match door::lookup(door_id) {
@@ -92,6 +99,16 @@ pub fn describe_received(fd: RawFd) -> door_desc_t {
 }
 
 pub fn after_fork_child() {}
+
+/// A new end (a countable reference) of the door `fd`, made by its server.
+pub fn new_reference(fd: RawFd, id: &Ident) -> R<std::os::fd::OwnedFd> {
+    if id.local {
+        let d = door::lookup(id.name.id).ok_or(libc::EBADF)?;
+        door::with_proc(|st| door::new_end(st, &d))
+    } else {
+        crate::control::clone_end(fd, &id.name)
+    }
+}
 
 /// Reads and checks a caller's descriptor list (spec §4.3 step 6).
 fn read_descs(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
@@ -165,19 +182,14 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
         return Err(libc::EINVAL);
     }
     let fds: Vec<RawFd> = descs.iter().map(|d| d.fd()).collect();
-    let res = transact(fd, arg.as_mut(), data, size, &fds);
-    match res {
-        // Not taken by a server thread: DOOR_RELEASE descriptors stay open.
-        Err(
-            libc::EBADF
-            | libc::ENOBUFS
-            | libc::ENOTSUP
-            | libc::ENFILE
-            | libc::EFAULT
-            | libc::EAGAIN,
-        ) => {}
-        _ => server::release_descs(&descs),
-    }
+    // DOOR_RELEASE descriptors are closed inside transact, once the server
+    // has accepted the call; they stay open on every earlier error.
+    let release: Vec<door_desc_t> = descs
+        .iter()
+        .copied()
+        .filter(|d| d.d_attributes & DOOR_RELEASE != 0)
+        .collect();
+    let res = transact(fd, arg.as_mut(), data, size, &fds, &release);
     res?;
     if let Some(a) = &arg {
         sys::copy_out(params, a)?;
@@ -192,6 +204,7 @@ fn transact(
     data: *const u8,
     size: usize,
     fds: &[RawFd],
+    release: &[door_desc_t],
 ) -> R<()> {
     let (rc, rs) = sys::seqpacket_pair()?;
     let _in_flight = InFlight::set(rc.as_raw_fd());
@@ -208,7 +221,10 @@ fn transact(
         &[],
         true,
     )?;
-    let flags = if arg.is_none() { wire::F_NO_RESULTS } else { 0 };
+    let mut flags = if arg.is_none() { wire::F_NO_RESULTS } else { 0 };
+    if !release.is_empty() {
+        flags |= wire::F_RELEASE;
+    }
     let hdr = Hdr::new(wire::K_CALL, flags, size as u64, fds.len() as u32);
     // First message on the door: header, first chunk, [reply end, fds...].
     let first_fds = fds.len().min(sys::FDS_PER_MSG - 1).min(sys::FDS_PER_MSG);
@@ -235,9 +251,8 @@ fn transact(
         Err(e) => return Err(e),
     }
     drop(rs);
-    let mut scratch_hdr = None;
-    if wire::needs_go(size) {
-        // The server checks limits and stack fit before we send the data.
+    if wire::needs_go(size) || !release.is_empty() {
+        // The server checks limits and stack fit before we go on.
         let (h, mut r) = recv_head(rc.as_raw_fd())?;
         if h.kind != wire::K_GO {
             r.close_fds();
@@ -247,9 +262,7 @@ fn transact(
                 libc::EINTR
             });
         }
-        scratch_hdr = Some(h);
     }
-    let _ = scratch_hdr;
     // Continuations: on the reply channel, which is ours alone.
     let count = wire::message_count(size, fds.len());
     for i in 1..count {
@@ -273,6 +286,17 @@ fn transact(
             Err(libc::EFAULT) => return Err(libc::EFAULT),
             Err(_) => break, // refused early: the reply says why
         }
+    }
+    if !release.is_empty() {
+        // Accepted and transferred: the released descriptors go now,
+        // before the server procedure runs.
+        server::release_descs(release);
+        static MARK: u8 = 0;
+        let iov = libc::iovec {
+            iov_base: (&MARK as *const u8) as *mut _,
+            iov_len: 1,
+        };
+        let _ = sys::send_fds(rc.as_raw_fd(), &[iov], &[], true);
     }
     receive_reply(rc.as_raw_fd(), arg)
 }
@@ -471,6 +495,12 @@ fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
         } else {
             libc::EINTR
         });
+    }
+    if hdr.aux & wire::A_TRAILER != 0 {
+        // The server closes its released descriptors before this byte.
+        let mut b = [0u8; 1];
+        // SAFETY: one writable byte.
+        unsafe { libc::recv(rc, b.as_mut_ptr().cast(), 1, 0) };
     }
     let descs: Vec<door_desc_t> = fds.iter().map(|&fd| describe_received(fd)).collect();
     if nd > 0 {

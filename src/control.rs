@@ -33,6 +33,9 @@ pub enum ConnKind {
 /// door (as namefs holds one on the door's file).
 pub struct Attachment {
     pub _listener: OwnedFd,
+    /// An O_PATH descriptor of the covered file: while attached, its inode
+    /// cannot be freed, so its number cannot be reused by a new file.
+    pub _covered: Option<OwnedFd>,
     pub door: Arc<OwnedFd>,
     pub key: FileKey,
 }
@@ -87,7 +90,7 @@ pub fn ensure_started(st: &mut Proc) -> R<()> {
 }
 
 /// Registers an attachment (naming::fattach). EBUSY if the name is taken.
-pub fn attach(st: &mut Proc, key: &FileKey, door: OwnedFd) -> R<()> {
+pub fn attach(st: &mut Proc, key: &FileKey, door: OwnedFd, covered: Option<OwnedFd>) -> R<()> {
     let l = match listen_on(&naming::rendezvous_name(key)) {
         Ok(l) => l,
         Err(libc::EADDRINUSE) => return Err(libc::EBUSY),
@@ -96,10 +99,14 @@ pub fn attach(st: &mut Proc, key: &FileKey, door: OwnedFd) -> R<()> {
     epoll_add(st.mgr_epfd, l.as_raw_fd())?;
     st.owned.push(l.as_raw_fd());
     st.owned.push(door.as_raw_fd());
+    if let Some(c) = &covered {
+        st.owned.push(c.as_raw_fd());
+    }
     st.atts.insert(
         l.as_raw_fd(),
         Attachment {
             _listener: l,
+            _covered: covered,
             door: Arc::new(door),
             key: *key,
         },
@@ -145,6 +152,47 @@ pub fn unwatch_call(reply: RawFd) {
         }
         Ok(())
     });
+}
+
+/// Epoll tokens of watched door ends carry this bit.
+const END_BIT: u64 = 1 << 62;
+
+/// Has the manager watch a door end for the moment its client side is
+/// closed everywhere (one-shot; see `end_hung_up`).
+pub fn watch_end(st: &Proc, fd: RawFd, token: u64) {
+    if st.mgr_epfd < 0 {
+        return;
+    }
+    let mut ev = libc::epoll_event {
+        events: (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLONESHOT) as u32,
+        u64: END_BIT | token,
+    };
+    // SAFETY: valid epoll_event.
+    unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+}
+
+pub fn unwatch_end(st: &Proc, fd: RawFd) {
+    if st.mgr_epfd >= 0 {
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: valid epoll_event.
+        unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
+    }
+}
+
+/// Every copy of an end's client side is closed. With no call queued on
+/// it, the reference is gone now; otherwise the pool thread that drains
+/// the queue sees end-of-file last and reports it then.
+fn end_hung_up(token: u64) {
+    let Some((_, _, fd)) = door::lookup_token(token & !END_BIT) else {
+        return;
+    };
+    let mut queued: libc::c_int = 0;
+    // SAFETY: FIONREAD into an int, on a socket we hold.
+    unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) };
+    drop(fd);
+    if queued == 0 {
+        door::end_gone(token & !END_BIT);
+    }
 }
 
 /// A watched client went away: cancel the thread serving it.
@@ -199,6 +247,8 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         for ev in &evs[..n as usize] {
             if ev.u64 & CALL_BIT != 0 {
                 client_aborted(ev.u64);
+            } else if ev.u64 & END_BIT != 0 {
+                end_hung_up(ev.u64);
             } else {
                 handle(ep, ev.u64 as RawFd, pid, nonce);
             }
@@ -250,29 +300,33 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
             });
         }
         Event::Serve(kind, att) => {
-            let mut detach = None;
             match (kind, att) {
                 (ConnKind::Query, _) => serve_query(fd, pid, nonce),
                 (ConnKind::Rendezvous { listener }, Some((door_fd, uid))) => {
-                    if naming::serve(fd, door_fd.as_raw_fd(), uid) {
-                        detach = Some(listener);
-                    }
+                    naming::serve(fd, door_fd.as_raw_fd(), uid, || detach(listener));
                 }
                 (ConnKind::Rendezvous { .. }, None) => {}
             }
             let _ = door::with_proc(|st| {
                 st.owned.retain(|&o| o != fd);
-                if let Some(l) = detach
-                    && let Some(a) = st.atts.remove(&l)
-                {
-                    st.owned.retain(|&o| o != l && o != a.door.as_raw_fd());
-                }
                 Ok(())
             });
             let _ = sys::close(fd);
         }
         Event::Nothing => {}
     }
+}
+
+/// Ends an attachment: its listener and its reference to the door close.
+fn detach(listener: RawFd) {
+    let gone = door::with_proc(|st| {
+        Ok(st.atts.remove(&listener).inspect(|a| {
+            let covered = a._covered.as_ref().map_or(-1, |c| c.as_raw_fd());
+            st.owned
+                .retain(|&o| o != listener && o != a.door.as_raw_fd() && o != covered);
+        }))
+    });
+    drop(gone);
 }
 
 fn serve_query(c: RawFd, pid: i32, nonce: u64) {
@@ -288,48 +342,76 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
         hdr: Hdr::new(wire::K_QUERY_REPLY, libc::EBADF as u32, 0, 0),
         ..Default::default()
     };
-    let valid =
-        r.len == HDR_LEN && !r.truncated && r.fds.len() == 1 && hdr.check(wire::K_QUERY, 0).is_ok();
-    if valid {
-        // The asker must hold a descriptor of this very door.
-        if let Ok(id) = crate::client::identify_socket(r.fds[0])
-            && id.name.pid == pid
-            && id.name.nonce == nonce
-            && id.name.id == hdr.aux
-        {
-            reply.hdr.status = 0;
-            reply.target = pid;
-            match door::lookup(hdr.aux) {
-                Some(d) => {
-                    let p = d.params();
-                    reply.attrs = d.info(pid).di_attributes;
-                    reply.data_min = p.data_min as u64;
-                    reply.data_max = p.data_max as u64;
-                    reply.desc_max = p.desc_max as u64;
+    let clone = hdr.kind == wire::K_CLONE;
+    let valid = r.len == HDR_LEN
+        && !r.truncated
+        && r.fds.len() == 1
+        && hdr.magic == wire::MAGIC
+        && (hdr.kind == wire::K_QUERY || clone);
+    let mut give: Option<OwnedFd> = None;
+    // The asker must hold a descriptor of this very door.
+    if valid
+        && let Ok(id) = crate::client::identify_socket(r.fds[0])
+        && id.name.pid == pid
+        && id.name.nonce == nonce
+        && id.name.id == hdr.aux
+    {
+        reply.hdr.status = 0;
+        reply.target = pid;
+        let p = match door::lookup(hdr.aux) {
+            Some(d) => {
+                if clone {
+                    match door::with_proc(|st| door::new_end(st, &d)) {
+                        Ok(c) => give = Some(c),
+                        Err(e) => reply.hdr.status = e as u32,
+                    }
                 }
-                None => {
-                    reply.attrs = (id.name.attrs & DOOR_ATTR_MASK) | DOOR_REVOKED;
-                    reply.data_max = u64::MAX;
-                    reply.desc_max = if id.name.attrs & DOOR_REFUSE_DESC != 0 {
+                reply.attrs = d.info(pid).di_attributes;
+                d.params()
+            }
+            None => {
+                reply.attrs = (id.name.attrs & DOOR_ATTR_MASK) | DOOR_REVOKED;
+                if clone {
+                    reply.hdr.status = libc::EBADF as u32;
+                }
+                door::revoked_params(hdr.aux).unwrap_or(door::Params {
+                    data_min: 0,
+                    data_max: usize::MAX,
+                    desc_max: if id.name.attrs & DOOR_REFUSE_DESC != 0 {
                         0
                     } else {
-                        i32::MAX as u64
-                    };
-                }
+                        i32::MAX as usize
+                    },
+                })
             }
-        }
+        };
+        reply.data_min = p.data_min as u64;
+        reply.data_max = p.data_max as u64;
+        reply.desc_max = p.desc_max as u64;
     }
     r.close_fds();
     let iov = [libc::iovec {
         iov_base: (&reply as *const QueryReply) as *mut _,
         iov_len: size_of::<QueryReply>(),
     }];
-    let _ = sys::send_fds(c, &iov, &[], true);
+    let give: Vec<RawFd> = give.iter().map(|f| f.as_raw_fd()).collect();
+    let _ = sys::send_fds(c, &iov, &give, true);
 }
 
 /// Asks the server of `name` about the door `fd`. ECONNREFUSED when the
 /// server image no longer exists.
 pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
+    request(fd, name, wire::K_QUERY).map(|(q, _)| q)
+}
+
+/// Asks the server of `name` for a new end of the door `fd` (a reference
+/// of the caller's own; see KNOWN_DIFFERENCES.md, "Unreferenced").
+pub fn clone_end(fd: RawFd, name: &DoorName) -> R<OwnedFd> {
+    let (_, end) = request(fd, name, wire::K_CLONE)?;
+    end.ok_or(libc::EPROTO)
+}
+
+fn request(fd: RawFd, name: &DoorName, kind: u32) -> R<(QueryReply, Option<OwnedFd>)> {
     // SAFETY: plain socket creation.
     let s = sys::own(sys::cvt(unsafe {
         libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0)
@@ -353,7 +435,7 @@ pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
     if sys::peer_cred(s.as_raw_fd())?.pid != name.pid {
         return Err(libc::ECONNREFUSED);
     }
-    let mut hdr = Hdr::new(wire::K_QUERY, 0, 0, 0);
+    let mut hdr = Hdr::new(kind, 0, 0, 0);
     hdr.aux = name.id;
     let iov = [libc::iovec {
         iov_base: (&hdr as *const Hdr) as *mut _,
@@ -365,15 +447,20 @@ pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
         iov_base: (&mut q as *mut QueryReply).cast(),
         iov_len: size_of::<QueryReply>(),
     }];
-    let mut r = sys::recv_fds(s.as_raw_fd(), &mut iov, 0, true)?;
-    r.close_fds();
-    if r.len != size_of::<QueryReply>() || q.hdr.check(wire::K_QUERY_REPLY, 0).is_err() {
+    let mut r = sys::recv_fds(s.as_raw_fd(), &mut iov, libc::MSG_CMSG_CLOEXEC, true)?;
+    let want = usize::from(kind == wire::K_CLONE && q.hdr.status == 0);
+    if r.len != size_of::<QueryReply>()
+        || q.hdr.check(wire::K_QUERY_REPLY, 0).is_err()
+        || r.fds.len() != want
+    {
+        r.close_fds();
         return Err(libc::EPROTO);
     }
     if q.hdr.status != 0 {
         return Err(q.hdr.status as i32);
     }
-    Ok(q)
+    let end = r.fds.pop().map(sys::own);
+    Ok((q, end))
 }
 
 use std::mem::size_of;

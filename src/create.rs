@@ -23,6 +23,9 @@ pub fn create(proc_: usize, cookie: usize, attrs: u32, _x: Option<()>) -> R<i32>
         return Err(libc::EINVAL);
     }
     let (fd, d, first) = door::create(proc_, cookie, attrs, None)?;
+    if attrs & (DOOR_UNREF | DOOR_UNREF_MULTI) != 0 {
+        crate::unref::ensure_thread();
+    }
     door::with_proc(crate::control::ensure_started)?;
     server::after_create(&d, first);
     Ok(fd)
@@ -142,6 +145,9 @@ pub fn xcreate(
         crcookie,
     };
     let (fd, d, _) = door::create(proc_, cookie, attrs, Some(x))?;
+    if attrs & (DOOR_UNREF | DOOR_UNREF_MULTI) != 0 {
+        crate::unref::ensure_thread();
+    }
     door::with_proc(crate::control::ensure_started)?;
     let hs = Arc::new(Handshake {
         reported: AtomicU32::new(0),

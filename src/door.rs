@@ -81,9 +81,17 @@ pub struct Door {
     /// delivered.
     pub attrs: AtomicU32,
     pub params: Mutex<Params>,
-    /// The server end; `None` once revoked. Threads clone the Arc only for
-    /// the duration of one receive, so revoke closes it promptly.
-    pub endpoint: Mutex<Option<Arc<OwnedFd>>>,
+    /// Tokens of the live server ends. Each end's client side is one
+    /// reference to the door (the user's door_create descriptor, a clone
+    /// made for a process that received the door, an attachment). Empty
+    /// once revoked.
+    pub ends: Mutex<Vec<u64>>,
+    /// Next clone number, for the ends' names.
+    pub next_clone: AtomicU32,
+    /// An unreferenced notification is queued (not yet taken).
+    pub unref_queued: AtomicBool,
+    /// The unref condition fired while invocations were active.
+    pub unref_delayed: AtomicBool,
     pub pool: Arc<Pool>,
     /// Invocations in progress.
     pub active: AtomicU32,
@@ -92,7 +100,7 @@ pub struct Door {
 }
 
 impl Door {
-    pub fn name(&self, st: &Proc) -> DoorName {
+    pub fn name(&self, st: &Proc, clone: u32) -> DoorName {
         DoorName {
             id: self.id,
             pid: st.pid,
@@ -100,7 +108,13 @@ impl Door {
             proc_: self.proc_ as u64,
             cookie: self.cookie as u64,
             attrs: self.attrs.load(Ordering::Relaxed) & DOOR_CREATE_MASK,
+            clone,
         }
+    }
+
+    /// References libdoor can count (KNOWN_DIFFERENCES.md, "Unreferenced").
+    pub fn refs(&self) -> usize {
+        lock(&self.ends).len()
     }
 
     /// The `door_info_t` this process reports for its own door.
@@ -109,6 +123,8 @@ impl Door {
         a |= DOOR_LOCAL;
         if self.revoked.load(Ordering::Acquire) {
             a |= DOOR_REVOKED;
+        } else if self.refs() == 1 {
+            a |= DOOR_IS_UNREF;
         }
         door_info_t {
             di_target: pid,
@@ -122,10 +138,6 @@ impl Door {
 
     pub fn params(&self) -> Params {
         *lock(&self.params)
-    }
-
-    pub fn endpoint(&self) -> Option<Arc<OwnedFd>> {
-        lock(&self.endpoint).clone()
     }
 }
 
@@ -154,6 +166,10 @@ pub struct Proc {
     /// DOOR_NO_CANCEL). The manager cancels the thread if the client aborts.
     pub inflight: HashMap<RawFd, (u32, libc::pthread_t, bool)>,
     pub inflight_gen: u32,
+    /// Epoll tokens of server-side sockets: door id, whether it is the
+    /// unref injection channel, and the socket.
+    pub tokens: HashMap<u64, (u64, bool, Arc<OwnedFd>)>,
+    pub next_token: u64,
     /// Next door id: increasing within a process image, from a random start.
     pub next_id: u64,
     /// Parameters of the most recently revoked doors, so door_getparam
@@ -264,6 +280,8 @@ pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
             atts: HashMap::new(),
             inflight: HashMap::new(),
             inflight_gen: 0,
+            tokens: HashMap::new(),
+            next_token: 1,
             next_id: random_u64() >> 2,
             revoked: std::collections::VecDeque::new(),
         });
@@ -300,11 +318,10 @@ pub fn create(
     xcreate: Option<XCreate>,
 ) -> R<(RawFd, Arc<Door>, bool)> {
     with_proc(|st| {
-        let (client, server) = sys::seqpacket_pair().map_err(map_fd_err)?;
-        sys::set_passcred(server.as_raw_fd())?;
+        crate::control::ensure_started(st)?;
         let private = attrs & DOOR_PRIVATE != 0;
         let pool = if private {
-            Pool::new(0).map_err(map_fd_err)?
+            Pool::new(0)?
         } else {
             st.shared.clone()
         };
@@ -313,41 +330,31 @@ pub fn create(
         } else {
             i32::MAX as usize
         };
-        // Ids increase within a process from a random start; the name
-        // (which contains the id) is bound system-wide, so a live collision
-        // with another process's door is refused by bind and skipped.
-        let door = loop {
-            st.next_id += 1;
-            let d = Door {
-                id: st.next_id,
-                proc_,
-                cookie,
-                attrs: AtomicU32::new(attrs),
-                params: Mutex::new(Params {
-                    data_min: 0,
-                    data_max: usize::MAX,
-                    desc_max,
-                }),
-                endpoint: Mutex::new(None),
-                pool: pool.clone(),
-                active: AtomicU32::new(0),
-                xcreate: None,
-                revoked: AtomicBool::new(false),
-            };
-            match sys::bind_abstract(server.as_raw_fd(), &d.name(st).encode()) {
-                Ok(()) => break d,
-                Err(libc::EADDRINUSE) => continue,
-                Err(e) => return Err(e),
-            }
-        };
-        let door = Arc::new(Door { xcreate, ..door });
-        let sfd = server.as_raw_fd();
-        pool.add(sfd, door.id)?;
-        st.owned.push(sfd);
+        // Ids increase within a process from a random 62-bit start.
+        st.next_id += 1;
+        let door = Arc::new(Door {
+            id: st.next_id,
+            proc_,
+            cookie,
+            attrs: AtomicU32::new(attrs),
+            params: Mutex::new(Params {
+                data_min: 0,
+                data_max: usize::MAX,
+                desc_max,
+            }),
+            ends: Mutex::new(Vec::new()),
+            next_clone: AtomicU32::new(0),
+            unref_queued: AtomicBool::new(false),
+            unref_delayed: AtomicBool::new(false),
+            pool: pool.clone(),
+            active: AtomicU32::new(0),
+            xcreate,
+            revoked: AtomicBool::new(false),
+        });
+        let client = new_end(st, &door)?;
         if private {
             st.owned.push(pool.epfd.as_raw_fd());
         }
-        *lock(&door.endpoint) = Some(Arc::new(server));
         st.doors.insert(door.id, door.clone());
         // The first non-private door of this process starts the pool.
         let first = !private && !st.started;
@@ -360,30 +367,120 @@ pub fn create(
     })
 }
 
-/// EMFILE/ENFILE pass through; anything else from descriptor creation too.
-fn map_fd_err(e: i32) -> i32 {
-    e
+/// Makes a new end of `door`: a socket pair whose server side joins the
+/// door's pool and whose client side (returned) is one more reference.
+pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
+    let (client, server) = sys::seqpacket_pair()?;
+    sys::set_passcred(server.as_raw_fd())?;
+    loop {
+        let clone = door.next_clone.fetch_add(1, Ordering::Relaxed);
+        match sys::bind_abstract(server.as_raw_fd(), &door.name(st, clone).encode()) {
+            Ok(()) => break,
+            // Someone squatted this exact name: take the next number.
+            Err(libc::EADDRINUSE) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let token = st.next_token;
+    st.next_token += 1;
+    let sfd = server.as_raw_fd();
+    door.pool.add(sfd, token)?;
+    crate::control::watch_end(st, sfd, token);
+    st.owned.push(sfd);
+    st.tokens.insert(token, (door.id, false, Arc::new(server)));
+    lock(&door.ends).push(token);
+    Ok(client)
 }
 
-/// Marks a door revoked and closes its server end (spec §4.8). Calls
+/// The door, kind and socket behind a pool token.
+pub fn lookup_token(token: u64) -> Option<(Arc<Door>, bool, Arc<OwnedFd>)> {
+    let g = lock(&STATE);
+    let st = g.as_ref()?;
+    let (id, inj, fd) = st.tokens.get(&token)?;
+    Some((st.doors.get(id)?.clone(), *inj, fd.clone()))
+}
+
+/// Registers the unref injection channel of a door (unref.rs).
+pub fn add_injector(door: &Arc<Door>, sock: OwnedFd) -> R<u64> {
+    with_proc(|st| {
+        let token = st.next_token;
+        st.next_token += 1;
+        door.pool.add(sock.as_raw_fd(), token)?;
+        st.owned.push(sock.as_raw_fd());
+        st.tokens.insert(token, (door.id, true, Arc::new(sock)));
+        Ok(token)
+    })
+}
+
+/// Forgets a pool token: out of the epoll sets, out of the tables. The
+/// socket closes when the last Arc (a receiving thread's) goes.
+fn drop_token(st: &mut Proc, pool: &Pool, token: u64) -> Option<Arc<OwnedFd>> {
+    let (_, _, fd) = st.tokens.remove(&token)?;
+    let raw = fd.as_raw_fd();
+    pool.remove(raw);
+    crate::control::unwatch_end(st, raw);
+    st.owned.retain(|&o| o != raw);
+    Some(fd)
+}
+
+pub fn remove_injector(door: &Door, token: u64) {
+    let fd = with_proc(|st| Ok(drop_token(st, &door.pool, token)))
+        .ok()
+        .flatten();
+    drop(fd);
+}
+
+/// The client side of an end has been closed everywhere: one reference
+/// fewer. When that leaves exactly one, the unref condition holds.
+pub fn end_gone(token: u64) {
+    let mut fire = None;
+    let closed;
+    {
+        let mut g = lock(&STATE);
+        let Some(st) = g.as_mut() else { return };
+        let Some(&(id, false, _)) = st.tokens.get(&token) else {
+            return;
+        };
+        let Some(door) = st.doors.get(&id).cloned() else {
+            return;
+        };
+        closed = drop_token(st, &door.pool, token);
+        let mut ends = lock(&door.ends);
+        ends.retain(|&t| t != token);
+        if ends.len() == 1 {
+            fire = Some(door.clone());
+        }
+    }
+    drop(closed);
+    if let Some(d) = fire {
+        crate::unref::condition(&d);
+    }
+}
+
+/// Marks a door revoked and closes its server ends (spec §4.8). Calls
 /// queued on it fail with EBADF; invocations in progress finish.
 pub fn revoke(door: &Arc<Door>) {
     door.revoked.store(true, Ordering::Release);
     door.attrs.fetch_or(DOOR_REVOKED, Ordering::AcqRel);
-    let ep = lock(&door.endpoint).take();
+    let mut closed = Vec::new();
     let mut g = lock(&STATE);
     if let Some(st) = g.as_mut() {
-        if let Some(ep) = &ep {
-            let fd = ep.as_raw_fd();
-            door.pool.remove(fd);
-            st.owned.retain(|&o| o != fd);
+        let tokens: Vec<u64> = std::mem::take(&mut *lock(&door.ends));
+        for t in tokens {
+            closed.extend(drop_token(st, &door.pool, t));
         }
         st.doors.remove(&door.id);
+        if door.pool.private_id != 0 || door.attrs.load(Ordering::Relaxed) & DOOR_PRIVATE != 0 {
+            // Bound threads may keep the private pool open; the fork-child
+            // list must not name a descriptor that may be closed later.
+            let ep = door.pool.epfd.as_raw_fd();
+            st.owned.retain(|&o| o != ep);
+        }
         if st.revoked.len() >= REVOKED_KEPT {
             st.revoked.pop_front();
         }
         st.revoked.push_back((door.id, door.params()));
     }
     drop(g);
-    drop(ep); // closes the server end unless a receiver holds it this instant
+    drop(closed); // closes the server ends unless a receiver holds one this instant
 }

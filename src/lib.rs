@@ -20,4 +20,5 @@ mod naming;
 mod server;
 pub mod sys;
 mod ucred;
+mod unref;
 pub mod wire;

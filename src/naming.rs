@@ -164,9 +164,9 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     if !sys::fd_is_open(fd) {
         return Err(libc::EBADF);
     }
-    if crate::client::identify(fd).is_err() {
+    let Ok(id) = crate::client::identify(fd) else {
         return Err(libc::EINVAL); // neither a door nor a stream
-    }
+    };
     let path = checked_path(path)?;
     let k = key_of_path(&path)?;
     let bytes = path.to_bytes();
@@ -190,13 +190,21 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     if connect(&k).is_ok() {
         return Err(libc::EBUSY);
     }
-    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we own.
-    let dup = sys::own(sys::cvt(unsafe {
-        libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0)
-    })?);
+    // The attachment holds a reference of its own, as namefs does.
+    let dup = crate::client::new_reference(fd, &id)?;
+    // Hold the covered inode (O_PATH needs no permission on the file), and
+    // make sure it is still the file we checked.
+    // SAFETY: path is NUL-terminated; O_PATH opens nothing for I/O.
+    let covered = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    let covered = (covered >= 0).then(|| sys::own(covered));
+    if let Some(c) = &covered
+        && key_of_fd(c.as_raw_fd()).ok() != Some(k)
+    {
+        return Err(libc::EBUSY); // replaced under us
+    }
     crate::door::with_proc(|st| {
         crate::control::ensure_started(st)?;
-        crate::control::attach(st, &k, dup)
+        crate::control::attach(st, &k, dup, covered)
     })
 }
 
@@ -252,18 +260,20 @@ fn is_mount_point(path: &CStr) -> bool {
 
 /// The manager's side of a rendezvous connection: answer one request.
 /// `owner_uid` is the attachment's owner (the covered file's owner).
-pub fn serve(conn: RawFd, door: RawFd, owner_uid: u32) -> bool {
+/// A detach is carried out (by `detach`) before the answer goes out, so
+/// that when fdetach returns the name is already free (no EBUSY for an
+/// immediate fattach, EINVAL for an immediate second fdetach).
+pub fn serve(conn: RawFd, door: RawFd, owner_uid: u32, detach: impl FnOnce()) {
     let mut h = Hdr::default();
     let mut iov = [libc::iovec {
         iov_base: (&mut h as *mut Hdr).cast(),
         iov_len: HDR_LEN,
     }];
     let Ok(mut r) = sys::recv_fds(conn, &mut iov, libc::MSG_DONTWAIT, true) else {
-        return false;
+        return;
     };
     r.close_fds();
     let mut answer = Hdr::new(K_ANSWER, 0, 0, 0);
-    let mut detach = false;
     let mut give: Vec<RawFd> = Vec::new();
     if r.len != HDR_LEN || h.magic != wire::MAGIC {
         answer.status = libc::EPROTO as u32;
@@ -271,7 +281,7 @@ pub fn serve(conn: RawFd, door: RawFd, owner_uid: u32) -> bool {
         give.push(door);
     } else if h.kind == K_DETACH {
         match sys::peer_cred(conn) {
-            Ok(pc) if pc.uid == owner_uid || pc.uid == 0 => detach = true,
+            Ok(pc) if pc.uid == owner_uid || pc.uid == 0 => detach(),
             _ => answer.status = libc::EPERM as u32,
         }
     } else {
@@ -282,5 +292,4 @@ pub fn serve(conn: RawFd, door: RawFd, owner_uid: u32) -> bool {
         iov_len: HDR_LEN,
     }];
     let _ = sys::send_fds(conn, &iov, &give, true);
-    detach
 }

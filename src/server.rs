@@ -310,16 +310,29 @@ fn reply_and_release(
         check_readable(data, size)?;
     }
     let fds: Vec<RawFd> = descs.iter().map(|d| d.fd()).collect();
-    let hdr = Hdr::new(wire::K_REPLY, 0, size as u64, n as u32);
+    let mut hdr = Hdr::new(wire::K_REPLY, 0, size as u64, n as u32);
+    let releasing = descs.iter().any(|d| d.d_attributes & DOOR_RELEASE != 0);
+    if releasing {
+        hdr.aux |= wire::A_TRAILER;
+    }
     // EPIPE/ECONNRESET mean the client went away: the results are
     // discarded and door_return succeeds. EFAULT leaves the client waiting.
     if let Err(libc::EFAULT) = send_transfer(cur.reply.as_raw_fd(), &hdr, data, size, &fds) {
         return Err(libc::EFAULT);
     }
     release_descs(&descs);
+    if releasing {
+        static MARK: u8 = 0;
+        let iov = libc::iovec {
+            iov_base: (&MARK as *const u8) as *mut _,
+            iov_len: 1,
+        };
+        let _ = sys::send_fds(cur.reply.as_raw_fd(), &[iov], &[], true);
+    }
     if let Some(cur) = st.cur.take() {
         crate::control::unwatch_call(cur.reply.as_raw_fd());
         cur.door.active.fetch_sub(1, Ordering::AcqRel);
+        crate::unref::call_done(&cur.door);
     }
     Ok(())
 }
@@ -437,6 +450,7 @@ pub fn finish_current(cur: Current, err: i32) {
     crate::control::unwatch_call(cur.reply.as_raw_fd());
     send_status(cur.reply.as_raw_fd(), err);
     cur.door.active.fetch_sub(1, Ordering::AcqRel);
+    crate::unref::call_done(&cur.door);
 }
 
 pub fn send_status(reply: RawFd, err: i32) {
@@ -600,8 +614,8 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     if n != 1 {
         return None; // a signal while parked: park again (spec §4.5)
     }
-    let door = door::lookup(ev.u64)?;
-    let ep = door.endpoint()?;
+    let token = ev.u64;
+    let (door, injector, ep) = door::lookup_token(token)?;
     let mut hdr = Hdr::default();
     let mut iov = [
         libc::iovec {
@@ -616,17 +630,22 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let got = sys::recv_fds(ep.as_raw_fd(), &mut iov, libc::MSG_DONTWAIT, true);
     let mut r = match got {
         Err(_) => {
-            let _ = pool.rearm(ep.as_raw_fd(), door.id);
+            let _ = pool.rearm(ep.as_raw_fd(), token);
             return None;
         }
         Ok(r) if r.len == 0 && r.fds.is_empty() => {
-            // Every client end is closed: nobody can call this door again.
+            // Every copy of this end's client side is closed (and nothing
+            // is queued on it any more): one reference fewer.
             pool.remove(ep.as_raw_fd());
+            drop(ep);
+            if !injector {
+                door::end_gone(token);
+            }
             return None;
         }
         Ok(r) => r,
     };
-    let _ = pool.rearm(ep.as_raw_fd(), door.id);
+    let _ = pool.rearm(ep.as_raw_fd(), token);
     drop(ep);
     // Validate everything the peer sent before trusting any of it.
     let inline = r.len.saturating_sub(HDR_LEN);
@@ -669,7 +688,18 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         close_all(&descs_fds);
         return None;
     }
+    // F_UNREF is believed only on the door's own injection channel.
+    let unref = injector && hdr.status & wire::F_UNREF != 0;
     let caller = match (t, r.cred, sys::peer_cred(reply.as_raw_fd())) {
+        // An unreferenced notification comes from "the kernel": pid 0 and
+        // the server's own credentials (spec §4.7).
+        (1, _, Ok(pc)) if unref => Caller {
+            pid: 0,
+            euid: pc.uid,
+            egid: pc.gid,
+            ruid: pc.uid,
+            rgid: pc.gid,
+        },
         (1, Some(sc), Ok(pc)) if sc.pid == pc.pid && pc.pid > 0 => Caller {
             pid: pc.pid,
             euid: pc.uid,
@@ -687,6 +717,8 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     // Request limits (spec §4.3 step 4), then revocation.
     let err = if door.revoked.load(Ordering::Acquire) {
         libc::EBADF
+    } else if unref {
+        0 // unref invocations ignore the request limits (spec §4.10)
     } else {
         let p = door.params();
         if size < p.data_min || size > p.data_max {
@@ -719,7 +751,8 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         send_status(reply.as_raw_fd(), libc::E2BIG);
         return None;
     }
-    if wire::needs_go(size) {
+    let release = hdr.status & wire::F_RELEASE != 0;
+    if wire::needs_go(size) || release {
         let go = Hdr::new(wire::K_GO, 0, 0, 0);
         if send_transfer(reply.as_raw_fd(), &go, ptr::null(), 0, &[]).is_err() {
             close_all(&fds);
@@ -735,6 +768,15 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             if e == libc::EMFILE {
                 send_status(reply.as_raw_fd(), libc::EMFILE);
             }
+            return None;
+        }
+    }
+    if release {
+        // Wait until the client has closed its released descriptors.
+        let mut b = [0u8; 1];
+        // SAFETY: one writable byte.
+        if unsafe { libc::recv(reply.as_raw_fd(), b.as_mut_ptr().cast(), 1, 0) } != 1 {
+            close_all(&fds);
             return None;
         }
     }
@@ -785,7 +827,13 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     Some(Invocation {
         proc_,
         cookie,
-        argp: if size > 0 { st.buf } else { ptr::null_mut() },
+        argp: if unref {
+            DOOR_UNREF_DATA as *mut u8
+        } else if size > 0 {
+            st.buf
+        } else {
+            ptr::null_mut()
+        },
         size,
         dp,
         n: ndesc as u32,

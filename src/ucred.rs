@@ -150,6 +150,13 @@ pub fn proc_creds(pid: i32) -> R<Creds> {
 /// kernel attested them on the call's reply channel, real ids from
 /// SCM_CREDENTIALS, saved ids from /proc (see KNOWN_DIFFERENCES.md).
 pub fn caller_creds(caller: &Caller, reply: std::os::fd::RawFd) -> Creds {
+    if caller.pid == 0 {
+        // An unreferenced notification: the server's own credentials, pid 0.
+        return Creds {
+            pid: 0,
+            ..own_creds()
+        };
+    }
     let saved = proc_creds(caller.pid).ok();
     Creds {
         pid: caller.pid,

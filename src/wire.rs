@@ -20,6 +20,8 @@ pub struct DoorName {
     pub proc_: u64,
     pub cookie: u64,
     pub attrs: u32,
+    /// Which end of the door (each libdoor-made reference has its own).
+    pub clone: u32,
 }
 
 fn hex(out: &mut Vec<u8>, v: u64, digits: usize) {
@@ -60,6 +62,8 @@ impl DoorName {
         hex(&mut v, self.cookie, 16);
         v.push(b':');
         hex(&mut v, self.attrs as u64, 8);
+        v.push(b':');
+        hex(&mut v, self.clone as u64, 8);
         v
     }
 
@@ -72,6 +76,7 @@ impl DoorName {
         let proc_ = unhex(it.next()?)?;
         let cookie = unhex(it.next()?)?;
         let attrs = unhex(it.next()?)? as u32;
+        let clone = unhex(it.next()?)? as u32;
         if it.next().is_some() || pid <= 0 {
             return None;
         }
@@ -82,6 +87,7 @@ impl DoorName {
             proc_,
             cookie,
             attrs,
+            clone,
         })
     }
 }
@@ -103,6 +109,22 @@ pub const K_QUERY: u32 = 3;
 pub const K_QUERY_REPLY: u32 = 4;
 /// The server accepts a large call: the client may send the data.
 pub const K_GO: u32 = 5;
+/// Control request: make a new end (a reference of its own) of a door.
+pub const K_CLONE: u32 = 6;
+
+/// CALL flag, honoured only on the server's own injection channel: this is
+/// an unreferenced notification (argp == DOOR_UNREF_DATA).
+pub const F_UNREF: u32 = 2;
+
+/// CALL flag: the client passes DOOR_RELEASE descriptors. The server
+/// answers K_GO once it has accepted the call; the client closes them and
+/// sends one marker byte; only then does the server run the procedure,
+/// so the released descriptors are closed by then, as on illumos.
+pub const F_RELEASE: u32 = 4;
+
+/// REPLY `aux` bit: the server released descriptors and sends one more
+/// byte after closing them; the client returns only after it.
+pub const A_TRAILER: u64 = 1;
 
 /// CALL flag: the client passed `params == NULL`, no results allowed.
 pub const F_NO_RESULTS: u32 = 1;
@@ -214,14 +236,15 @@ mod tests {
             proc_: 0x7fff_1234,
             cookie: 0,
             attrs: 0x3d3,
+            clone: 7,
         };
         let e = n.encode();
         assert!(e.len() < 107);
         assert_eq!(DoorName::decode(&e), Some(n));
         assert_eq!(DoorName::decode(b"ldoor1:zz"), None);
         assert_eq!(
-            DoorName::decode(&e[..e.len() - 1]).map(|d| d.attrs),
-            Some(0x3d)
+            DoorName::decode(&e[..e.len() - 1]).map(|d| d.clone),
+            Some(0)
         );
         let mut bad = e.clone();
         bad.extend_from_slice(b":1");
