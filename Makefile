@@ -22,13 +22,12 @@ lib:
 	$(CARGO) build --release --locked
 	ln -sf libdoor.so $(REL)/libdoor.so.1
 
-$(REL)/libdoor.pc: pkgconfig/libdoor.pc.in
-	mkdir -p $(REL)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
-
-install: lib $(REL)/libdoor.pc
+install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sys $(DESTDIR)$(PKGCONFIGDIR)
+	# The .pc names this install's own PREFIX/LIBDIR, so it is written anew.
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    pkgconfig/libdoor.pc.in > $(REL)/libdoor.pc
 	install -m 755 $(REL)/libdoor.so $(DESTDIR)$(LIBDIR)/libdoor.so.1
 	ln -sf libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so
 	install -m 644 $(REL)/libdoor.a $(DESTDIR)$(LIBDIR)/libdoor.a

@@ -415,32 +415,42 @@ pub fn check_readable(p: *const u8, len: usize) -> R<()> {
 /// the first message carries the header, later ones only payload.
 pub fn send_transfer(sock: RawFd, hdr: &Hdr, data: *const u8, size: usize, fds: &[RawFd]) -> R<()> {
     let count = wire::message_count(size, fds.len());
+    static ZERO: u8 = 0;
     for i in 0..count {
         let (off, len, fs, fc) = wire::message_part(i, size, fds.len());
-        let mut iov = Vec::with_capacity(2);
+        // No heap here: this runs in threads that may be cancelled inside
+        // sendmsg, where nothing would free it.
+        let mut iov = [libc::iovec {
+            iov_base: ptr::null_mut(),
+            iov_len: 0,
+        }; 2];
+        let mut n = 0;
         if i == 0 {
-            iov.push(libc::iovec {
+            iov[n] = libc::iovec {
                 iov_base: (hdr as *const Hdr) as *mut _,
                 iov_len: HDR_LEN,
-            });
+            };
+            n += 1;
         }
         if len > 0 {
-            // SAFETY: off+len <= size; data is readable (checked by caller or
-            // faulted cleanly by the kernel).
-            iov.push(libc::iovec {
+            // off+len <= size; data is readable (checked by the caller, or
+            // the kernel faults the send cleanly).
+            iov[n] = libc::iovec {
                 iov_base: data.wrapping_add(off) as *mut _,
                 iov_len: len,
-            });
+            };
+            n += 1;
         }
-        if iov.is_empty() {
+        if n == 0 {
             // A payload-less continuation still needs one byte to carry fds.
-            static ZERO: u8 = 0;
-            iov.push(libc::iovec {
+            iov[n] = libc::iovec {
                 iov_base: (&ZERO as *const u8) as *mut _,
                 iov_len: 1,
-            });
+            };
+            n += 1;
         }
-        sys::send_fds(sock, &iov, &fds[fs..fs + fc], true)?;
+        let iov = &iov[..n];
+        sys::send_fds(sock, iov, &fds[fs..fs + fc], true)?;
     }
     Ok(())
 }
