@@ -536,7 +536,10 @@ pub fn status(fd: RawFd) -> R<Status> {
     if id.local {
         return Ok(match door::lookup(id.name.id) {
             Some(d) => Status {
-                info: d.info(sys::getpid()),
+                info: {
+                    door::settle(&d);
+                    d.info(sys::getpid())
+                },
                 params: Some(d.params()),
             },
             None => Status {

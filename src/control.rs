@@ -366,6 +366,7 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                         Err(e) => reply.hdr.status = e as u32,
                     }
                 }
+                door::settle(&d);
                 reply.attrs = d.info(pid).di_attributes;
                 d.params()
             }

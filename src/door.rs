@@ -457,6 +457,36 @@ pub fn end_gone(token: u64) {
     }
 }
 
+/// Accounts now for ends whose client side is already closed everywhere
+/// (the manager would notice a moment later), so that door_info reports
+/// DOOR_IS_UNREF as soon as a close has returned, as on illumos.
+pub fn settle(door: &Arc<Door>) {
+    let tokens: Vec<u64> = lock(&door.ends).clone();
+    if tokens.len() < 2 {
+        return;
+    }
+    for t in tokens {
+        let Some((_, _, fd)) = lookup_token(t) else {
+            continue;
+        };
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLRDHUP,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout.
+        let hup = unsafe { libc::poll(&mut p, 1, 0) } == 1
+            && p.revents & (libc::POLLHUP | libc::POLLRDHUP) != 0;
+        let mut queued: libc::c_int = 0;
+        // SAFETY: FIONREAD into an int, on a socket we hold.
+        unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) };
+        drop(fd);
+        if hup && queued == 0 {
+            end_gone(t);
+        }
+    }
+}
+
 /// Marks a door revoked and closes its server ends (spec §4.8). Calls
 /// queued on it fail with EBADF; invocations in progress finish.
 pub fn revoke(door: &Arc<Door>) {
