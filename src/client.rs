@@ -589,3 +589,58 @@ fn name_info(n: &DoorName, target: i32, extra: u32) -> door_info_t {
 }
 
 use std::mem::size_of;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_doors_are_ebadf() {
+        let mut p = [0; 2];
+        // SAFETY: p holds two ints.
+        assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+        assert_eq!(identify_socket(p[0]).err(), Some(libc::EBADF));
+        assert_eq!(identify_socket(-1).err(), Some(libc::EBADF));
+        let (a, _b) = sys::seqpacket_pair().unwrap();
+        assert_eq!(identify_socket(sys::raw(&a)).err(), Some(libc::EBADF));
+        for fd in p {
+            let _ = sys::close(fd);
+        }
+    }
+
+    #[test]
+    fn a_name_claiming_another_process_is_rejected() {
+        // A socket pair we made, bound to a door name that claims pid 1:
+        // SO_PEERCRED says we created it, so it is not pid 1's door.
+        let (a, b) = sys::seqpacket_pair().unwrap();
+        let forged = DoorName {
+            id: 5,
+            pid: 1,
+            nonce: 9,
+            proc_: 0,
+            cookie: 0,
+            attrs: 0,
+            clone: 0,
+        };
+        sys::bind_abstract(sys::raw(&a), &forged.encode()).unwrap();
+        assert_eq!(identify_socket(sys::raw(&b)).err(), Some(libc::EBADF));
+        // The same name with our own pid is a (remote-looking) door.
+        let (c, d) = sys::seqpacket_pair().unwrap();
+        let ours = DoorName {
+            pid: sys::getpid(),
+            id: 6,
+            ..forged
+        };
+        sys::bind_abstract(sys::raw(&c), &ours.encode()).unwrap();
+        let id = identify_socket(sys::raw(&d)).unwrap();
+        assert_eq!(id.name, ours);
+        assert!(!id.local); // not created by this library instance
+    }
+
+    #[test]
+    fn result_rounding() {
+        assert_eq!(roundup(0, DS), 0);
+        assert_eq!(roundup(1, DS), 24);
+        assert_eq!(roundup(48, DS), 48);
+    }
+}

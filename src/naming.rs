@@ -293,3 +293,35 @@ pub fn serve(conn: RawFd, door: RawFd, owner_uid: u32, detach: impl FnOnce()) {
     }];
     let _ = sys::send_fds(conn, &iov, &give, true);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(checked_path(std::ptr::null()).err(), Some(libc::ENOENT));
+        assert_eq!(checked_path(c"".as_ptr()).err(), Some(libc::ENOENT));
+        let p = checked_path(c"rel/x".as_ptr()).unwrap();
+        assert!(p.to_bytes().starts_with(b"/") && p.to_bytes().ends_with(b"/rel/x"));
+        let long = std::ffi::CString::new(vec![b'a'; 5000]).unwrap();
+        assert_eq!(checked_path(long.as_ptr()).err(), Some(libc::ENAMETOOLONG));
+    }
+
+    #[test]
+    fn keys_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("libdoor-ut-{}", sys::getpid()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("k");
+        std::fs::write(&f, b"x").unwrap();
+        let c = std::ffi::CString::new(f.to_str().unwrap()).unwrap();
+        let k1 = key_of_path(&c).unwrap();
+        let file = std::fs::File::open(&f).unwrap();
+        assert_eq!(
+            key_of_fd(std::os::fd::AsRawFd::as_raw_fd(&file)).unwrap(),
+            k1
+        );
+        assert!(rendezvous_name(&k1).len() < 107);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -500,3 +500,69 @@ pub const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
 pub const PTHREAD_CANCEL_DEFERRED: libc::c_int = 0;
 pub const FUTEX_WAIT_PRIVATE: libc::c_int = 128;
 pub const FUTEX_WAKE_PRIVATE: libc::c_int = 129;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_in_faults_cleanly() {
+        assert_eq!(copy_in::<u64>(std::ptr::null()), Err(libc::EFAULT));
+        // SAFETY: a fresh inaccessible page, unmapped at the end.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        assert_eq!(copy_in::<u64>(p as *const u64), Err(libc::EFAULT));
+        assert_eq!(copy_out::<u64>(p as *mut u64, &7), Err(libc::EFAULT));
+        let v = 0x1234_5678_u64;
+        assert_eq!(copy_in(&v as *const u64), Ok(v));
+        let mut w = 0u64;
+        assert_eq!(copy_out(&mut w as *mut u64, &v), Ok(()));
+        assert_eq!(w, v);
+        // SAFETY: unmapping our own mapping.
+        unsafe { libc::munmap(p, 4096) };
+    }
+
+    #[test]
+    fn pipe_copy_checks_both_ends() {
+        let src = [1u8, 2, 3, 4];
+        let mut dst = [0u8; 4];
+        assert_eq!(pipe_copy(src.as_ptr(), dst.as_mut_ptr(), 4), Ok(()));
+        assert_eq!(dst, src);
+        assert_eq!(
+            pipe_copy(std::ptr::null(), dst.as_mut_ptr(), 4),
+            Err(libc::EFAULT)
+        );
+    }
+
+    #[test]
+    fn fds_travel_and_truncation_is_reported() {
+        let (a, b) = seqpacket_pair().unwrap();
+        let (x, _y) = seqpacket_pair().unwrap();
+        let msg = [9u8; 8];
+        let iov = [libc::iovec {
+            iov_base: msg.as_ptr() as *mut _,
+            iov_len: 8,
+        }];
+        send_fds(raw(&a), &iov, &[raw(&x)], true).unwrap();
+        let mut buf = [0u8; 4];
+        let mut riov = [libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: 4,
+        }];
+        let mut r = recv_fds(raw(&b), &mut riov, 0, true).unwrap();
+        assert!(r.truncated);
+        assert_eq!(r.fds.len(), 1);
+        assert_eq!(sock_type(r.fds[0]), Ok(libc::SOCK_SEQPACKET));
+        r.close_fds();
+        assert!(r.fds.is_empty());
+    }
+}
