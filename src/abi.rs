@@ -149,6 +149,36 @@ pub type door_xcreate_server_func_t = unsafe extern "C" fn(
 /// `typedef void door_xcreate_thrsetup_func_t(void *);`
 pub type door_xcreate_thrsetup_func_t = unsafe extern "C" fn(*mut libc::c_void);
 
+/// ```c
+/// struct door_results {
+///     void *cookie; char *data_ptr; size_t data_size; door_desc_t *desc_ptr;
+///     size_t desc_num; void (*pc)(void); int nservers; door_info_t *door_info;
+/// };
+/// ```
+/// Public in illumos, read only by libc; mirrored for the layout check.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct door_results {
+    pub cookie: *mut libc::c_void,
+    pub data_ptr: *mut u8,
+    pub data_size: usize,
+    pub desc_ptr: *mut door_desc_t,
+    pub desc_num: usize,
+    pub pc: Option<unsafe extern "C" fn()>,
+    pub nservers: i32,
+    pub door_info: *mut door_info_t,
+}
+
+/// ```c
+/// typedef struct door_return_desc { door_desc_t *desc_ptr; uint_t desc_num; } door_return_desc_t;
+/// ```
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct door_return_desc_t {
+    pub desc_ptr: *mut door_desc_t,
+    pub desc_num: uint_t,
+}
+
 impl door_desc_t {
     pub fn fd(&self) -> i32 {
         // SAFETY: both union members are plain integers; any bit pattern is valid.
@@ -194,10 +224,224 @@ const _: () = assert!(offset_of!(door_arg_t, desc_ptr) == 16);
 const _: () = assert!(offset_of!(door_arg_t, desc_num) == 24);
 const _: () = assert!(offset_of!(door_arg_t, rbuf) == 32);
 const _: () = assert!(offset_of!(door_arg_t, rsize) == 40);
+const _: () = assert!(size_of::<door_results>() == 64 && offset_of!(door_results, pc) == 40);
+const _: () =
+    assert!(offset_of!(door_results, nservers) == 48 && offset_of!(door_results, door_info) == 56);
+const _: () =
+    assert!(size_of::<door_return_desc_t>() == 16 && offset_of!(door_return_desc_t, desc_num) == 8);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Rust mirrors print the same dump as compat-tests/abi/layout_dump.c,
+    /// and both must equal abi/layout.golden.
+    #[test]
+    fn layout_matches_golden() {
+        macro_rules! ty {
+            ($out:ident, $name:expr, $t:ty) => {
+                $out.push(format!(
+                    "{} size {} align {}",
+                    $name,
+                    size_of::<$t>(),
+                    align_of::<$t>()
+                ));
+            };
+        }
+        macro_rules! field {
+            ($out:ident, $name:expr, $off:expr, $size:expr) => {
+                $out.push(format!("{} {} {}", $name, $off, $size));
+            };
+        }
+        let mut o: Vec<String> = Vec::new();
+        ty!(o, "door_ptr_t", door_ptr_t);
+        ty!(o, "door_id_t", door_id_t);
+        ty!(o, "door_attr_t", door_attr_t);
+        ty!(o, "uint_t", uint_t);
+        ty!(o, "door_desc_t", door_desc_t);
+        let dd = offset_of!(door_desc_t, d_data);
+        field!(
+            o,
+            "door_desc_t.d_attributes",
+            offset_of!(door_desc_t, d_attributes),
+            4
+        );
+        field!(o, "door_desc_t.d_data", dd, size_of::<door_desc_data>());
+        field!(
+            o,
+            "door_desc_t.d_data.d_desc",
+            dd,
+            size_of::<door_desc_inner>()
+        );
+        field!(
+            o,
+            "door_desc_t.d_data.d_desc.d_descriptor",
+            dd + offset_of!(door_desc_inner, d_descriptor),
+            4
+        );
+        field!(
+            o,
+            "door_desc_t.d_data.d_desc.d_id",
+            dd + offset_of!(door_desc_inner, d_id),
+            8
+        );
+        field!(o, "door_desc_t.d_data.d_resv", dd, 20);
+        ty!(o, "door_info_t", door_info_t);
+        field!(
+            o,
+            "door_info_t.di_target",
+            offset_of!(door_info_t, di_target),
+            4
+        );
+        field!(
+            o,
+            "door_info_t.di_proc",
+            offset_of!(door_info_t, di_proc),
+            8
+        );
+        field!(
+            o,
+            "door_info_t.di_data",
+            offset_of!(door_info_t, di_data),
+            8
+        );
+        field!(
+            o,
+            "door_info_t.di_attributes",
+            offset_of!(door_info_t, di_attributes),
+            4
+        );
+        field!(
+            o,
+            "door_info_t.di_uniquifier",
+            offset_of!(door_info_t, di_uniquifier),
+            8
+        );
+        field!(
+            o,
+            "door_info_t.di_resv",
+            offset_of!(door_info_t, di_resv),
+            16
+        );
+        ty!(o, "door_cred_t", door_cred_t);
+        field!(
+            o,
+            "door_cred_t.dc_euid",
+            offset_of!(door_cred_t, dc_euid),
+            4
+        );
+        field!(
+            o,
+            "door_cred_t.dc_egid",
+            offset_of!(door_cred_t, dc_egid),
+            4
+        );
+        field!(
+            o,
+            "door_cred_t.dc_ruid",
+            offset_of!(door_cred_t, dc_ruid),
+            4
+        );
+        field!(
+            o,
+            "door_cred_t.dc_rgid",
+            offset_of!(door_cred_t, dc_rgid),
+            4
+        );
+        field!(o, "door_cred_t.dc_pid", offset_of!(door_cred_t, dc_pid), 4);
+        field!(
+            o,
+            "door_cred_t.dc_resv",
+            offset_of!(door_cred_t, dc_resv),
+            16
+        );
+        ty!(o, "door_arg_t", door_arg_t);
+        field!(
+            o,
+            "door_arg_t.data_ptr",
+            offset_of!(door_arg_t, data_ptr),
+            8
+        );
+        field!(
+            o,
+            "door_arg_t.data_size",
+            offset_of!(door_arg_t, data_size),
+            8
+        );
+        field!(
+            o,
+            "door_arg_t.desc_ptr",
+            offset_of!(door_arg_t, desc_ptr),
+            8
+        );
+        field!(
+            o,
+            "door_arg_t.desc_num",
+            offset_of!(door_arg_t, desc_num),
+            4
+        );
+        field!(o, "door_arg_t.rbuf", offset_of!(door_arg_t, rbuf), 8);
+        field!(o, "door_arg_t.rsize", offset_of!(door_arg_t, rsize), 8);
+        ty!(o, "door_results", door_results);
+        field!(
+            o,
+            "door_results.cookie",
+            offset_of!(door_results, cookie),
+            8
+        );
+        field!(
+            o,
+            "door_results.data_ptr",
+            offset_of!(door_results, data_ptr),
+            8
+        );
+        field!(
+            o,
+            "door_results.data_size",
+            offset_of!(door_results, data_size),
+            8
+        );
+        field!(
+            o,
+            "door_results.desc_ptr",
+            offset_of!(door_results, desc_ptr),
+            8
+        );
+        field!(
+            o,
+            "door_results.desc_num",
+            offset_of!(door_results, desc_num),
+            8
+        );
+        field!(o, "door_results.pc", offset_of!(door_results, pc), 8);
+        field!(
+            o,
+            "door_results.nservers",
+            offset_of!(door_results, nservers),
+            4
+        );
+        field!(
+            o,
+            "door_results.door_info",
+            offset_of!(door_results, door_info),
+            8
+        );
+        ty!(o, "door_return_desc_t", door_return_desc_t);
+        field!(
+            o,
+            "door_return_desc_t.desc_ptr",
+            offset_of!(door_return_desc_t, desc_ptr),
+            8
+        );
+        field!(
+            o,
+            "door_return_desc_t.desc_num",
+            offset_of!(door_return_desc_t, desc_num),
+            4
+        );
+        let golden = include_str!("../abi/layout.golden");
+        assert_eq!(o.join("\n") + "\n", golden);
+    }
     /// The same dump format as compat-tests/abi/layout_dump.c, checked
     /// against the numbers in the spec.
     #[test]
