@@ -98,7 +98,9 @@ pub fn describe_received(fd: RawFd) -> door_desc_t {
     }
 }
 
-pub fn after_fork_child() {}
+pub fn after_fork_child() {
+    crate::fast::after_fork_child();
+}
 
 /// A new end (a countable reference) of the door `fd`, made by its server.
 pub fn new_reference(fd: RawFd, id: &Ident) -> R<std::os::fd::OwnedFd> {
@@ -138,6 +140,18 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     } else {
         Some(sys::copy_in(params)?)
     };
+    if let Some(a) = &arg
+        && a.desc_num == 0
+    {
+        let (data, size) = (a.data_ptr as *const u8, a.data_size);
+        if let Some(r) = crate::fast::call(fd, arg.as_mut(), data, size, params) {
+            // true: the results and *params are already written back.
+            if !r? && let Some(a) = &arg {
+                sys::copy_out(params, a)?;
+            }
+            return Ok(());
+        }
+    }
     let id = identify(fd)?;
     let (data, size, desc, ndesc) = match &arg {
         Some(a) => (
@@ -412,6 +426,87 @@ fn recv_head(rc: RawFd) -> R<(Hdr, sys::Received)> {
         return Err(libc::EINTR); // a server speaking garbage: the call failed
     }
     Ok((hdr, r))
+}
+
+/// Receives a reply on a fast-path channel's socket (results too large
+/// for the channel, or with descriptors).
+pub fn receive_reply_on(sock: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
+    receive_reply(sock, arg)
+}
+
+/// Places `size` bytes of results (no descriptors) found at `src` into the
+/// caller's buffers, by the rules of spec §4.4.
+/// With `params` non-NULL, `*params` is written back in the same system
+/// call as the data (returns true: nothing left to write).
+pub fn place_results(
+    arg: Option<&mut door_arg_t>,
+    src: *const u8,
+    size: usize,
+    params: *mut door_arg_t,
+) -> R<bool> {
+    let Some(arg) = arg else {
+        return if size == 0 {
+            Ok(false)
+        } else {
+            Err(libc::EINTR)
+        };
+    };
+    if size == 0 {
+        arg.data_size = 0;
+        arg.desc_num = 0;
+        return Ok(false);
+    }
+    let fits = !arg.rbuf.is_null() && size <= arg.rsize;
+    let (dest, maplen) = if fits {
+        (arg.rbuf, 0)
+    } else {
+        let len = roundup(size, 4096);
+        // SAFETY: anonymous private mapping, no fixed address.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(libc::EOVERFLOW);
+        }
+        (p as *mut u8, len)
+    };
+    let before = *arg;
+    arg.data_ptr = dest;
+    if !fits {
+        arg.rbuf = dest;
+        arg.rsize = maplen;
+    }
+    arg.data_size = size;
+    arg.desc_num = 0;
+    let r = if params.is_null() {
+        sys::copy_out_bytes(dest, src, size).map(|_| false)
+    } else {
+        let a: *const door_arg_t = arg;
+        sys::copy_out_two(
+            dest,
+            src,
+            size,
+            params.cast(),
+            a.cast(),
+            size_of::<door_arg_t>(),
+        )
+        .map(|_| true)
+    };
+    if r.is_err() {
+        *arg = before;
+        if maplen > 0 {
+            // SAFETY: unmapping the mapping made above.
+            unsafe { libc::munmap(dest.cast(), maplen) };
+        }
+    }
+    r
 }
 
 fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {

@@ -82,7 +82,7 @@ pub fn ensure_started(st: &mut Proc) -> R<()> {
     st.owned.push(ep);
     st.mgr_epfd = ep;
     st.ctl_fd = ctl;
-    if !crate::server::spawn_detached(manager_main, ep as usize as *mut libc::c_void) {
+    if !crate::server::spawn_daemon(manager_main, ep as usize as *mut libc::c_void) {
         return Err(libc::EAGAIN);
     }
     st.ctl_started = true;
@@ -247,6 +247,8 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         for ev in &evs[..n as usize] {
             if ev.u64 & CALL_BIT != 0 {
                 client_aborted(ev.u64);
+            } else if ev.u64 & CHAN_BIT != 0 {
+                crate::fast::chan_gone(ev.u64 as u32);
             } else if ev.u64 & END_BIT != 0 {
                 end_hung_up(ev.u64);
             } else {
@@ -343,12 +345,14 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
         ..Default::default()
     };
     let clone = hdr.kind == wire::K_CLONE;
+    let chan = hdr.kind == wire::K_CHAN;
     let valid = r.len == HDR_LEN
         && !r.truncated
-        && r.fds.len() == 1
+        && r.fds.len() == if chan { 3 } else { 1 }
         && hdr.magic == wire::MAGIC
-        && (hdr.kind == wire::K_QUERY || clone);
+        && (hdr.kind == wire::K_QUERY || clone || chan);
     let mut give: Option<OwnedFd> = None;
+    let mut give_raw: RawFd = -1;
     // The asker must hold a descriptor of this very door.
     if valid
         && let Ok(id) = crate::client::identify_socket(r.fds[0])
@@ -366,13 +370,22 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                         Err(e) => reply.hdr.status = e as u32,
                     }
                 }
+                if chan {
+                    match chan_request(c, &d, &mut r.fds, hdr.size) {
+                        Ok((id, board)) => {
+                            reply.hdr.aux = id as u64;
+                            give_raw = board;
+                        }
+                        Err(e) => reply.hdr.status = e as u32,
+                    }
+                }
                 door::settle(&d);
                 reply.attrs = d.info(pid).di_attributes;
                 d.params()
             }
             None => {
                 reply.attrs = (id.name.attrs & DOOR_ATTR_MASK) | DOOR_REVOKED;
-                if clone {
+                if clone || chan {
                     reply.hdr.status = libc::EBADF as u32;
                 }
                 door::revoked_params(hdr.aux).unwrap_or(door::Params {
@@ -395,8 +408,63 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
         iov_base: (&reply as *const QueryReply) as *mut _,
         iov_len: size_of::<QueryReply>(),
     }];
-    let give: Vec<RawFd> = give.iter().map(|f| f.as_raw_fd()).collect();
+    let mut give: Vec<RawFd> = give.iter().map(|f| f.as_raw_fd()).collect();
+    if give_raw >= 0 {
+        give.push(give_raw);
+    }
     let _ = sys::send_fds(c, &iov, &give, true);
+}
+
+/// A client asks for a fast-path channel: `fds` are [door, channel memory,
+/// channel socket]. The caller's credentials are those of the connection
+/// (kernel-attested when it connected), read ids from /proc.
+fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -> R<(u32, RawFd)> {
+    if !crate::fast::enabled() || cap > (1 << 30) {
+        return Err(libc::ENOTSUP);
+    }
+    let pc = sys::peer_cred(c)?;
+    let real = crate::ucred::proc_creds(pc.pid).ok();
+    let caller = crate::server::Caller {
+        pid: pc.pid,
+        euid: pc.uid,
+        egid: pc.gid,
+        ruid: real.as_ref().map_or(pc.uid, |r| r.uid[0]),
+        rgid: real.as_ref().map_or(pc.gid, |r| r.gid[0]),
+    };
+    if sys::sock_type(fds[2]) != Ok(libc::SOCK_SEQPACKET) {
+        return Err(libc::EINVAL);
+    }
+    let sock = sys::own(fds.remove(2));
+    let mem = sys::own(fds.remove(1));
+    crate::fast::setup(d, mem, sock, caller, cap as usize)
+}
+
+/// Epoll tokens of fast-path channel sockets carry this bit.
+const CHAN_BIT: u64 = 1 << 61;
+
+/// The manager watches a channel's socket: when the client is gone, the
+/// channel goes (fast::chan_gone).
+pub fn watch_chan(fd: RawFd, id: u32) {
+    let _ = door::with_proc(|st| {
+        if st.mgr_epfd >= 0 {
+            let mut ev = libc::epoll_event {
+                events: (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLONESHOT) as u32,
+                u64: CHAN_BIT | id as u64,
+            };
+            // SAFETY: valid epoll_event.
+            unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+            st.owned.push(fd);
+        }
+        Ok(())
+    });
+}
+
+pub fn unwatch_chan(fd: RawFd) {
+    let _ = door::with_proc(|st| {
+        st.owned.retain(|&o| o != fd);
+        unwatch_end(st, fd);
+        Ok(())
+    });
 }
 
 /// Asks the server of `name` about the door `fd`. ECONNREFUSED when the
@@ -412,7 +480,31 @@ pub fn clone_end(fd: RawFd, name: &DoorName) -> R<OwnedFd> {
     end.ok_or(libc::EPROTO)
 }
 
+/// Sets up a fast-path channel with the server of `name`: passes the
+/// channel memory and the server end of its socket pair; gets the channel
+/// id and the pool's board.
+pub fn chan_setup(
+    fd: RawFd,
+    name: &DoorName,
+    mem: OwnedFd,
+    sock: OwnedFd,
+    cap: usize,
+) -> R<(u32, OwnedFd)> {
+    let fds = [fd, mem.as_raw_fd(), sock.as_raw_fd()];
+    let (q, board) = request_with(&fds, name, wire::K_CHAN, cap as u64)?;
+    Ok((q.hdr.aux as u32, board.ok_or(libc::EPROTO)?))
+}
+
 fn request(fd: RawFd, name: &DoorName, kind: u32) -> R<(QueryReply, Option<OwnedFd>)> {
+    request_with(&[fd], name, kind, 0)
+}
+
+fn request_with(
+    fds: &[RawFd],
+    name: &DoorName,
+    kind: u32,
+    size: u64,
+) -> R<(QueryReply, Option<OwnedFd>)> {
     // SAFETY: plain socket creation.
     let s = sys::own(sys::cvt(unsafe {
         libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0)
@@ -438,18 +530,19 @@ fn request(fd: RawFd, name: &DoorName, kind: u32) -> R<(QueryReply, Option<Owned
     }
     let mut hdr = Hdr::new(kind, 0, 0, 0);
     hdr.aux = name.id;
+    hdr.size = size;
     let iov = [libc::iovec {
         iov_base: (&hdr as *const Hdr) as *mut _,
         iov_len: HDR_LEN,
     }];
-    sys::send_fds(s.as_raw_fd(), &iov, &[fd], true)?;
+    sys::send_fds(s.as_raw_fd(), &iov, fds, true)?;
     let mut q = QueryReply::default();
     let mut iov = [libc::iovec {
         iov_base: (&mut q as *mut QueryReply).cast(),
         iov_len: size_of::<QueryReply>(),
     }];
     let mut r = sys::recv_fds(s.as_raw_fd(), &mut iov, libc::MSG_CMSG_CLOEXEC, true)?;
-    let want = usize::from(kind == wire::K_CLONE && q.hdr.status == 0);
+    let want = usize::from((kind == wire::K_CLONE || kind == wire::K_CHAN) && q.hdr.status == 0);
     if r.len != size_of::<QueryReply>()
         || q.hdr.check(wire::K_QUERY_REPLY, 0).is_err()
         || r.fds.len() != want

@@ -33,6 +33,8 @@ pub struct Pool {
     pub idle: AtomicUsize,
     /// The private door's id, 0 for the shared pool.
     pub private_id: u64,
+    /// The pool's fast-path board and leader count (fast.rs).
+    pub fast: crate::fast::PoolFast,
 }
 
 impl Pool {
@@ -43,6 +45,7 @@ impl Pool {
             epfd: sys::own(fd),
             idle: AtomicUsize::new(0),
             private_id,
+            fast: Default::default(),
         }))
     }
 
@@ -513,4 +516,5 @@ pub fn revoke(door: &Arc<Door>) {
     }
     drop(g);
     drop(closed); // closes the server ends unless a receiver holds one this instant
+    crate::fast::door_revoked(door.id);
 }

@@ -33,9 +33,27 @@ pub struct Caller {
 }
 
 /// The invocation a server thread is serving right now.
+/// Where an invocation's results go.
+pub enum ReplyTo {
+    /// The call's reply channel (one per call; its peer is the waiting client).
+    Sock(OwnedFd),
+    /// A fast-path channel (fast.rs).
+    Fast(Arc<crate::fast::SrvChan>),
+}
+
+impl ReplyTo {
+    /// The socket whose peer is the client (for hang-up checks, groups and
+    /// replies that do not fit a fast channel).
+    pub fn fd(&self) -> RawFd {
+        match self {
+            ReplyTo::Sock(f) => f.as_raw_fd(),
+            ReplyTo::Fast(c) => c.sock.as_raw_fd(),
+        }
+    }
+}
+
 pub struct Current {
-    /// The reply channel (one per call; its peer is the waiting client).
-    pub reply: OwnedFd,
+    pub reply: ReplyTo,
     pub door: Arc<Door>,
     pub caller: Caller,
     /// The client passed `params == NULL`: no results allowed.
@@ -55,6 +73,8 @@ pub struct ServerTls {
     /// that bound it (a fork child's copy is invalid, spec §4.15).
     bound: Option<(Arc<Pool>, u64, i32)>,
     pub cur: Option<Current>,
+    /// The process's shared pool, cached, with the pid it belongs to.
+    shared: Option<(Arc<Pool>, i32)>,
     /// Argument area: data, then the descriptor array. malloc'd, 16-aligned.
     buf: *mut u8,
     cap: usize,
@@ -92,6 +112,7 @@ pub fn tls() -> *mut ServerTls {
                 usable: usize::MAX,
                 bound: None,
                 cur: None,
+                shared: None,
                 buf: ptr::null_mut(),
                 cap: 0,
             }));
@@ -118,10 +139,10 @@ pub fn current_caller() -> Option<(Caller, RawFd)> {
     // SAFETY: own thread's state.
     let st = unsafe { &*st };
     let cur = st.cur.as_ref()?;
-    if crate::client::hung_up(cur.reply.as_raw_fd()) {
+    if crate::client::hung_up(cur.reply.fd()) {
         return None;
     }
-    Some((cur.caller, cur.reply.as_raw_fd()))
+    Some((cur.caller, cur.reply.fd()))
 }
 
 /// In a fork child, the forking thread's server state belongs to the parent.
@@ -133,7 +154,10 @@ pub fn after_fork_child() {
         // the parent's client is not kept waiting by this child.
         if let Some(cur) = st.cur.take() {
             std::mem::forget(cur.door);
-            drop(cur.reply);
+            match cur.reply {
+                ReplyTo::Sock(f) => drop(f),
+                ReplyTo::Fast(c) => std::mem::forget(c),
+            }
         }
     }
 }
@@ -154,6 +178,40 @@ extern "C" fn server_thread_main(_: *mut libc::c_void) -> *mut libc::c_void {
     unsafe { sys::pthread_setcancelstate(sys::PTHREAD_CANCEL_DISABLE, ptr::null_mut()) };
     let _ = door_return(ptr::null(), 0, ptr::null(), 0);
     ptr::null_mut()
+}
+
+/// Threads the library started for itself in this process (pid, count).
+static DAEMONS: std::sync::Mutex<(i32, usize)> = std::sync::Mutex::new((0, 0));
+
+/// Starts a library-internal (daemon) thread: it never keeps the process
+/// alive once every other thread has ended.
+pub fn spawn_daemon(
+    f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
+    arg: *mut libc::c_void,
+) -> bool {
+    let ok = spawn_detached(f, arg);
+    if ok {
+        let mut d = door::lock(&DAEMONS);
+        let pid = sys::getpid();
+        if d.0 != pid {
+            *d = (pid, 0);
+        }
+        d.1 += 1;
+    }
+    ok
+}
+
+/// Is the calling thread the only thread of the process besides the
+/// library's daemons?
+fn last_user_thread() -> bool {
+    let daemons = {
+        let d = door::lock(&DAEMONS);
+        if d.0 == sys::getpid() { d.1 } else { 0 }
+    };
+    match std::fs::read_dir("/proc/self/task") {
+        Ok(rd) => rd.count() <= daemons + 1,
+        Err(_) => false,
+    }
 }
 
 /// Starts a detached thread with default attributes.
@@ -315,26 +373,57 @@ fn reply_and_release(
     if releasing {
         hdr.aux |= wire::A_TRAILER;
     }
-    // EPIPE/ECONNRESET mean the client went away: the results are
-    // discarded and door_return succeeds. EFAULT leaves the client waiting.
-    if let Err(libc::EFAULT) = send_transfer(cur.reply.as_raw_fd(), &hdr, data, size, &fds) {
-        return Err(libc::EFAULT);
-    }
-    release_descs(&descs);
-    if releasing {
-        static MARK: u8 = 0;
-        let iov = libc::iovec {
-            iov_base: (&MARK as *const u8) as *mut _,
-            iov_len: 1,
-        };
-        let _ = sys::send_fds(cur.reply.as_raw_fd(), &[iov], &[], true);
+    match &cur.reply {
+        ReplyTo::Fast(chan) if n == 0 && size <= crate::fast::capacity(chan) => {
+            // Results in our own argument area or on this thread's live
+            // stack are known readable: no checked copy needed.
+            let (a, e) = (data as usize, (data as usize).saturating_add(size));
+            let in_buf = a >= st.buf as usize && e <= st.buf as usize + st.cap;
+            let in_stack = a >= sys::stack_pointer() && e <= st.anchor;
+            crate::fast::complete(chan, data, size, in_buf || in_stack)?;
+        }
+        ReplyTo::Fast(chan) => {
+            // Too large for the channel, or descriptors: over its socket.
+            // The client is told first, so that it reads while we send, so
+            // an unreadable buffer must be found before.
+            check_readable(data, size)?;
+            crate::fast::complete_slow(chan);
+            let _ = send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
+            release_descs(&descs);
+            if releasing {
+                send_mark(chan.sock.as_raw_fd());
+            }
+        }
+        ReplyTo::Sock(sock) => {
+            // EPIPE/ECONNRESET mean the client went away: the results are
+            // discarded and door_return succeeds. EFAULT leaves the client
+            // waiting.
+            if let Err(libc::EFAULT) = send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds) {
+                return Err(libc::EFAULT);
+            }
+            release_descs(&descs);
+            if releasing {
+                send_mark(sock.as_raw_fd());
+            }
+        }
     }
     if let Some(cur) = st.cur.take() {
-        crate::control::unwatch_call(cur.reply.as_raw_fd());
+        if let ReplyTo::Sock(f) = &cur.reply {
+            crate::control::unwatch_call(f.as_raw_fd());
+        }
         cur.door.active.fetch_sub(1, Ordering::AcqRel);
         crate::unref::call_done(&cur.door);
     }
     Ok(())
+}
+
+fn send_mark(sock: RawFd) {
+    static MARK: u8 = 0;
+    let iov = libc::iovec {
+        iov_base: (&MARK as *const u8) as *mut _,
+        iov_len: 1,
+    };
+    let _ = sys::send_fds(sock, &[iov], &[], true);
 }
 
 fn read_desc_list(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
@@ -457,8 +546,13 @@ pub fn send_transfer(sock: RawFd, hdr: &Hdr, data: *const u8, size: usize, fds: 
 
 /// Sends an error reply and ends an invocation (or refuses a call).
 pub fn finish_current(cur: Current, err: i32) {
-    crate::control::unwatch_call(cur.reply.as_raw_fd());
-    send_status(cur.reply.as_raw_fd(), err);
+    match &cur.reply {
+        ReplyTo::Sock(f) => {
+            crate::control::unwatch_call(f.as_raw_fd());
+            send_status(f.as_raw_fd(), err);
+        }
+        ReplyTo::Fast(c) => crate::fast::complete_error(c, err),
+    }
     cur.door.active.fetch_sub(1, Ordering::AcqRel);
     crate::unref::call_done(&cur.door);
 }
@@ -576,18 +670,34 @@ fn procedure_returned(st: *mut ServerTls) -> ! {
     if let Some(cur) = unsafe { (*st).cur.take() } {
         finish_current(cur, libc::EINTR);
     }
+    // The library's own threads (manager, unref) are daemons, as on
+    // illumos: if this is the last other thread, the process exits.
+    if last_user_thread() {
+        // SAFETY: ends the process, as thr_exit of its last thread does.
+        unsafe { libc::exit(0) }
+    }
     // SAFETY: ends this thread; forced unwinding crosses only POFs and
     // stops at `jump`.
     unsafe { libc::pthread_exit(ptr::null_mut()) }
 }
 
-fn pool_of(st: &ServerTls) -> Option<Arc<Pool>> {
-    if let Some((pool, _, pid)) = &st.bound
-        && *pid == sys::getpid()
+fn pool_of(st: &mut ServerTls) -> Option<Arc<Pool>> {
+    let pid = sys::getpid();
+    if let Some((pool, _, bpid)) = &st.bound
+        && *bpid == pid
     {
         return Some(pool.clone());
     }
-    door::with_proc(|p| Ok(p.shared.clone())).ok()
+    // The shared pool, cached per thread (and per process: a fork child's
+    // copy of this thread gets its own).
+    if let Some((p, cpid)) = &st.shared
+        && *cpid == pid
+    {
+        return Some(p.clone());
+    }
+    let p = door::with_proc(|p| Ok(p.shared.clone())).ok()?;
+    st.shared = Some((p.clone(), pid));
+    Some(p)
 }
 
 /// Makes sure the argument area holds `need` bytes, keeping its contents.
@@ -611,18 +721,113 @@ fn reserve(st: &mut ServerTls, need: usize) -> R<()> {
 /// a server thread forever.
 const STALL_TIMEOUT_SECS: i64 = 10;
 
+/// The creation function to run when the pool has just run out of idle
+/// threads (spec §4.13, §5.4).
+fn depletion(door: &Arc<Door>, pool: &Pool, left: usize) -> Option<Depletion> {
+    if left != 0 {
+        return None;
+    }
+    if pool.private_id == 0 && door.attrs.load(Ordering::Relaxed) & DOOR_PRIVATE == 0 {
+        return Some(Depletion::Shared);
+    }
+    match door.xcreate.as_ref() {
+        Some(_) if door.attrs.load(Ordering::Relaxed) & DOOR_NO_DEPLETION_CB != 0 => None,
+        Some(x) => Some(Depletion::X {
+            info: door.info(sys::getpid()),
+            crf: x.crf,
+            arg: crate::create::start_arg(None, door.id, x),
+            crcookie: x.crcookie as *mut libc::c_void,
+        }),
+        None => Some(Depletion::Private(door.info(sys::getpid()))),
+    }
+}
+
+/// A fast-path call taken by a follower: checks as for a socket call, then
+/// the invocation, its arguments in (or copied from) the channel.
+fn take_fast(
+    st: &mut ServerTls,
+    pool: &Arc<Pool>,
+    chan: Arc<crate::fast::SrvChan>,
+    left: usize,
+) -> Option<Invocation> {
+    let door = chan.door.clone();
+    let Some((size, no_results)) = crate::fast::request(&chan) else {
+        crate::fast::complete_error(&chan, libc::EINVAL);
+        return None;
+    };
+    let p = door.params();
+    let err = if door.revoked.load(Ordering::Acquire) {
+        libc::EBADF
+    } else if size < p.data_min || size > p.data_max {
+        libc::ENOBUFS
+    } else if stack_needed(
+        size,
+        0,
+        left == 0 && door.attrs.load(Ordering::Relaxed) & DOOR_PRIVATE != 0,
+    ) > st.usable
+    {
+        libc::E2BIG
+    } else {
+        0
+    };
+    if err != 0 {
+        crate::fast::complete_error(&chan, err);
+        return None;
+    }
+    let argp = crate::fast::args(&chan, size, st.buf);
+    let deplete = depletion(&door, pool, left);
+    door.active.fetch_add(1, Ordering::AcqRel);
+    crate::fast::serving(&chan);
+    // SAFETY: door_create stored a door_server_procedure_t here.
+    let proc_ = unsafe { std::mem::transmute::<usize, door_server_procedure_t>(door.proc_) };
+    let cookie = door.cookie as *mut libc::c_void;
+    let caller = chan.caller;
+    st.cur = Some(Current {
+        reply: ReplyTo::Fast(chan),
+        door,
+        caller,
+        no_results,
+    });
+    Some(Invocation {
+        proc_,
+        cookie,
+        argp,
+        size,
+        dp: ptr::null_mut(),
+        n: 0,
+        deplete,
+    })
+}
+
 fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     // SAFETY: own thread's state; nothing else borrows it now.
     let st = unsafe { &mut *stp };
     let pool = pool_of(st)?;
     reserve(st, wire::CHUNK).ok()?;
     pool.idle.fetch_add(1, Ordering::AcqRel);
+    // A follower waits on the pool's fast-path board; the leader in epoll.
+    match crate::fast::park(&pool) {
+        Some(crate::fast::Parked::Call(chan)) => {
+            let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
+            return take_fast(st, &pool, chan, left);
+        }
+        Some(crate::fast::Parked::Nothing) => {
+            pool.idle.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(crate::fast::Parked::Epoll) | None => {}
+    }
+    pool.fast.epoll_waiters.fetch_add(1, Ordering::SeqCst);
     let mut ev = libc::epoll_event { events: 0, u64: 0 };
     // SAFETY: ev is one writable epoll_event.
     let n = unsafe { libc::epoll_wait(pool.epfd.as_raw_fd(), &mut ev, 1, -1) };
+    let leaders = pool.fast.epoll_waiters.fetch_sub(1, Ordering::SeqCst) - 1;
     let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
     if n != 1 {
         return None; // a signal while parked: park again (spec §4.5)
+    }
+    if leaders == 0 {
+        crate::fast::promote(&pool); // someone must watch the sockets
     }
     let token = ev.u64;
     let (door, injector, ep) = door::lookup_token(token)?;
@@ -737,7 +942,12 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             libc::ENOTSUP
         } else if ndesc > p.desc_max {
             libc::ENFILE
-        } else if stack_needed(size, ndesc, left == 0 && pool.private_id != 0) > st.usable {
+        } else if stack_needed(
+            size,
+            ndesc,
+            left == 0 && door.attrs.load(Ordering::Relaxed) & DOOR_PRIVATE != 0,
+        ) > st.usable
+        {
             libc::E2BIG
         } else {
             0
@@ -802,26 +1012,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     } else {
         ptr::null_mut()
     };
-    let deplete = if left == 0 {
-        if pool.private_id == 0 {
-            Some(Depletion::Shared)
-        } else if let Some(x) = door.xcreate.as_ref() {
-            if door.attrs.load(Ordering::Relaxed) & DOOR_NO_DEPLETION_CB != 0 {
-                None
-            } else {
-                Some(Depletion::X {
-                    info: door.info(sys::getpid()),
-                    crf: x.crf,
-                    arg: crate::create::start_arg(None, door.id, x),
-                    crcookie: x.crcookie as *mut libc::c_void,
-                })
-            }
-        } else {
-            Some(Depletion::Private(door.info(sys::getpid())))
-        }
-    } else {
-        None
-    };
+    let deplete = depletion(&door, &pool, left);
     door.active.fetch_add(1, Ordering::AcqRel);
     // SAFETY: door_create stored a door_server_procedure_t here.
     let proc_ = unsafe { std::mem::transmute::<usize, door_server_procedure_t>(door.proc_) };
@@ -829,7 +1020,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let no_cancel = door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
     crate::control::watch_call(reply.as_raw_fd(), no_cancel);
     st.cur = Some(Current {
-        reply,
+        reply: ReplyTo::Sock(reply),
         door,
         caller,
         no_results: hdr.status & wire::F_NO_RESULTS != 0,

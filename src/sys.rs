@@ -3,7 +3,9 @@
 //! error is a plain errno value.
 
 use std::mem::{MaybeUninit, size_of, zeroed};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+#[cfg(test)]
+use std::os::fd::AsRawFd;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// An errno value.
 pub type Errno = i32;
@@ -27,14 +29,6 @@ pub fn cvt(r: libc::c_int) -> R<libc::c_int> {
     if r == -1 { Err(errno()) } else { Ok(r) }
 }
 
-pub fn cvt_size(r: libc::ssize_t) -> R<usize> {
-    if r == -1 {
-        Err(errno())
-    } else {
-        Ok(r as usize)
-    }
-}
-
 /// Retries a syscall wrapper on EINTR.
 pub fn retry<T>(mut f: impl FnMut() -> R<T>) -> R<T> {
     loop {
@@ -45,9 +39,51 @@ pub fn retry<T>(mut f: impl FnMut() -> R<T>) -> R<T> {
     }
 }
 
+/// A page that every fork child sees zeroed (MADV_WIPEONFORK), holding the
+/// cached pid: no fork, however it is made, can leave a child with its
+/// parent's pid (process_vm_* calls use it on our own memory).
+fn pid_cell() -> Option<&'static std::sync::atomic::AtomicI32> {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let p = *PAGE.get_or_init(|| {
+        // SAFETY: a fresh anonymous page; madvise on our own mapping.
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                return 0;
+            }
+            if libc::madvise(p, 4096, libc::MADV_WIPEONFORK) != 0 {
+                libc::munmap(p, 4096);
+                return 0;
+            }
+            p as usize
+        }
+    });
+    // SAFETY: a live page, never unmapped, 4-aligned.
+    (p != 0).then(|| unsafe { &*(p as *const std::sync::atomic::AtomicI32) })
+}
+
+/// This process's pid, cached (glibc's getpid is a system call).
 pub fn getpid() -> i32 {
+    let cell = pid_cell();
+    if let Some(c) = cell {
+        let p = c.load(std::sync::atomic::Ordering::Relaxed);
+        if p != 0 {
+            return p;
+        }
+    }
     // SAFETY: no preconditions.
-    unsafe { libc::getpid() }
+    let p = unsafe { libc::getpid() };
+    if let Some(c) = cell {
+        c.store(p, std::sync::atomic::Ordering::Relaxed);
+    }
+    p
 }
 
 pub fn close(fd: RawFd) -> R<()> {
@@ -362,6 +398,11 @@ pub fn copy_in_bytes(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
     if len == 0 {
         return Ok(());
     }
+    if on_own_stack(src as usize, len) {
+        // SAFETY: the source is inside this thread's live stack.
+        unsafe { std::ptr::copy_nonoverlapping(src, dst, len) };
+        return Ok(());
+    }
     if src.is_null() {
         return Err(libc::EFAULT);
     }
@@ -416,8 +457,50 @@ fn pipe_copy(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
     res
 }
 
+thread_local! {
+    /// Top of this thread's stack (from pthread_getattr_np), 0 if unknown.
+    static STACK_TOP: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+fn stack_top() -> usize {
+    STACK_TOP
+        .try_with(|c| {
+            if c.get() == usize::MAX {
+                // SAFETY: attr is initialised by pthread_getattr_np and destroyed.
+                let top = unsafe {
+                    let mut attr: libc::pthread_attr_t = zeroed();
+                    if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+                        0
+                    } else {
+                        let mut a: *mut libc::c_void = std::ptr::null_mut();
+                        let mut n: usize = 0;
+                        let r = libc::pthread_attr_getstack(&attr, &mut a, &mut n);
+                        libc::pthread_attr_destroy(&mut attr);
+                        if r == 0 { a as usize + n } else { 0 }
+                    }
+                };
+                c.set(top);
+            }
+            c.get()
+        })
+        .unwrap_or(0)
+}
+
+/// Is [p, p+len) inside the calling thread's live stack (above the current
+/// stack pointer)? Such memory is known readable and writable, so it can
+/// be copied without a checked system call.
+#[inline]
+pub fn on_own_stack(p: usize, len: usize) -> bool {
+    let sp = stack_pointer();
+    p >= sp && p.checked_add(len).is_some_and(|e| e <= stack_top())
+}
+
 /// Reads a `T` from a caller-supplied pointer, EFAULT if unreadable.
 pub fn copy_in<T: Copy>(src: *const T) -> R<T> {
+    if on_own_stack(src as usize, size_of::<T>()) {
+        // SAFETY: inside this thread's live stack (checked just above).
+        return Ok(unsafe { std::ptr::read_unaligned(src) });
+    }
     let mut v = MaybeUninit::<T>::uninit();
     copy_in_bytes(src.cast(), v.as_mut_ptr().cast(), size_of::<T>())?;
     // SAFETY: all size_of::<T>() bytes were written; T is a C struct of
@@ -427,6 +510,11 @@ pub fn copy_in<T: Copy>(src: *const T) -> R<T> {
 
 /// Writes `v` to a caller-supplied pointer, EFAULT if unwritable.
 pub fn copy_out<T: Copy>(dst: *mut T, v: &T) -> R<()> {
+    if on_own_stack(dst as usize, size_of::<T>()) {
+        // SAFETY: inside this thread's live stack (checked just above).
+        unsafe { std::ptr::write_unaligned(dst, *v) };
+        return Ok(());
+    }
     copy_out_bytes(dst.cast(), (v as *const T).cast(), size_of::<T>())
 }
 
@@ -434,6 +522,11 @@ pub fn copy_out<T: Copy>(dst: *mut T, v: &T) -> R<()> {
 /// failing with EFAULT (instead of crashing) when `dst` is not writable.
 pub fn copy_out_bytes(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
     if len == 0 {
+        return Ok(());
+    }
+    if on_own_stack(dst as usize, len) {
+        // SAFETY: the destination is inside this thread's live stack.
+        unsafe { std::ptr::copy(src, dst, len) };
         return Ok(());
     }
     if dst.is_null() {
@@ -457,12 +550,67 @@ pub fn copy_out_bytes(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
     }
 }
 
+/// Two checked copies into the caller's memory with one system call:
+/// `len1` bytes from `src1` to `dst1`, then `len2` from `src2` to `dst2`.
+pub fn copy_out_two(
+    dst1: *mut u8,
+    src1: *const u8,
+    len1: usize,
+    dst2: *mut u8,
+    src2: *const u8,
+    len2: usize,
+) -> R<()> {
+    if dst2.is_null() || (len1 > 0 && dst1.is_null()) {
+        return Err(libc::EFAULT);
+    }
+    if on_own_stack(dst1 as usize, len1) && on_own_stack(dst2 as usize, len2) {
+        // SAFETY: both destinations are inside this thread's live stack.
+        unsafe {
+            std::ptr::copy(src1, dst1, len1);
+            std::ptr::copy(src2, dst2, len2);
+        }
+        return Ok(());
+    }
+    let local = [
+        libc::iovec {
+            iov_base: src1 as *mut _,
+            iov_len: len1,
+        },
+        libc::iovec {
+            iov_base: src2 as *mut _,
+            iov_len: len2,
+        },
+    ];
+    let remote = [
+        libc::iovec {
+            iov_base: dst1.cast(),
+            iov_len: len1,
+        },
+        libc::iovec {
+            iov_base: dst2.cast(),
+            iov_len: len2,
+        },
+    ];
+    // SAFETY: process_vm_writev on ourselves checks both destinations and
+    // reads only our two sources of the stated lengths.
+    let r = unsafe { libc::process_vm_writev(getpid(), local.as_ptr(), 2, remote.as_ptr(), 2, 0) };
+    if r == (len1 + len2) as isize {
+        return Ok(());
+    }
+    if r == -1 && matches!(errno(), libc::ENOSYS | libc::EPERM) {
+        copy_out_bytes(dst1, src1, len1)?;
+        return copy_out_bytes(dst2, src2, len2);
+    }
+    Err(libc::EFAULT)
+}
+
 /// Owns a raw descriptor number as an `OwnedFd`.
 pub fn own(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass descriptors they exclusively own.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
+#[cfg(test)]
 pub fn raw(fd: &OwnedFd) -> RawFd {
     fd.as_raw_fd()
 }
@@ -495,7 +643,6 @@ unsafe extern "C" {
     pub fn pthread_setcancelstate(state: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
     pub fn pthread_setcanceltype(kind: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
 }
-pub const PTHREAD_CANCEL_ENABLE: libc::c_int = 0;
 pub const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
 pub const PTHREAD_CANCEL_DEFERRED: libc::c_int = 0;
 pub const FUTEX_WAIT_PRIVATE: libc::c_int = 128;

@@ -47,7 +47,7 @@ fn this_process(q: &mut Queue) {
 pub fn ensure_thread() {
     let mut q = lock(&QUEUE);
     this_process(&mut q);
-    if !q.started && crate::server::spawn_detached(unref_main, std::ptr::null_mut()) {
+    if !q.started && crate::server::spawn_daemon(unref_main, std::ptr::null_mut()) {
         q.started = true;
     }
 }

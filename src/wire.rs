@@ -111,6 +111,8 @@ pub const K_QUERY_REPLY: u32 = 4;
 pub const K_GO: u32 = 5;
 /// Control request: make a new end (a reference of its own) of a door.
 pub const K_CLONE: u32 = 6;
+/// Control request: set up a fast-path channel (fast.rs).
+pub const K_CHAN: u32 = 7;
 
 /// CALL flag, honoured only on the server's own injection channel: this is
 /// an unreferenced notification (argp == DOOR_UNREF_DATA).

@@ -157,6 +157,7 @@ fn revoke_core(d: RawFd) -> R<i32> {
     }
     if let Some(door) = core::lookup(id.name.id) {
         core::revoke(&door);
+        crate::fast::sweep_dead();
     }
     sys::close(d).map(|_| 0)
 }

@@ -3,6 +3,7 @@
 //! maps `R<T>` to the C convention (-1 and errno, CONVENTIONS §1).
 
 mod door;
+mod ids;
 mod stropts;
 mod ucred;
 
