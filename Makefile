@@ -45,6 +45,10 @@ demo: lib
 check: lib
 	bash scripts/check.sh
 
+# Benchmarks: door_call next to the IPC floors and alternatives (see benches/README.md).
+bench: lib
+	$(MAKE) -C benches run
+
 format-check:
 	$(CARGO) fmt --check
 	clang-format --dry-run --Werror compat-tests/*.c compat-tests/*.h compat-tests/abi/*.c demo/*.c
