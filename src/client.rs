@@ -434,15 +434,15 @@ pub fn receive_reply_on(sock: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
     receive_reply(sock, arg)
 }
 
-/// Places `size` bytes of results (no descriptors) found at `src` into the
-/// caller's buffers, by the rules of spec §4.4.
+/// Places `size` bytes of results (no descriptors), fetched by `read` into
+/// a destination, into the caller's buffers by the rules of spec §4.4.
 /// With `params` non-NULL, `*params` is written back in the same system
 /// call as the data (returns true: nothing left to write).
 pub fn place_results(
     arg: Option<&mut door_arg_t>,
-    src: *const u8,
     size: usize,
     params: *mut door_arg_t,
+    read: impl Fn(*mut u8, usize) -> R<()>,
 ) -> R<bool> {
     let Some(arg) = arg else {
         return if size == 0 {
@@ -485,20 +485,13 @@ pub fn place_results(
     }
     arg.data_size = size;
     arg.desc_num = 0;
-    let r = if params.is_null() {
-        sys::copy_out_bytes(dest, src, size).map(|_| false)
-    } else {
-        let a: *const door_arg_t = arg;
-        sys::copy_out_two(
-            dest,
-            src,
-            size,
-            params.cast(),
-            a.cast(),
-            size_of::<door_arg_t>(),
-        )
-        .map(|_| true)
-    };
+    let r = read(dest, size).and_then(|_| {
+        if params.is_null() {
+            Ok(false)
+        } else {
+            sys::copy_out(params, &*arg).map(|_| true)
+        }
+    });
     if r.is_err() {
         *arg = before;
         if maplen > 0 {

@@ -486,7 +486,7 @@ pub fn clone_end(fd: RawFd, name: &DoorName) -> R<OwnedFd> {
 pub fn chan_setup(
     fd: RawFd,
     name: &DoorName,
-    mem: OwnedFd,
+    mem: &OwnedFd,
     sock: OwnedFd,
     cap: usize,
 ) -> R<(u32, OwnedFd)> {

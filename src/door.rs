@@ -437,6 +437,7 @@ pub fn remove_injector(door: &Door, token: u64) {
 /// fewer. When that leaves exactly one, the unref condition holds.
 pub fn end_gone(token: u64) {
     let mut fire = None;
+    let mut unreachable = None;
     let closed;
     {
         let mut g = lock(&STATE);
@@ -453,8 +454,15 @@ pub fn end_gone(token: u64) {
         if ends.len() == 1 {
             fire = Some(door.clone());
         }
+        if ends.is_empty() {
+            unreachable = Some(door.id);
+        }
     }
     drop(closed);
+    if let Some(id) = unreachable {
+        // Nobody holds the door any more: its fast-path channels go too.
+        crate::fast::door_revoked(id);
+    }
     if let Some(d) = fire {
         crate::unref::condition(&d);
     }

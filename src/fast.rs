@@ -169,6 +169,67 @@ impl Drop for Map {
     }
 }
 
+/// Copies `len` bytes from our memory at `src` into a channel's memfd at
+/// `off`, EFAULT (not a crash) if `src` is unreadable. `pwrite` is a plain
+/// checked copy into the very pages both sides map, much cheaper than
+/// process_vm_readv, which pins pages.
+fn put(mem: RawFd, off: usize, map: *mut u8, src: *const u8, len: usize) -> R<()> {
+    if sys::on_own_stack(src as usize, len) {
+        // SAFETY: the source is this thread's live stack; the destination
+        // is inside our mapping (callers check off + len <= capacity).
+        unsafe { ptr::copy(src, map.add(off), len) };
+        return Ok(());
+    }
+    let mut done = 0;
+    while done < len {
+        // SAFETY: pwrite checks the source range itself (EFAULT).
+        let n = unsafe {
+            libc::pwrite(
+                mem,
+                src.add(done).cast(),
+                len - done,
+                (off + done) as libc::off_t,
+            )
+        };
+        match n {
+            n if n > 0 => done += n as usize,
+            -1 if sys::errno() == libc::EINTR => continue,
+            -1 => return Err(sys::errno()),
+            _ => return Err(libc::EFAULT),
+        }
+    }
+    Ok(())
+}
+
+/// Copies `len` bytes of a channel's memfd at `off` into the caller's
+/// memory at `dst`, EFAULT if `dst` is unwritable (checked `pread`).
+fn get(mem: RawFd, off: usize, map: *const u8, dst: *mut u8, len: usize) -> R<()> {
+    if sys::on_own_stack(dst as usize, len) {
+        // SAFETY: the destination is this thread's live stack.
+        unsafe { ptr::copy(map.add(off), dst, len) };
+        return Ok(());
+    }
+    let mut done = 0;
+    while done < len {
+        // SAFETY: pread checks the destination range itself (EFAULT).
+        let n = unsafe {
+            libc::pread(
+                mem,
+                dst.add(done).cast(),
+                len - done,
+                (off + done) as libc::off_t,
+            )
+        };
+        match n {
+            n if n > 0 => done += n as usize,
+            -1 if sys::errno() == libc::EINTR => continue,
+            -1 => return Err(sys::errno()),
+            _ => return Err(libc::EFAULT),
+        }
+    }
+    Ok(())
+}
+
 fn memfd(len: usize) -> R<OwnedFd> {
     // SAFETY: memfd_create with a static name.
     let fd = sys::cvt(unsafe { libc::memfd_create(c"libdoor".as_ptr(), libc::MFD_CLOEXEC) })?;
@@ -220,6 +281,8 @@ fn board_of(pool: &Pool) -> R<&BoardMap> {
 pub struct SrvChan {
     pub id: u32,
     map: Map,
+    /// The channel's memfd (results are written through it: `put`).
+    mem: OwnedFd,
     cap: usize,
     pub door: Arc<Door>,
     pub caller: Caller,
@@ -298,6 +361,7 @@ pub fn setup(
     let chan = Arc::new(SrvChan {
         id,
         map,
+        mem,
         cap,
         door: door.clone(),
         caller,
@@ -537,7 +601,7 @@ pub fn complete(chan: &SrvChan, data: *const u8, size: usize, readable: bool) ->
             // buffer, live stack, or the channel); ranges may overlap.
             unsafe { ptr::copy(data, chan.data(), size) };
         } else {
-            sys::copy_in_bytes(data, chan.data(), size)?;
+            put(chan.mem.as_raw_fd(), DATA_OFF, chan.map.ptr, data, size)?;
         }
     }
     finish(chan, 0, size as u64, 0);
@@ -585,6 +649,8 @@ struct CliChan {
     cap: usize,
     /// Client end of the channel's socket pair.
     sock: OwnedFd,
+    /// The channel's memfd (arguments and results go through it).
+    mem: OwnedFd,
     board: Arc<Map>,
     cred_gen: u64,
 }
@@ -637,7 +703,7 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // SAFETY: a fresh zeroed mapping of len bytes starting with a ChanHdr.
     unsafe { (*(map.ptr as *mut ChanHdr)).magic = CHAN_MAGIC };
     let (mine, theirs) = sys::seqpacket_pair()?;
-    let (chan_id, board_fd) = crate::control::chan_setup(fd, &id.name, mem, theirs, cap)?;
+    let (chan_id, board_fd) = crate::control::chan_setup(fd, &id.name, &mem, theirs, cap)?;
     let board = Map::new(board_fd.as_raw_fd(), BOARD_LEN)?;
     // SAFETY: BOARD_LEN bytes; only the magic is read here.
     if unsafe { (*(board.ptr as *const Board)).magic } != BOARD_MAGIC {
@@ -649,6 +715,7 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
         map,
         cap,
         sock: mine,
+        mem,
         board: Arc::new(board),
         cred_gen: CRED_GEN.load(Ordering::Acquire),
     })
@@ -682,6 +749,28 @@ pub fn call(
         let pos = match v.iter().position(|c| c.key == key) {
             Some(p) => p,
             None => {
+                // Before adding one, drop channels whose server side is gone
+                // (server dead, door revoked or unreachable): one poll.
+                let mut pf: Vec<libc::pollfd> = v
+                    .iter()
+                    .map(|c| libc::pollfd {
+                        fd: c.sock.as_raw_fd(),
+                        events: libc::POLLRDHUP,
+                        revents: 0,
+                    })
+                    .collect();
+                // SAFETY: pf is a valid array of pollfds; zero timeout.
+                if !pf.is_empty()
+                    && unsafe { libc::poll(pf.as_mut_ptr(), pf.len() as libc::nfds_t, 0) } > 0
+                {
+                    let mut i = 0;
+                    v.retain(|_| {
+                        let gone =
+                            pf[i].revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0;
+                        i += 1;
+                        !gone
+                    });
+                }
                 let cap = size.next_power_of_two().max(CAP_MIN);
                 let c = new_channel(fd, key, cap).ok()?;
                 if v.len() >= MAX_CHANS {
@@ -695,6 +784,10 @@ pub fn call(
         let r = call_on(c, arg, data, size, params);
         if matches!(r, Some(Err(libc::EINTR | libc::EAGAIN))) {
             // Abandoned mid-call: close it now, so the server sees the abort.
+            v.remove(pos);
+        } else if r.is_none() && crate::client::hung_up(c.sock.as_raw_fd()) {
+            // Falling back to the socket path because the server side is
+            // gone (dead server, unreachable door): the channel goes now.
             v.remove(pos);
         }
         // A dead or dirty channel is replaced at this thread's next call.
@@ -715,9 +808,8 @@ fn call_on(
     if h.state.load(Ordering::Acquire) != C_IDLE {
         return None;
     }
-    let dst = c.map.ptr.wrapping_add(DATA_OFF);
     if size > 0
-        && let Err(e) = sys::copy_in_bytes(data, dst, size)
+        && let Err(e) = put(c.mem.as_raw_fd(), DATA_OFF, c.map.ptr, data, size)
     {
         return Some(Err(e));
     }
@@ -859,7 +951,8 @@ fn wait_reply(
     } else if size > c.cap {
         Err(libc::EINTR) // a server writing nonsense
     } else {
-        crate::client::place_results(arg, c.map.ptr.wrapping_add(DATA_OFF), size, params)
+        let (mem, map) = (c.mem.as_raw_fd(), c.map.ptr as *const u8);
+        crate::client::place_results(arg, size, params, |dst, n| get(mem, DATA_OFF, map, dst, n))
     };
     h.state.store(C_IDLE, Ordering::Release);
     res

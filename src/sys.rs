@@ -550,60 +550,6 @@ pub fn copy_out_bytes(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
     }
 }
 
-/// Two checked copies into the caller's memory with one system call:
-/// `len1` bytes from `src1` to `dst1`, then `len2` from `src2` to `dst2`.
-pub fn copy_out_two(
-    dst1: *mut u8,
-    src1: *const u8,
-    len1: usize,
-    dst2: *mut u8,
-    src2: *const u8,
-    len2: usize,
-) -> R<()> {
-    if dst2.is_null() || (len1 > 0 && dst1.is_null()) {
-        return Err(libc::EFAULT);
-    }
-    if on_own_stack(dst1 as usize, len1) && on_own_stack(dst2 as usize, len2) {
-        // SAFETY: both destinations are inside this thread's live stack.
-        unsafe {
-            std::ptr::copy(src1, dst1, len1);
-            std::ptr::copy(src2, dst2, len2);
-        }
-        return Ok(());
-    }
-    let local = [
-        libc::iovec {
-            iov_base: src1 as *mut _,
-            iov_len: len1,
-        },
-        libc::iovec {
-            iov_base: src2 as *mut _,
-            iov_len: len2,
-        },
-    ];
-    let remote = [
-        libc::iovec {
-            iov_base: dst1.cast(),
-            iov_len: len1,
-        },
-        libc::iovec {
-            iov_base: dst2.cast(),
-            iov_len: len2,
-        },
-    ];
-    // SAFETY: process_vm_writev on ourselves checks both destinations and
-    // reads only our two sources of the stated lengths.
-    let r = unsafe { libc::process_vm_writev(getpid(), local.as_ptr(), 2, remote.as_ptr(), 2, 0) };
-    if r == (len1 + len2) as isize {
-        return Ok(());
-    }
-    if r == -1 && matches!(errno(), libc::ENOSYS | libc::EPERM) {
-        copy_out_bytes(dst1, src1, len1)?;
-        return copy_out_bytes(dst2, src2, len2);
-    }
-    Err(libc::EFAULT)
-}
-
 /// Owns a raw descriptor number as an `OwnedFd`.
 pub fn own(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass descriptors they exclusively own.
