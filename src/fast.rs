@@ -759,10 +759,13 @@ pub fn call(
                         revents: 0,
                     })
                     .collect();
-                // SAFETY: pf is a valid array of pollfds; zero timeout.
-                if !pf.is_empty()
-                    && unsafe { libc::poll(pf.as_mut_ptr(), pf.len() as libc::nfds_t, 0) } > 0
-                {
+                let ready = if pf.is_empty() {
+                    0
+                } else {
+                    // SAFETY: pf is a valid array of pollfds; zero timeout.
+                    unsafe { libc::poll(pf.as_mut_ptr(), pf.len() as libc::nfds_t, 0) }
+                };
+                if ready > 0 {
                     let mut i = 0;
                     v.retain(|_| {
                         let gone =
