@@ -395,10 +395,15 @@ fn reply_and_release(
             }
         }
         ReplyTo::Sock(sock) => {
+            // Stop watching first: once the reply is out the client may
+            // close its channel at once, which is not an abort.
+            crate::control::unwatch_call(sock.as_raw_fd());
             // EPIPE/ECONNRESET mean the client went away: the results are
             // discarded and door_return succeeds. EFAULT leaves the client
-            // waiting.
+            // waiting (and watched again).
             if let Err(libc::EFAULT) = send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds) {
+                let no_cancel = cur.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
+                crate::control::watch_call(sock.as_raw_fd(), no_cancel);
                 return Err(libc::EFAULT);
             }
             release_descs(&descs);
@@ -408,9 +413,6 @@ fn reply_and_release(
         }
     }
     if let Some(cur) = st.cur.take() {
-        if let ReplyTo::Sock(f) = &cur.reply {
-            crate::control::unwatch_call(f.as_raw_fd());
-        }
         cur.door.active.fetch_sub(1, Ordering::AcqRel);
         crate::unref::call_done(&cur.door);
     }
