@@ -237,12 +237,19 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     loop {
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 16];
         // SAFETY: evs is writable for 16 events.
-        let n = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), 16, -1) };
+        // Wakes up once a second when idle, to end the process if only the
+        // library's daemon threads are left (illumos does not keep a
+        // process alive for them).
+        let n = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), 16, 1000) };
         if n < 0 {
             if sys::errno() == libc::EINTR {
                 continue;
             }
             return std::ptr::null_mut();
+        }
+        if n == 0 {
+            crate::server::exit_if_only_daemons();
+            continue;
         }
         for ev in &evs[..n as usize] {
             if ev.u64 & CALL_BIT != 0 {

@@ -75,6 +75,11 @@ pub struct ServerTls {
     pub cur: Option<Current>,
     /// The process's shared pool, cached, with the pid it belongs to.
     shared: Option<(Arc<Pool>, i32)>,
+    /// The pool this thread already counted itself idle in, just before
+    /// its reply went out (as illumos returns the thread to its pool
+    /// together with the reply, so a client's next call never finds the
+    /// pool depleted because of it).
+    pre_idle: Option<Arc<Pool>>,
     /// Argument area: data, then the descriptor array. malloc'd, 16-aligned.
     buf: *mut u8,
     cap: usize,
@@ -113,6 +118,7 @@ pub fn tls() -> *mut ServerTls {
                 bound: None,
                 cur: None,
                 shared: None,
+                pre_idle: None,
                 buf: ptr::null_mut(),
                 cap: 0,
             }));
@@ -204,13 +210,36 @@ pub fn spawn_daemon(
 /// Is the calling thread the only thread of the process besides the
 /// library's daemons?
 fn last_user_thread() -> bool {
-    let daemons = {
-        let d = door::lock(&DAEMONS);
-        if d.0 == sys::getpid() { d.1 } else { 0 }
+    live_threads() <= daemon_count() + 1
+}
+
+fn daemon_count() -> usize {
+    let d = door::lock(&DAEMONS);
+    if d.0 == sys::getpid() { d.1 } else { 0 }
+}
+
+/// Threads of this process that have not ended (a main thread that called
+/// pthread_exit stays listed as a zombie until the process ends).
+fn live_threads() -> usize {
+    let Ok(rd) = std::fs::read_dir("/proc/self/task") else {
+        return usize::MAX;
     };
-    match std::fs::read_dir("/proc/self/task") {
-        Ok(rd) => rd.count() <= daemons + 1,
-        Err(_) => false,
+    rd.filter_map(|e| e.ok())
+        .filter(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // The state follows the parenthesised command name.
+            stat.rsplit_once(')')
+                .is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+        .count()
+}
+
+/// Called by the manager now and then: if only the library's own daemon
+/// threads are left, the process ends as it would on illumos.
+pub fn exit_if_only_daemons() {
+    if live_threads() <= daemon_count() {
+        // SAFETY: every user thread has ended; exit as illumos would.
+        unsafe { libc::exit(0) }
     }
 }
 
@@ -373,45 +402,67 @@ fn reply_and_release(
     if releasing {
         hdr.aux |= wire::A_TRAILER;
     }
-    match &cur.reply {
-        ReplyTo::Fast(chan) if n == 0 && size <= crate::fast::capacity(chan) => {
-            // Results in our own argument area or on this thread's live
-            // stack are known readable: no checked copy needed.
-            let (a, e) = (data as usize, (data as usize).saturating_add(size));
-            let in_buf = a >= st.buf as usize && e <= st.buf as usize + st.cap;
-            let in_stack = a >= sys::stack_pointer() && e <= st.anchor;
-            crate::fast::complete(chan, data, size, in_buf || in_stack)?;
-        }
-        ReplyTo::Fast(chan) => {
-            // Too large for the channel, or descriptors: over its socket.
-            // The client is told first, so that it reads while we send, so
-            // an unreadable buffer must be found before.
-            check_readable(data, size)?;
-            crate::fast::complete_slow(chan);
-            let _ = send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
-            release_descs(&descs);
-            if releasing {
-                send_mark(chan.sock.as_raw_fd());
-            }
-        }
-        ReplyTo::Sock(sock) => {
-            // Stop watching first: once the reply is out the client may
-            // close its channel at once, which is not an abort.
-            crate::control::unwatch_call(sock.as_raw_fd());
-            // EPIPE/ECONNRESET mean the client went away: the results are
-            // discarded and door_return succeeds. EFAULT leaves the client
-            // waiting (and watched again).
-            if let Err(libc::EFAULT) = send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds) {
-                let no_cancel = cur.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
-                crate::control::watch_call(sock.as_raw_fd(), no_cancel);
-                return Err(libc::EFAULT);
-            }
-            release_descs(&descs);
-            if releasing {
-                send_mark(sock.as_raw_fd());
-            }
-        }
+    // Back in the pool before the client can run again.
+    let pool = pool_of(st);
+    if let Some(p) = &pool {
+        p.idle.fetch_add(1, Ordering::AcqRel);
     }
+    let undo = |p: &Option<Arc<Pool>>| {
+        if let Some(p) = p {
+            p.idle.fetch_sub(1, Ordering::AcqRel);
+        }
+    };
+    let Some(cur) = st.cur.as_ref() else {
+        undo(&pool);
+        return Ok(());
+    };
+    let r: R<()> = (|| {
+        match &cur.reply {
+            ReplyTo::Fast(chan) if n == 0 && size <= crate::fast::capacity(chan) => {
+                // Results in our own argument area or on this thread's live
+                // stack are known readable: no checked copy needed.
+                let (a, e) = (data as usize, (data as usize).saturating_add(size));
+                let in_buf = a >= st.buf as usize && e <= st.buf as usize + st.cap;
+                let in_stack = a >= sys::stack_pointer() && e <= st.anchor;
+                crate::fast::complete(chan, data, size, in_buf || in_stack)?;
+            }
+            ReplyTo::Fast(chan) => {
+                // Too large for the channel, or descriptors: over its socket.
+                // The client is told first, so that it reads while we send, so
+                // an unreadable buffer must be found before.
+                check_readable(data, size)?;
+                crate::fast::complete_slow(chan);
+                let _ = send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
+                release_descs(&descs);
+                if releasing {
+                    send_mark(chan.sock.as_raw_fd());
+                }
+            }
+            ReplyTo::Sock(sock) => {
+                // Stop watching first: once the reply is out the client may
+                // close its channel at once, which is not an abort.
+                crate::control::unwatch_call(sock.as_raw_fd());
+                // EPIPE/ECONNRESET mean the client went away: the results are
+                // discarded and door_return succeeds. EFAULT leaves the client
+                // waiting (and watched again).
+                if let Err(libc::EFAULT) = send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds) {
+                    let no_cancel = cur.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
+                    crate::control::watch_call(sock.as_raw_fd(), no_cancel);
+                    return Err(libc::EFAULT);
+                }
+                release_descs(&descs);
+                if releasing {
+                    send_mark(sock.as_raw_fd());
+                }
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = r {
+        undo(&pool);
+        return Err(e);
+    }
+    st.pre_idle = pool;
     if let Some(cur) = st.cur.take() {
         cur.door.active.fetch_sub(1, Ordering::AcqRel);
         crate::unref::call_done(&cur.door);
@@ -804,9 +855,18 @@ fn take_fast(
 fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     // SAFETY: own thread's state; nothing else borrows it now.
     let st = unsafe { &mut *stp };
-    let pool = pool_of(st)?;
-    reserve(st, wire::CHUNK).ok()?;
-    pool.idle.fetch_add(1, Ordering::AcqRel);
+    let pool = match st.pre_idle.take() {
+        Some(p) => p, // counted idle already, just before our reply
+        None => {
+            let p = pool_of(st)?;
+            p.idle.fetch_add(1, Ordering::AcqRel);
+            p
+        }
+    };
+    if reserve(st, wire::CHUNK).is_err() {
+        pool.idle.fetch_sub(1, Ordering::AcqRel);
+        return None;
+    }
     // A follower waits on the pool's fast-path board; the leader in epoll.
     match crate::fast::park(&pool) {
         Some(crate::fast::Parked::Call(chan)) => {
