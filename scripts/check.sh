@@ -41,6 +41,7 @@ stage "cargo test" cargo test --release --locked
 stage "headers and ABI" bash compat-tests/abi/check-headers.sh "$ROOT"
 stage "ELF symbols and SONAME" bash compat-tests/abi/check-elf.sh target/release/libdoor.so "$ROOT"
 stage "compat (build tree)" make -s -C compat-tests check
+stage "compat (fast path forced off)" env LIBDOOR_FASTPATH=0 make -s -C compat-tests check
 stage "compat (ASan+UBSan)" make -s -C compat-tests SANITIZE=1 check
 
 # Install into a scratch prefix, build the suite through pkg-config only.
