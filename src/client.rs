@@ -30,8 +30,14 @@ pub struct Ident {
 pub fn identify(fd: RawFd) -> R<Ident> {
     match identify_socket(fd) {
         Ok(id) => Ok(id),
-        Err(_) if !is_socket(fd) && crate::naming::resolve(fd) => identify_socket(fd),
-        Err(e) => Err(e),
+        Err(_) if !is_socket(fd) => {
+            // Another thread may resolve the same descriptor meanwhile:
+            // whoever wins, the descriptor is then the door.
+            crate::naming::resolve(fd);
+            identify_socket(fd)
+        }
+        // It may have just become the door (resolved by another thread).
+        Err(_) => identify_socket(fd),
     }
 }
 

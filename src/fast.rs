@@ -45,12 +45,17 @@ pub const COPY_MAX: usize = 16 * 1024;
 const SPIN_NS: u64 = 50_000;
 /// Futex sleeps wake up at least this often to check the peer is alive.
 const SLEEP_NS: i64 = 200_000_000;
+/// A request no server thread has taken after this long is withdrawn and
+/// sent on the socket path instead: the board is shared with every client
+/// of the pool, and a hostile one can fake idle slots.
+const TAKE_NS: u64 = 40_000_000;
+/// wait_reply's answer for "withdrawn: use the socket path".
+const WITHDRAWN: i32 = -1;
 
 // Slot states.
 const S_FREE: u32 = 0;
 const S_IDLE: u32 = 1;
 const S_CLAIMED: u32 = 2;
-const S_PROMOTE: u32 = 3;
 // Channel states.
 const C_IDLE: u32 = 0;
 const C_REQ: u32 = 1;
@@ -254,12 +259,27 @@ impl BoardMap {
     }
 }
 
-/// The fast-path part of a pool.
-#[derive(Default)]
+/// The fast-path part of a pool. What decides who leads lives here, in
+/// process memory, never on the shared board a client could scribble on.
 pub struct PoolFast {
     pub board: OnceLock<BoardMap>,
     /// Threads waiting in epoll (the leader, and any beyond the slots).
     pub epoll_waiters: AtomicUsize,
+    /// Which slots have one of our followers parked in them.
+    parked: [AtomicU32; SLOTS],
+    /// A promotion request per slot (the follower goes to epoll).
+    promote: [AtomicU32; SLOTS],
+}
+
+impl Default for PoolFast {
+    fn default() -> Self {
+        PoolFast {
+            board: OnceLock::new(),
+            epoll_waiters: AtomicUsize::new(0),
+            parked: [const { AtomicU32::new(0) }; SLOTS],
+            promote: [const { AtomicU32::new(0) }; SLOTS],
+        }
+    }
 }
 
 fn board_of(pool: &Pool) -> R<&BoardMap> {
@@ -397,20 +417,29 @@ pub fn chan_gone(id: u32) {
 /// A door was revoked: its channels are dead (clients fall back to the
 /// socket path, which answers EBADF).
 pub fn door_revoked(door_id: u64) {
+    // Only channels with no call taken become dead (IDLE or REQ → DEAD, so
+    // a request not yet taken fails EBADF and can never be taken later);
+    // a call already taken completes, as revoke lets invocations finish.
     let dead: Vec<Arc<SrvChan>> = {
         let mut t = table();
         let mut v = Vec::new();
         for s in t.slots.iter_mut() {
-            if s.as_ref()
-                .is_some_and(|c| c.door.id == door_id && *lock(&c.serving) == 0)
-            {
+            let kill = s.as_ref().is_some_and(|c| {
+                c.door.id == door_id
+                    && [C_IDLE, C_REQ].iter().any(|&from| {
+                        c.hdr()
+                            .state
+                            .compare_exchange(from, C_DEAD, Ordering::AcqRel, Ordering::Acquire)
+                            .is_ok()
+                    })
+            });
+            if kill {
                 v.extend(s.take());
             }
         }
         v
     };
     for c in dead {
-        c.hdr().state.store(C_DEAD, Ordering::Release);
         c.hdr().cwake.fetch_add(1, Ordering::Release);
         futex_wake(&c.hdr().cwake);
         crate::control::unwatch_chan(c.sock.as_raw_fd());
@@ -486,14 +515,16 @@ pub fn park(pool: &Pool) -> Option<Parked> {
     slot.cpu.store(me, Ordering::Relaxed);
     slot.chan.store(0, Ordering::Relaxed);
     let seq = slot.seq.load(Ordering::Acquire);
+    pool.fast.promote[i].store(0, Ordering::SeqCst);
+    pool.fast.parked[i].store(1, Ordering::SeqCst);
     slot.state.store(S_IDLE, Ordering::SeqCst);
+    let leave = |pool: &Pool| {
+        pool.fast.parked[i].store(0, Ordering::SeqCst);
+        slot.state.store(S_CLAIMED, Ordering::Release);
+    };
     // Dekker with the leader leaving epoll: if it left meanwhile, take its place.
-    if pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0
-        && slot
-            .state
-            .compare_exchange(S_IDLE, S_CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-    {
+    if pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0 {
+        leave(pool);
         return Some(Parked::Epoll);
     }
     // Spin while the last client ran on another CPU, then sleep.
@@ -504,20 +535,26 @@ pub fn park(pool: &Pool) -> Option<Parked> {
         }
     }
     while slot.seq.load(Ordering::Acquire) == seq {
+        if pool.fast.promote[i].load(Ordering::SeqCst) != 0
+            || pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0
+        {
+            leave(pool);
+            return Some(Parked::Epoll);
+        }
         slot.sleeping.store(1, Ordering::SeqCst);
-        if slot.seq.load(Ordering::SeqCst) == seq {
+        if slot.seq.load(Ordering::SeqCst) == seq
+            && pool.fast.promote[i].load(Ordering::SeqCst) == 0
+        {
             futex_wait(&slot.seq, seq, SLEEP_NS);
         }
         slot.sleeping.store(0, Ordering::Relaxed);
-        if slot.state.load(Ordering::Acquire) == S_IDLE && slot.seq.load(Ordering::Acquire) == seq {
-            continue;
-        }
+    }
+    pool.fast.parked[i].store(0, Ordering::SeqCst);
+    if pool.fast.promote[i].swap(0, Ordering::SeqCst) != 0 {
+        slot.state.store(S_CLAIMED, Ordering::Release);
+        return Some(Parked::Epoll);
     }
     match slot.state.load(Ordering::Acquire) {
-        S_PROMOTE => {
-            slot.state.store(S_CLAIMED, Ordering::Release);
-            Some(Parked::Epoll)
-        }
         S_CLAIMED => {
             let id = slot.chan.load(Ordering::Acquire);
             // Hold the slot (not idle) while serving.
@@ -547,12 +584,15 @@ pub fn promote(pool: &Pool) {
     let Some(bm) = pool.fast.board.get() else {
         return;
     };
-    for s in bm.board().slots.iter() {
-        if s.state
-            .compare_exchange(S_IDLE, S_PROMOTE, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
+    for i in 0..SLOTS {
+        if pool.fast.parked[i].load(Ordering::SeqCst) != 0
+            && pool.fast.promote[i]
+                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
         {
-            s.seq.fetch_add(1, Ordering::Release);
+            // Wake it whatever the (shared, untrusted) slot says.
+            let s = &bm.board().slots[i];
+            s.seq.fetch_add(1, Ordering::SeqCst);
             futex_wake(&s.seq);
             return;
         }
@@ -863,10 +903,17 @@ fn call_on(
             .compare_exchange(C_REQ, C_IDLE, Ordering::AcqRel, Ordering::Relaxed)
         {
             Ok(_) => None,
-            Err(_) => Some(wait_reply(c, arg, wake0, server_cpu, params)),
+            Err(_) => withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params)),
         };
     }
-    Some(wait_reply(c, arg, wake0, server_cpu, params))
+    withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params))
+}
+
+fn withdrawn_to_none(r: R<bool>) -> Option<R<bool>> {
+    match r {
+        Err(WITHDRAWN) => None,
+        r => Some(r),
+    }
 }
 
 fn wait_reply(
@@ -878,9 +925,9 @@ fn wait_reply(
 ) -> R<bool> {
     let h = c.hdr();
     let me = cpu();
+    let posted = now_ns();
     if server_cpu != me && server_cpu != u32::MAX {
-        let t0 = now_ns();
-        while h.state.load(Ordering::Acquire) != C_REP && now_ns() - t0 < SPIN_NS {
+        while h.state.load(Ordering::Acquire) != C_REP && now_ns() - posted < SPIN_NS {
             std::hint::spin_loop();
         }
     }
@@ -892,6 +939,14 @@ fn wait_reply(
         if s == C_DEAD {
             return Err(libc::EBADF);
         }
+        if s == C_REQ
+            && now_ns() - posted > TAKE_NS
+            && h.state
+                .compare_exchange(C_REQ, C_IDLE, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Err(WITHDRAWN);
+        }
         h.csleep.store(1, Ordering::SeqCst);
         let s = h.state.load(Ordering::SeqCst);
         if s == C_REP || s == C_DEAD {
@@ -902,7 +957,10 @@ fn wait_reply(
             wake = w;
             continue;
         }
-        match futex_wait(&h.cwake, w, SLEEP_NS) {
+        // While nobody has taken the request, wake up often enough to
+        // withdraw it in time.
+        let nap = if s == C_REQ { 10_000_000 } else { SLEEP_NS };
+        match futex_wait(&h.cwake, w, nap) {
             libc::EINTR => {
                 // A signal: withdraw if no server took the call yet (EAGAIN),
                 // otherwise abandon it (EINTR; the server sees our socket go).
