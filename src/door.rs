@@ -373,6 +373,11 @@ pub fn create(
 /// Makes a new end of `door`: a socket pair whose server side joins the
 /// door's pool and whose client side (returned) is one more reference.
 pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
+    // Revoke marks the door before it takes the state lock we hold: a
+    // door revoked meanwhile gets no new end (it would never be served).
+    if door.revoked.load(Ordering::Acquire) {
+        return Err(libc::EBADF);
+    }
     let (client, server) = sys::seqpacket_pair()?;
     sys::set_passcred(server.as_raw_fd())?;
     loop {
@@ -397,10 +402,27 @@ pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
 
 /// The door, kind and socket behind a pool token.
 pub fn lookup_token(token: u64) -> Option<(Arc<Door>, bool, Arc<OwnedFd>)> {
-    let g = lock(&STATE);
-    let st = g.as_ref()?;
+    let mut g = lock(&STATE);
+    let st = g.as_mut()?;
     let (id, inj, fd) = st.tokens.get(&token)?;
-    Some((st.doors.get(id)?.clone(), *inj, fd.clone()))
+    match st.doors.get(id) {
+        Some(d) => Some((d.clone(), *inj, fd.clone())),
+        None => {
+            // A socket of a door that no longer exists: close it, so that
+            // whoever called through it gets EBADF instead of waiting.
+            let (_, _, fd) = st.tokens.remove(&token)?;
+            let raw = fd.as_raw_fd();
+            crate::control::unwatch_end(st, raw);
+            st.owned.retain(|&o| o != raw);
+            let epfd = st.shared.epfd.as_raw_fd();
+            drop(g);
+            let mut ev = libc::epoll_event { events: 0, u64: 0 };
+            // SAFETY: valid epoll_event (removal from the shared pool, if there).
+            unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_DEL, raw, &mut ev) };
+            drop(fd);
+            None
+        }
+    }
 }
 
 /// Registers the unref injection channel of a door (unref.rs).
