@@ -2231,7 +2231,15 @@ abort_client(pid_t server)
 	}
 	a_echo(&t, &c, 5);
 
-	/* A cancellable door: the server thread is cancelled. */
+	/*
+	 * A cancellable door: the server thread is cancelled. Not under
+	 * AddressSanitizer: glibc's forced unwind of a cancelled thread runs
+	 * no ASan hook, so the procedure's stack redzones stay poisoned and
+	 * ASan reports its own thread-exit code (a known ASan limitation with
+	 * pthread_cancel, not a libdoor memory error). The plain and
+	 * installed-tree runs cover this case.
+	 */
+#ifndef __SANITIZE_ADDRESS__
 	a_echo(&t, &cc, 6);
 	a_echo(&t, &cc, 7);
 	cc.q.op = OP_BLOCK_CANCEL;
@@ -2254,6 +2262,7 @@ abort_client(pid_t server)
 		a_echo(&t2, &cc, 10);
 		caller_stop(&t2);
 	}
+#endif
 
 	/* EAGAIN: the server is stopped, no thread takes the call. */
 	a_echo(&t, &c, 11);
@@ -2280,7 +2289,11 @@ abort_client(pid_t server)
 	CHECK_EQ(c.out[0], 13);
 	CHECK_EQ(shm->counted, c0 + 1);
 	a_echo(&t, &c, 14);
+#ifndef __SANITIZE_ADDRESS__
 	CHECK(got_usr1 == 3);
+#else
+	CHECK(got_usr1 == 2);	/* the cancellation case is skipped */
+#endif
 	caller_stop(&t);
 	close(c.fd);
 	close(cc.fd);

@@ -474,6 +474,15 @@ pub fn unwatch_chan(fd: RawFd) {
     });
 }
 
+/// Waits (bounded by the socket's timeout) until the other side has closed
+/// the connection, so that when a request returns, the server holds no
+/// descriptor for it any more (a caller counting descriptors sees none).
+pub fn wait_closed(s: RawFd) {
+    let mut b = [0u8; 16];
+    // SAFETY: b is a writable buffer.
+    while unsafe { libc::recv(s, b.as_mut_ptr().cast(), b.len(), 0) } > 0 {}
+}
+
 /// Asks the server of `name` about the door `fd`. ECONNREFUSED when the
 /// server image no longer exists.
 pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
@@ -561,6 +570,7 @@ fn request_with(
         return Err(q.hdr.status as i32);
     }
     let end = r.fds.pop().map(sys::own);
+    wait_closed(s.as_raw_fd());
     Ok((q, end))
 }
 

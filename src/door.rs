@@ -214,6 +214,17 @@ pub fn random_u64() -> u64 {
 
 static ATFORK: OnceLock<()> = OnceLock::new();
 
+/// Where a fork child keeps the parent's state it must not use or free
+/// (freeing could close descriptors a second time): kept, not leaked, so
+/// that it stays reachable (LeakSanitizer sees it referenced).
+static GRAVEYARD: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Keeps `v` forever without running its destructor.
+pub fn bury<T>(v: T) {
+    let p = Box::into_raw(Box::new(v)) as usize;
+    lock(&GRAVEYARD).push(p);
+}
+
 thread_local! {
     static FORK_GUARD: std::cell::RefCell<Option<MutexGuard<'static, Option<Proc>>>> =
         const { std::cell::RefCell::new(None) };
@@ -236,12 +247,12 @@ extern "C" fn atfork_child() {
             // The parent's doors are not ours: close our copies of the
             // server ends, pools and control socket now, so that the
             // parent's revoke or death is seen by its clients even while
-            // this child lives. The Arcs are forgotten, not dropped, so
-            // the numbers are never closed twice.
+            // this child lives. The state is buried, not dropped, so the
+            // numbers are never closed twice.
             for &fd in &old.owned {
                 let _ = sys::close(fd);
             }
-            std::mem::forget(old);
+            bury(old);
         }
     });
     crate::server::after_fork_child();

@@ -339,7 +339,7 @@ fn table() -> std::sync::MutexGuard<'static, Table> {
     let pid = sys::getpid();
     if t.pid != pid {
         // A fork child: the parent's channels are not ours.
-        std::mem::forget(std::mem::take(&mut t.slots));
+        crate::door::bury(std::mem::take(&mut t.slots));
         t.pid = pid;
     }
     t

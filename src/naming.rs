@@ -127,6 +127,7 @@ fn ask(s: &OwnedFd, kind: u32) -> R<Vec<RawFd>> {
         r.close_fds();
         return Err(a.status as i32);
     }
+    crate::control::wait_closed(s.as_raw_fd());
     Ok(std::mem::take(&mut r.fds))
 }
 

@@ -159,10 +159,10 @@ pub fn after_fork_child() {
         // Close our copy of the parent's reply channel (dropping it), so
         // the parent's client is not kept waiting by this child.
         if let Some(cur) = st.cur.take() {
-            std::mem::forget(cur.door);
+            door::bury(cur.door);
             match cur.reply {
                 ReplyTo::Sock(f) => drop(f),
-                ReplyTo::Fast(c) => std::mem::forget(c),
+                ReplyTo::Fast(c) => door::bury(c),
             }
         }
     }

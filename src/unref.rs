@@ -36,7 +36,7 @@ fn this_process(q: &mut Queue) {
     let pid = sys::getpid();
     if q.pid != pid {
         // A fork child: the parent's queue and thread are not ours.
-        std::mem::forget(std::mem::take(&mut q.doors));
+        crate::door::bury(std::mem::take(&mut q.doors));
         q.pid = pid;
         q.started = false;
     }
