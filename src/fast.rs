@@ -518,13 +518,21 @@ pub fn park(pool: &Pool) -> Option<Parked> {
     pool.fast.promote[i].store(0, Ordering::SeqCst);
     pool.fast.parked[i].store(1, Ordering::SeqCst);
     slot.state.store(S_IDLE, Ordering::SeqCst);
-    let leave = |pool: &Pool| {
-        pool.fast.parked[i].store(0, Ordering::SeqCst);
-        slot.state.store(S_CLAIMED, Ordering::Release);
+    // Leaving for epoll is only allowed while nobody has claimed us: a
+    // claim that got in first is served (the next park leads instead).
+    let try_leave = |pool: &Pool| {
+        let ok = slot
+            .state
+            .compare_exchange(S_IDLE, S_CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if ok {
+            pool.fast.parked[i].store(0, Ordering::SeqCst);
+            pool.fast.promote[i].store(0, Ordering::SeqCst);
+        }
+        ok
     };
     // Dekker with the leader leaving epoll: if it left meanwhile, take its place.
-    if pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0 {
-        leave(pool);
+    if pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0 && try_leave(pool) {
         return Some(Parked::Epoll);
     }
     // Spin while the last client ran on another CPU, then sleep.
@@ -538,8 +546,10 @@ pub fn park(pool: &Pool) -> Option<Parked> {
         if pool.fast.promote[i].load(Ordering::SeqCst) != 0
             || pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0
         {
-            leave(pool);
-            return Some(Parked::Epoll);
+            if try_leave(pool) {
+                return Some(Parked::Epoll);
+            }
+            break; // claimed meanwhile: serve that first
         }
         slot.sleeping.store(1, Ordering::SeqCst);
         if slot.seq.load(Ordering::SeqCst) == seq
@@ -549,11 +559,12 @@ pub fn park(pool: &Pool) -> Option<Parked> {
         }
         slot.sleeping.store(0, Ordering::Relaxed);
     }
-    pool.fast.parked[i].store(0, Ordering::SeqCst);
-    if pool.fast.promote[i].swap(0, Ordering::SeqCst) != 0 {
-        slot.state.store(S_CLAIMED, Ordering::Release);
+    // Woken: by a promotion (slot still idle: go lead) or by a claim.
+    if slot.state.load(Ordering::Acquire) == S_IDLE && try_leave(pool) {
         return Some(Parked::Epoll);
     }
+    pool.fast.parked[i].store(0, Ordering::SeqCst);
+    pool.fast.promote[i].store(0, Ordering::SeqCst);
     match slot.state.load(Ordering::Acquire) {
         S_CLAIMED => {
             let id = slot.chan.load(Ordering::Acquire);
