@@ -1006,8 +1006,18 @@ test_signal_waiting_no_thread(void)
 	CHECK_EQ(call_op(fd, OP_ECHO), 0);
 	CHECK_EQ(sh->echo_count, 1);
 	CHECK_EQ(door_revoke(fd), 0);
-	/* One descriptor fewer (the door's); its parked thread may stay. */
-	CHECK_FDS(fds - 1, "after the revoke");
+	/*
+	 * One descriptor fewer (the door's); its parked thread may stay. The
+	 * count may also drop further: a private pool of an earlier case
+	 * closes its epoll descriptor when its last bound thread goes. Never
+	 * more than before minus the door's.
+	 */
+	{
+		int n = count_fds_settled(fds - 1);
+
+		if (!CHECK(n <= fds - 1))
+			dump_fds("after the revoke");
+	}
 }
 
 /*
