@@ -118,21 +118,6 @@ pub fn new_reference(fd: RawFd, id: &Ident) -> R<std::os::fd::OwnedFd> {
     }
 }
 
-/// Reads and checks a caller's descriptor list (spec §4.3 step 6).
-fn read_descs(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
-    let mut v: Vec<door_desc_t> = Vec::with_capacity(n);
-    if n > 0 {
-        sys::copy_in_bytes(
-            desc.cast(),
-            v.as_mut_ptr().cast(),
-            n * size_of::<door_desc_t>(),
-        )?;
-        // SAFETY: n elements were written.
-        unsafe { v.set_len(n) };
-    }
-    Ok(v)
-}
-
 fn roundup(x: usize, m: usize) -> usize {
     x.div_ceil(m) * m
 }
@@ -187,7 +172,7 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     if ndesc > DOOR_MAX_DESC {
         return Err(libc::E2BIG);
     }
-    let descs = read_descs(desc, ndesc)?;
+    let descs = server::read_desc_list(desc, ndesc)?;
     if descs
         .iter()
         .any(|d| d.d_attributes & DOOR_DESCRIPTOR == 0 || !sys::fd_is_open(d.fd()))
@@ -434,12 +419,6 @@ fn recv_head(rc: RawFd) -> R<(Hdr, sys::Received)> {
     Ok((hdr, r))
 }
 
-/// Receives a reply on a fast-path channel's socket (results too large
-/// for the channel, or with descriptors).
-pub fn receive_reply_on(sock: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
-    receive_reply(sock, arg)
-}
-
 /// Places `size` bytes of results (no descriptors), fetched by `read` into
 /// a destination, into the caller's buffers by the rules of spec §4.4.
 /// With `params` non-NULL, `*params` is written back in the same system
@@ -508,7 +487,9 @@ pub fn place_results(
     r
 }
 
-fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
+/// Receives a reply (the socket path's reply channel, or a fast-path
+/// channel's socket for results too large or with descriptors).
+pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
     let scratch = Scratch::get()?;
     let (hdr, mut r) = recv_head(rc)?;
     let inline = r.len.saturating_sub(HDR_LEN);

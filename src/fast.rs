@@ -1012,7 +1012,7 @@ fn wait_reply(
     let res = if status != 0 {
         Err(status as i32)
     } else if slow {
-        let r = crate::client::receive_reply_on(c.sock.as_raw_fd(), arg).map(|_| false);
+        let r = crate::client::receive_reply(c.sock.as_raw_fd(), arg).map(|_| false);
         if r.is_err() {
             // Part of that reply may still sit in the socket: never reuse
             // this channel (the caller drops channels not left idle).

@@ -479,7 +479,8 @@ fn send_mark(sock: RawFd) {
     let _ = sys::send_fds(sock, &[iov], &[], true);
 }
 
-fn read_desc_list(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
+/// Reads a caller's descriptor list (EFAULT if unreadable).
+pub fn read_desc_list(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
     let mut v: Vec<door_desc_t> = Vec::with_capacity(n);
     if n > 0 {
         sys::copy_in_bytes(
