@@ -252,7 +252,9 @@ extern "C" fn atfork_child() {
             for &fd in &old.owned {
                 let _ = sys::close(fd);
             }
-            bury(old);
+            // No allocation or free here: this runs inside fork(), where a
+            // malloc can deadlock on an allocator lock (seen under ASan).
+            std::mem::forget(old);
         }
     });
     crate::server::after_fork_child();

@@ -731,7 +731,18 @@ const MAX_CHANS: usize = 32;
 pub fn after_fork_child() {
     let _ = MINE.try_with(|m| {
         if let Ok(mut v) = m.try_borrow_mut() {
-            v.clear();
+            // Inside fork(): close and unmap by hand, free nothing (a free
+            // can deadlock on an allocator lock there); the memory of the
+            // records is forgotten.
+            let old = std::mem::take(&mut *v);
+            for c in &old {
+                let _ = sys::close(c.sock.as_raw_fd());
+                let _ = sys::close(c.mem.as_raw_fd());
+                // SAFETY: unmapping our copy of the channel mapping; the
+                // record that owns it is forgotten below, never dropped.
+                unsafe { libc::munmap(c.map.ptr.cast(), c.map.len) };
+            }
+            std::mem::forget(old);
         }
     });
 }

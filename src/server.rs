@@ -159,10 +159,11 @@ pub fn after_fork_child() {
         // Close our copy of the parent's reply channel (dropping it), so
         // the parent's client is not kept waiting by this child.
         if let Some(cur) = st.cur.take() {
-            door::bury(cur.door);
+            // Inside fork(): no allocation or free (see door::atfork_child).
+            std::mem::forget(cur.door);
             match cur.reply {
                 ReplyTo::Sock(f) => drop(f),
-                ReplyTo::Fast(c) => door::bury(c),
+                ReplyTo::Fast(c) => std::mem::forget(c),
             }
         }
     }
