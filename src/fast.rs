@@ -137,6 +137,24 @@ fn now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// Spins while `busy()` holds, for at most SPIN_NS (the clock is read
+/// only every few rounds: in a VM it costs more than a round).
+#[inline]
+fn spin_while(busy: impl Fn() -> bool) {
+    let t0 = now_ns();
+    loop {
+        for _ in 0..32 {
+            if !busy() {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        if now_ns() - t0 >= SPIN_NS {
+            return;
+        }
+    }
+}
+
 /// A shared mapping of a memfd, unmapped on drop.
 pub struct Map {
     ptr: *mut u8,
@@ -175,15 +193,20 @@ impl Drop for Map {
 }
 
 /// Copies `len` bytes from our memory at `src` into a channel's memfd at
-/// `off`, EFAULT (not a crash) if `src` is unreadable. `pwrite` is a plain
-/// checked copy into the very pages both sides map, much cheaper than
-/// process_vm_readv, which pins pages.
+/// `off`, EFAULT (not a crash) if `src` is unreadable: a fault-catching
+/// copy (`fault.rs`), else `pwrite`, a checked copy into the very pages
+/// both sides map (cheaper than process_vm_readv, which pins pages).
 fn put(mem: RawFd, off: usize, map: *mut u8, src: *const u8, len: usize) -> R<()> {
     if sys::on_own_stack(src as usize, len) {
         // SAFETY: the source is this thread's live stack; the destination
         // is inside our mapping (callers check off + len <= capacity).
         unsafe { ptr::copy(src, map.add(off), len) };
         return Ok(());
+    }
+    // SAFETY: the destination is inside our mapping (callers check the
+    // bounds); the source is the caller's, checked by the copy.
+    if let Some(ok) = unsafe { crate::fault::copy(map.add(off), src, len) } {
+        return if ok { Ok(()) } else { Err(libc::EFAULT) };
     }
     let mut done = 0;
     while done < len {
@@ -214,6 +237,11 @@ fn get(mem: RawFd, off: usize, map: *const u8, dst: *mut u8, len: usize) -> R<()
         unsafe { ptr::copy(map.add(off), dst, len) };
         return Ok(());
     }
+    // SAFETY: the source is inside our mapping; the destination is the
+    // caller's, checked by the copy.
+    if let Some(ok) = unsafe { crate::fault::copy(dst, map.add(off), len) } {
+        return if ok { Ok(()) } else { Err(libc::EFAULT) };
+    }
     let mut done = 0;
     while done < len {
         // SAFETY: pread checks the destination range itself (EFAULT).
@@ -235,13 +263,37 @@ fn get(mem: RawFd, off: usize, map: *const u8, dst: *mut u8, len: usize) -> R<()
     Ok(())
 }
 
+/// Seals that make a shared memfd's size permanent: the peer that maps it
+/// cannot shrink it under us (which would turn our accesses into SIGBUS).
+const SIZE_SEALS: libc::c_int = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+
 fn memfd(len: usize) -> R<OwnedFd> {
     // SAFETY: memfd_create with a static name.
-    let fd = sys::cvt(unsafe { libc::memfd_create(c"libdoor".as_ptr(), libc::MFD_CLOEXEC) })?;
+    let fd = sys::cvt(unsafe {
+        libc::memfd_create(
+            c"libdoor".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    })?;
     let fd = sys::own(fd);
-    // SAFETY: sizing our own memfd.
-    sys::cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) })?;
+    // SAFETY: sizing and sealing our own memfd.
+    unsafe {
+        sys::cvt(libc::ftruncate(fd.as_raw_fd(), len as libc::off_t))?;
+        sys::cvt(libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, SIZE_SEALS))?;
+    }
     Ok(fd)
+}
+
+/// Is `fd` (from a peer) a memfd of at least `len` bytes whose size is
+/// sealed? Only then may we map it and touch it without fault catching.
+fn sealed_at_least(fd: RawFd, len: usize) -> bool {
+    // SAFETY: F_GET_SEALS on a descriptor we hold.
+    let seals = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
+    seals >= 0
+        && seals & (libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL) == libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL
+        && sys::fstat(fd).is_ok_and(|st| {
+            st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_size as usize >= len
+        })
 }
 
 // ---------------------------------------------------------------------
@@ -360,9 +412,8 @@ pub fn setup(
     caller: Caller,
     cap: usize,
 ) -> R<(u32, RawFd)> {
-    let st = sys::fstat(mem.as_raw_fd())?;
     let len = DATA_OFF.checked_add(cap).ok_or(libc::EINVAL)?;
-    if cap < 16 || (st.st_size as usize) < len || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+    if cap < 16 || !sealed_at_least(mem.as_raw_fd(), len) {
         return Err(libc::EINVAL);
     }
     let map = Map::new(mem.as_raw_fd(), len)?;
@@ -479,20 +530,93 @@ thread_local! {
     static SLOT_RELEASE: SlotRelease = const { SlotRelease };
 }
 
+thread_local! {
+    /// Our slot, already idle since just before our last fast reply
+    /// (`pre_arm`): (board address, slot index, seq when armed).
+    static PREARMED: std::cell::Cell<Option<(usize, usize, u32)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes slot `i` idle for this thread: returns the seq a claim will change.
+fn arm(pool: &Pool, board: &Board, i: usize) -> u32 {
+    let slot = &board.slots[i];
+    slot.cpu.store(cpu(), Ordering::Relaxed);
+    slot.chan.store(0, Ordering::Relaxed);
+    let seq = slot.seq.load(Ordering::Acquire);
+    pool.fast.promote[i].store(0, Ordering::SeqCst);
+    pool.fast.parked[i].store(1, Ordering::SeqCst);
+    slot.state.store(S_IDLE, Ordering::SeqCst);
+    seq
+}
+
+/// A follower about to publish a fast reply makes its slot idle first, so
+/// that the client's next call (which may run the moment the reply is out,
+/// before this thread is back in `park`) finds it and need not fall back to
+/// the socket path. `park` then serves a claim that came in meanwhile.
+pub fn pre_arm(pool: &Pool) {
+    if !enabled() || pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0 {
+        return; // this thread will lead instead
+    }
+    let Some(bm) = pool.fast.board.get() else {
+        return;
+    };
+    let board = bm.board();
+    let base = board as *const Board as usize;
+    let (b, i, _) = MY_SLOT.with(|c| c.get());
+    if b != base || i >= SLOTS {
+        return;
+    }
+    let seq = arm(pool, board, i);
+    PREARMED.with(|c| c.set(Some((base, i, seq))));
+}
+
+/// The fast reply `pre_arm` prepared for did not go out (door_return
+/// returns an error to the procedure): take the slot back unless a client
+/// claimed it already (then the next `park` serves that claim).
+pub fn unarm(pool: &Pool) {
+    let Some((b, i, _)) = PREARMED.with(|c| c.get()) else {
+        return;
+    };
+    // SAFETY: see SlotRelease.
+    let slot = &unsafe { &*(b as *const Board) }.slots[i];
+    if slot
+        .state
+        .compare_exchange(S_IDLE, S_CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
+        .is_ok()
+    {
+        pool.fast.parked[i].store(0, Ordering::SeqCst);
+        pool.fast.promote[i].store(0, Ordering::SeqCst);
+        PREARMED.with(|c| c.set(None));
+    }
+}
+
 /// Parks an idle server thread of `pool` as a follower, if the pool has a
 /// board and another thread is its epoll leader. None: wait in epoll.
 pub fn park(pool: &Pool) -> Option<Parked> {
+    let pre = PREARMED.with(|c| c.take());
     if !enabled() {
         return None;
     }
-    let bm = pool.fast.board.get()?;
+    let Some(bm) = pool.fast.board.get() else {
+        if let Some((b, i, _)) = pre {
+            // SAFETY: see SlotRelease.
+            unsafe { &*(b as *const Board) }.slots[i]
+                .state
+                .store(S_FREE, Ordering::Release);
+            MY_SLOT.with(|c| c.set((0, usize::MAX, u32::MAX)));
+        }
+        return None;
+    };
     let board = bm.board();
-    if pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0 {
-        return None; // be the leader
-    }
     let base = board as *const Board as usize;
     let (mut b, mut i, last_cpu) = MY_SLOT.with(|c| c.get());
-    if b != base || i >= SLOTS {
+    let armed = match pre {
+        Some((pb, pi, seq)) if pb == base && pi == i => Some(seq),
+        _ => None,
+    };
+    if armed.is_none() && pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0 {
+        return None; // be the leader
+    }
+    if armed.is_none() && (b != base || i >= SLOTS) {
         // Take a free slot on this board (giving up one on another board).
         if b != 0 && i < SLOTS {
             // SAFETY: see SlotRelease.
@@ -512,12 +636,10 @@ pub fn park(pool: &Pool) -> Option<Parked> {
     }
     let slot = &board.slots[i];
     let me = cpu();
-    slot.cpu.store(me, Ordering::Relaxed);
-    slot.chan.store(0, Ordering::Relaxed);
-    let seq = slot.seq.load(Ordering::Acquire);
-    pool.fast.promote[i].store(0, Ordering::SeqCst);
-    pool.fast.parked[i].store(1, Ordering::SeqCst);
-    slot.state.store(S_IDLE, Ordering::SeqCst);
+    let seq = match armed {
+        Some(seq) => seq,
+        None => arm(pool, board, i),
+    };
     // Leaving for epoll is only allowed while nobody has claimed us: a
     // claim that got in first is served (the next park leads instead).
     let try_leave = |pool: &Pool| {
@@ -537,10 +659,7 @@ pub fn park(pool: &Pool) -> Option<Parked> {
     }
     // Spin while the last client ran on another CPU, then sleep.
     if last_cpu != u32::MAX && last_cpu != me {
-        let t0 = now_ns();
-        while slot.seq.load(Ordering::Acquire) == seq && now_ns() - t0 < SPIN_NS {
-            std::hint::spin_loop();
-        }
+        spin_while(|| slot.seq.load(Ordering::Acquire) == seq);
     }
     while slot.seq.load(Ordering::Acquire) == seq {
         if pool.fast.promote[i].load(Ordering::SeqCst) != 0
@@ -704,6 +823,10 @@ struct CliChan {
     mem: OwnedFd,
     board: Arc<Map>,
     cred_gen: u64,
+    /// The descriptor number last checked to name this door, and its
+    /// epoch then (-1: none).
+    fd: RawFd,
+    epoch: u32,
 }
 impl CliChan {
     fn hdr(&self) -> &ChanHdr {
@@ -766,6 +889,9 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     unsafe { (*(map.ptr as *mut ChanHdr)).magic = CHAN_MAGIC };
     let (mine, theirs) = sys::seqpacket_pair()?;
     let (chan_id, board_fd) = crate::control::chan_setup(fd, &id.name, &mem, theirs, cap)?;
+    if !sealed_at_least(board_fd.as_raw_fd(), BOARD_LEN) {
+        return Err(libc::EPROTO);
+    }
     let board = Map::new(board_fd.as_raw_fd(), BOARD_LEN)?;
     // SAFETY: BOARD_LEN bytes; only the magic is read here.
     if unsafe { (*(board.ptr as *const Board)).magic } != BOARD_MAGIC {
@@ -780,6 +906,8 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
         mem,
         board: Arc::new(board),
         cred_gen: CRED_GEN.load(Ordering::Acquire),
+        fd: -1,
+        epoch: 0,
     })
 }
 
@@ -795,14 +923,58 @@ pub fn call(
     if !enabled() {
         return None;
     }
+    // Read before any check of the descriptor, so that a close after the
+    // check is seen at the next call.
+    let epoch = crate::fdwatch::epoch(fd);
+    MINE.try_with(|m| {
+        let mut v = m.try_borrow_mut().ok()?;
+        let gen_now = CRED_GEN.load(Ordering::Acquire);
+        let usable = |c: &CliChan| {
+            c.cred_gen == gen_now && c.cap >= size && c.hdr().state.load(Ordering::Acquire) != C_DEAD
+        };
+        // A channel that checked this very descriptor number at this epoch:
+        // the number still names the same socket (fdwatch.rs), no fstat.
+        let quick = epoch.and_then(|e| {
+            v.iter()
+                .position(|c| c.fd == fd && c.epoch == e && usable(c))
+        });
+        let pos = match quick {
+            Some(p) => p,
+            None => slow_lookup(&mut v, fd, epoch, size, gen_now)?,
+        };
+        let c = &v[pos];
+        let r = call_on(c, arg, data, size, params);
+        if matches!(r, Some(Err(libc::EINTR | libc::EAGAIN))) {
+            // Abandoned mid-call: close it now, so the server sees the abort.
+            v.remove(pos);
+        } else if r.is_none() && crate::client::hung_up(c.sock.as_raw_fd()) {
+            // Falling back to the socket path because the server side is
+            // gone (dead server, unreachable door): the channel goes now.
+            v.remove(pos);
+        }
+        // A dead or dirty channel is replaced at this thread's next call.
+        r
+    })
+    .ok()
+    .flatten()
+}
+
+/// Finds (or makes) this thread's channel to the door `fd` names, checking
+/// the descriptor with `fstat`; records the descriptor number and epoch
+/// for the quick lookup.
+fn slow_lookup(
+    v: &mut Vec<CliChan>,
+    fd: RawFd,
+    epoch: Option<u32>,
+    size: usize,
+    gen_now: u64,
+) -> Option<usize> {
     let st = sys::fstat(fd).ok()?;
     if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
         return None;
     }
     let key = (st.st_dev, st.st_ino);
-    MINE.try_with(|m| {
-        let mut v = m.try_borrow_mut().ok()?;
-        let gen_now = CRED_GEN.load(Ordering::Acquire);
+    {
         // Drop channels that are dead, stale or too small for this call.
         v.retain(|c| {
             let dead = c.hdr().state.load(Ordering::Acquire) == C_DEAD;
@@ -845,21 +1017,13 @@ pub fn call(
                 v.len() - 1
             }
         };
-        let c = &v[pos];
-        let r = call_on(c, arg, data, size, params);
-        if matches!(r, Some(Err(libc::EINTR | libc::EAGAIN))) {
-            // Abandoned mid-call: close it now, so the server sees the abort.
-            v.remove(pos);
-        } else if r.is_none() && crate::client::hung_up(c.sock.as_raw_fd()) {
-            // Falling back to the socket path because the server side is
-            // gone (dead server, unreachable door): the channel goes now.
-            v.remove(pos);
-        }
-        // A dead or dirty channel is replaced at this thread's next call.
-        r
-    })
-    .ok()
-    .flatten()
+        let c = &mut v[pos];
+        (c.fd, c.epoch) = match epoch {
+            Some(e) => (fd, e),
+            None => (-1, 0),
+        };
+        Some(pos)
+    }
 }
 
 fn call_on(
@@ -949,9 +1113,7 @@ fn wait_reply(
     let me = cpu();
     let posted = now_ns();
     if server_cpu != me && server_cpu != u32::MAX {
-        while h.state.load(Ordering::Acquire) != C_REP && now_ns() - posted < SPIN_NS {
-            std::hint::spin_loop();
-        }
+        spin_while(|| h.state.load(Ordering::Acquire) != C_REP);
     }
     loop {
         let s = h.state.load(Ordering::Acquire);

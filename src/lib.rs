@@ -17,6 +17,8 @@ mod control;
 mod create;
 mod door;
 mod fast;
+mod fault;
+mod fdwatch;
 mod naming;
 mod server;
 mod sys;

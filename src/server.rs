@@ -425,7 +425,15 @@ fn reply_and_release(
                 let (a, e) = (data as usize, (data as usize).saturating_add(size));
                 let in_buf = a >= st.buf as usize && e <= st.buf as usize + st.cap;
                 let in_stack = a >= sys::stack_pointer() && e <= st.anchor;
-                crate::fast::complete(chan, data, size, in_buf || in_stack)?;
+                if let Some(p) = &pool {
+                    crate::fast::pre_arm(p);
+                }
+                if let Err(e) = crate::fast::complete(chan, data, size, in_buf || in_stack) {
+                    if let Some(p) = &pool {
+                        crate::fast::unarm(p);
+                    }
+                    return Err(e);
+                }
             }
             ReplyTo::Fast(chan) => {
                 // Too large for the channel, or descriptors: over its socket.

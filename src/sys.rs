@@ -406,6 +406,11 @@ pub fn copy_in_bytes(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
     if src.is_null() {
         return Err(libc::EFAULT);
     }
+    // SAFETY: dst holds len bytes of ours; src is the caller's (checked by
+    // the fault-catching copy).
+    if let Some(ok) = unsafe { crate::fault::copy(dst, src, len) } {
+        return if ok { Ok(()) } else { Err(libc::EFAULT) };
+    }
     let local = libc::iovec {
         iov_base: dst.cast(),
         iov_len: len,
@@ -531,6 +536,11 @@ pub fn copy_out_bytes(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
     }
     if dst.is_null() {
         return Err(libc::EFAULT);
+    }
+    // SAFETY: src holds len bytes of ours; dst is the caller's (checked by
+    // the fault-catching copy).
+    if let Some(ok) = unsafe { crate::fault::copy(dst, src, len) } {
+        return if ok { Ok(()) } else { Err(libc::EFAULT) };
     }
     let local = libc::iovec {
         iov_base: src as *mut _,

@@ -3,9 +3,12 @@
 //! maps `R<T>` to the C convention (-1 and errno, CONVENTIONS §1).
 
 mod door;
+mod fds;
 mod ids;
 mod stropts;
 mod ucred;
+
+pub(crate) use fds::close_wrapper;
 
 use crate::sys::{self, R};
 

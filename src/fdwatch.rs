@@ -1,0 +1,60 @@
+//! Knowing, without a system call, that a descriptor number still names
+//! the door it named at this thread's last call on it.
+//!
+//! Every close of a descriptor number below `N` bumps that number's epoch
+//! first: libdoor exports `close`, `dup2`, `dup3`, `close_range` and
+//! `closefrom` (capi/fds.rs), which bump and then do what libc does. A
+//! fast-path channel remembers the descriptor number and its epoch when it
+//! last checked the descriptor with `fstat`; while the epoch is unchanged,
+//! the number cannot have been closed and reused, so the check is skipped.
+//!
+//! This holds only if those wrappers really are what the process calls:
+//! `active` checks that the process-wide definition of `close` is ours (a
+//! library preloaded before us, or libdoor loaded RTLD_LOCAL by dlopen, can
+//! shadow it); otherwise every call checks with `fstat`. A descriptor closed
+//! by a raw system call, bypassing libc, is not seen (KNOWN_DIFFERENCES.md).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Descriptor numbers watched; calls on higher numbers always `fstat`.
+pub const N: usize = 4096;
+static EPOCH: [AtomicU32; N] = [const { AtomicU32::new(0) }; N];
+
+/// The descriptor `fd` is about to be closed (or replaced): async-signal-
+/// safe, as close(2) is.
+#[inline]
+pub fn closing(fd: libc::c_int) {
+    if let Some(e) = usize::try_from(fd).ok().and_then(|i| EPOCH.get(i)) {
+        e.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Every descriptor from `lo` to `hi` (inclusive) is about to be closed.
+pub fn closing_range(lo: libc::c_uint, hi: libc::c_uint) {
+    let hi = (hi as usize).min(N - 1);
+    for e in EPOCH.iter().take(hi + 1).skip(lo as usize) {
+        e.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Are our close wrappers the process's `close`?
+fn active() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        // SAFETY: dlsym with a valid name; RTLD_DEFAULT searches the global scope.
+        let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"close".as_ptr()) } as usize;
+        found == crate::capi::close_wrapper()
+    })
+}
+
+/// The epoch of descriptor number `fd`, if it is watched (read it before
+/// checking the descriptor, so that a close in between is noticed later).
+#[inline]
+pub fn epoch(fd: libc::c_int) -> Option<u32> {
+    let e = EPOCH.get(usize::try_from(fd).ok()?)?;
+    if !active() {
+        return None;
+    }
+    Some(e.load(Ordering::Acquire))
+}
