@@ -290,7 +290,8 @@ fn sealed_at_least(fd: RawFd, len: usize) -> bool {
     // SAFETY: F_GET_SEALS on a descriptor we hold.
     let seals = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
     seals >= 0
-        && seals & (libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL) == libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL
+        && seals & (libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL)
+            == libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL
         && sys::fstat(fd).is_ok_and(|st| {
             st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_size as usize >= len
         })
@@ -930,7 +931,9 @@ pub fn call(
         let mut v = m.try_borrow_mut().ok()?;
         let gen_now = CRED_GEN.load(Ordering::Acquire);
         let usable = |c: &CliChan| {
-            c.cred_gen == gen_now && c.cap >= size && c.hdr().state.load(Ordering::Acquire) != C_DEAD
+            c.cred_gen == gen_now
+                && c.cap >= size
+                && c.hdr().state.load(Ordering::Acquire) != C_DEAD
         };
         // A channel that checked this very descriptor number at this epoch:
         // the number still names the same socket (fdwatch.rs), no fstat.

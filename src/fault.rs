@@ -53,8 +53,10 @@ mod imp {
     const SIGS: [libc::c_int; 2] = [libc::SIGSEGV, libc::SIGBUS];
     /// The handlers ours replaced, one per entry of SIGS (written once,
     /// before ours is installed; read only by our handler).
-    static mut OLD: [std::mem::MaybeUninit<libc::sigaction>; 2] =
-        [std::mem::MaybeUninit::zeroed(), std::mem::MaybeUninit::zeroed()];
+    static mut OLD: [std::mem::MaybeUninit<libc::sigaction>; 2] = [
+        std::mem::MaybeUninit::zeroed(),
+        std::mem::MaybeUninit::zeroed(),
+    ];
     /// 0: not tried, 1: installing, 2: installed, 3: failed.
     static STATE: AtomicU8 = AtomicU8::new(0);
 

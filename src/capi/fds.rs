@@ -46,7 +46,11 @@ pub unsafe extern "C" fn dup2(old: libc::c_int, new: libc::c_int) -> libc::c_int
 /// # Safety
 /// As for dup3(2).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dup3(old: libc::c_int, new: libc::c_int, flags: libc::c_int) -> libc::c_int {
+pub unsafe extern "C" fn dup3(
+    old: libc::c_int,
+    new: libc::c_int,
+    flags: libc::c_int,
+) -> libc::c_int {
     if old != new {
         fdwatch::closing(new);
     }
@@ -60,7 +64,11 @@ pub unsafe extern "C" fn dup3(old: libc::c_int, new: libc::c_int, flags: libc::c
 /// # Safety
 /// As for close_range(2).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn close_range(lo: libc::c_uint, hi: libc::c_uint, flags: libc::c_int) -> libc::c_int {
+pub unsafe extern "C" fn close_range(
+    lo: libc::c_uint,
+    hi: libc::c_uint,
+    flags: libc::c_int,
+) -> libc::c_int {
     if flags & libc::CLOSE_RANGE_CLOEXEC as libc::c_int == 0 && lo <= hi {
         fdwatch::closing_range(lo, hi);
     }
@@ -77,7 +85,14 @@ pub unsafe extern "C" fn closefrom(lo: libc::c_int) {
     let lo = lo.max(0);
     fdwatch::closing_range(lo as libc::c_uint, libc::c_uint::MAX);
     // SAFETY: the close_range system call over [lo, ∞), as glibc tries first.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, lo as libc::c_uint, libc::c_uint::MAX, 0) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            lo as libc::c_uint,
+            libc::c_uint::MAX,
+            0,
+        )
+    };
     if r == 0 {
         return;
     }
