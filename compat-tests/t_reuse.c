@@ -35,7 +35,10 @@
  *     a bus error with SIGBUS; a kill(2)ed SIGSEGV too);
  *  5. the shared memory a client maps for its channel is size-sealed: the
  *     client cannot shrink or grow it (EPERM), so no peer can make the
- *     other side fault.
+ *     other side fault;
+ *  6. a client that claims every sleeping follower of a pool on its board
+ *     and never wakes them: calls are still served, and within seconds the
+ *     followers are woken (their slots idle again, or their seq moved on).
  */
 #define _GNU_SOURCE
 #include <door.h>
@@ -48,6 +51,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -635,6 +639,94 @@ test_default_death(void)
 	}
 }
 
+/* --------------------------------------------- 6. a silent claim */
+
+/* The pool's board as a client maps it (fast.rs: Board, Slot). */
+struct slot_view {
+	volatile uint32_t state, seq, chan, cpu, sleeping;
+	char pad[64 - 20];
+};
+#define S_IDLE 1
+#define S_CLAIMED 2
+
+static struct slot_view *
+find_board(int *nslots)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	unsigned long lo, hi;
+	struct slot_view *b = NULL;
+
+	if (f == NULL)
+		return (NULL);
+	while (fgets(line, sizeof (line), f) != NULL) {
+		if (strstr(line, "/memfd:libdoor") == NULL ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		if (hi - lo == 8192 && ((uint32_t *)lo)[0] == 0x44425244u) {
+			*nslots = (int)((uint32_t *)lo)[1];
+			b = (struct slot_view *)(lo + 64);
+		}
+	}
+	fclose(f);
+	return (b);
+}
+
+/*
+ * A client claims every sleeping follower's slot and never wakes them (as
+ * a client that dies between claim and wake-up would).  Calls still work
+ * meanwhile, and within a few seconds libdoor's manager wakes the stuck
+ * followers, which find nothing to serve and park again (slots idle).
+ */
+static void
+test_silent_claim(void)
+{
+	pid_t pid;
+
+	if (!fast_on)
+		return;
+	pid = harness_fork();
+	if (pid == 0) {
+		struct slot_view *b;
+		int fa, n = 0, i, k, claimed[64], nc = 0, idle;
+		uint32_t seqs[64];
+
+		heap_args = calloc(1, 16);
+		fa = open_door("A");
+		CHECK_TAG(fa, "A:16");
+		CHECK_TAG(fa, "A:16");
+		b = find_board(&n);
+		if (!CHECK(b != NULL && n > 0 && n <= 64))
+			harness_child_exit();
+		usleep(100000);		/* followers asleep by now */
+		for (i = 0; i < n; i++) {
+			if (b[i].state == S_IDLE && b[i].sleeping &&
+			    __sync_bool_compare_and_swap(&b[i].state, S_IDLE,
+			    S_CLAIMED)) {
+				b[i].chan = 0;
+				seqs[nc] = __sync_add_and_fetch(&b[i].seq, 1);
+				claimed[nc++] = i;
+			}
+		}
+		CHECK(nc >= 1);
+		CHECK_TAG(fa, "A:16");	/* served meanwhile */
+		for (k = 0; k < 50; k++) {
+			usleep(100000);
+			/* Woken: parked again, or gone to lead in epoll
+			 * (the wake-up moved seq on). */
+			for (i = idle = 0; i < nc; i++)
+				idle += b[claimed[i]].state == S_IDLE ||
+				    b[claimed[i]].seq != seqs[i];
+			if (idle == nc)
+				break;
+		}
+		CHECK_EQ(idle, nc);
+		CHECK_TAG(fa, "A:16");
+		harness_child_exit();
+	}
+	harness_wait_child(pid);
+}
+
 /* ------------------------------------------------------- 5. seals */
 
 static void
@@ -686,6 +778,7 @@ main(void)
 	RUN(test_own_handlers);
 	RUN(test_default_death);
 	RUN(test_sealed_channel);
+	RUN(test_silent_claim);
 	stop_server();
 	return (harness_done());
 }

@@ -234,6 +234,7 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     let Some((pid, nonce)) = door::identity() else {
         return std::ptr::null_mut();
     };
+    let mut last_sweep = sys::now_ns();
     loop {
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 16];
         // SAFETY: evs is writable for 16 events.
@@ -241,6 +242,11 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         // library's daemon threads are left (illumos does not keep a
         // process alive for them).
         let n = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), 16, 1000) };
+        let now = sys::now_ns();
+        if now.wrapping_sub(last_sweep) >= 1_000_000_000 {
+            last_sweep = now;
+            sweep_followers();
+        }
         if n < 0 {
             if sys::errno() == libc::EINTR {
                 continue;
@@ -575,3 +581,21 @@ fn request_with(
 }
 
 use std::mem::size_of;
+
+/// Once a second: wake fast-path followers that a claim failed to wake
+/// (`fast::sweep_parked`), in every pool of this process.
+fn sweep_followers() {
+    let pools: Vec<std::sync::Arc<door::Pool>> = door::with_proc(|p| {
+        let mut v = vec![p.shared.clone()];
+        for d in p.doors.values() {
+            if !v.iter().any(|q| std::sync::Arc::ptr_eq(q, &d.pool)) {
+                v.push(d.pool.clone());
+            }
+        }
+        Ok(v)
+    })
+    .unwrap_or_default();
+    for p in &pools {
+        crate::fast::sweep_parked(p);
+    }
+}

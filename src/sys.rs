@@ -500,6 +500,17 @@ pub fn on_own_stack(p: usize, len: usize) -> bool {
     p >= sp && p.checked_add(len).is_some_and(|e| e <= stack_top())
 }
 
+/// CLOCK_MONOTONIC in nanoseconds (vDSO, no system call).
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is writable (vDSO).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// Reads a `T` from a caller-supplied pointer, EFAULT if unreadable.
 pub fn copy_in<T: Copy>(src: *const T) -> R<T> {
     if on_own_stack(src as usize, size_of::<T>()) {
