@@ -86,39 +86,22 @@ pub struct Board {
 }
 const BOARD_LEN: usize = size_of::<Board>().div_ceil(4096) * 4096;
 
-/// A channel's header. Its first cache line holds everything one small
-/// call touches (state, sizes, wake-up words and up to INLINE bytes of
-/// arguments or results), so that a call moves as few cache lines between
-/// the two CPUs as possible.
 #[repr(C, align(64))]
 struct ChanHdr {
-    state: AtomicU32,
-    csleep: AtomicU32,
-    cwake: AtomicU32,
-    flags: AtomicU32,
-    ccpu: AtomicU32,
-    /// 0, an errno, or REP_SLOW (the reply is on the channel's socket).
-    rep_status: AtomicU32,
-    req_size: AtomicU32,
-    rep_size: AtomicU32,
-    /// Arguments or results of at most INLINE bytes (raw bytes).
-    inline: [u8; INLINE],
-    // Second cache line.
     magic: u32,
     _version: u32,
+    state: AtomicU32,
+    flags: AtomicU32,
+    cwake: AtomicU32,
+    csleep: AtomicU32,
+    ccpu: AtomicU32,
     scpu: AtomicU32,
+    req_size: AtomicU64,
+    rep_size: AtomicU64,
+    rep_status: AtomicU32,
+    rep_slow: AtomicU32,
 }
-/// Data of at most this many bytes travels in the header's first line.
-const INLINE: usize = 32;
-const INLINE_OFF: usize = std::mem::offset_of!(ChanHdr, inline);
-const _: () = assert!(INLINE_OFF + INLINE == 64 && size_of::<ChanHdr>() <= DATA_OFF);
-/// rep_status: the reply went over the channel's socket.
-const REP_SLOW: u32 = 1 << 31;
-
-/// Where data of `size` bytes lives in a channel: the inline area or the data area.
-fn data_off(size: usize) -> usize {
-    if size <= INLINE { INLINE_OFF } else { DATA_OFF }
-}
+const _: () = assert!(size_of::<ChanHdr>() <= DATA_OFF);
 
 /// Is the fast path on? (`LIBDOOR_FASTPATH=0` turns it off.)
 pub fn enabled() -> bool {
@@ -392,9 +375,6 @@ impl SrvChan {
     }
     fn data(&self) -> *mut u8 {
         self.map.ptr.wrapping_add(DATA_OFF)
-    }
-    fn inline(&self) -> *mut u8 {
-        self.map.ptr.wrapping_add(INLINE_OFF)
     }
 }
 
@@ -783,7 +763,7 @@ pub fn promote(pool: &Pool) {
 pub fn request(chan: &SrvChan) -> Option<(usize, bool)> {
     let h = chan.hdr();
     let size = h.req_size.load(Ordering::Acquire) as usize;
-    let flags = h.flags.load(Ordering::Relaxed);
+    let flags = h.flags.load(Ordering::Acquire);
     if size > chan.cap {
         return None;
     }
@@ -796,11 +776,7 @@ pub fn args(chan: &SrvChan, size: usize, buf: *mut u8) -> *mut u8 {
     if size == 0 {
         return ptr::null_mut();
     }
-    if size <= INLINE {
-        // SAFETY: the inline area holds INLINE bytes; buf holds >= CHUNK.
-        unsafe { ptr::copy_nonoverlapping(chan.inline(), buf, size) };
-        buf
-    } else if size <= COPY_MAX {
+    if size <= COPY_MAX {
         // SAFETY: size <= chan.cap (validated) and buf holds >= CHUNK bytes.
         unsafe { ptr::copy_nonoverlapping(chan.data(), buf, size) };
         buf
@@ -816,19 +792,6 @@ pub fn capacity(chan: &SrvChan) -> usize {
 /// Finishes a fast call: the results (in `data`, our memory) go into the
 /// channel, the client is woken. EFAULT if `data` is unreadable.
 pub fn complete(chan: &SrvChan, data: *const u8, size: usize, readable: bool) -> R<()> {
-    if size <= INLINE {
-        if size > 0 {
-            if readable {
-                // SAFETY: `data` is known readable (our buffer or live
-                // stack); the inline area holds INLINE bytes of its own.
-                unsafe { ptr::copy_nonoverlapping(data, chan.inline(), size) };
-            } else {
-                put(chan.mem.as_raw_fd(), INLINE_OFF, chan.map.ptr, data, size)?;
-            }
-        }
-        finish(chan, 0, size as u32);
-        return Ok(());
-    }
     let in_chan = (data as usize) >= chan.data() as usize
         && (data as usize).saturating_add(size) <= chan.data() as usize + chan.cap;
     if size > 0 && !std::ptr::eq(data, chan.data()) {
@@ -840,25 +803,26 @@ pub fn complete(chan: &SrvChan, data: *const u8, size: usize, readable: bool) ->
             put(chan.mem.as_raw_fd(), DATA_OFF, chan.map.ptr, data, size)?;
         }
     }
-    finish(chan, 0, size as u32);
+    finish(chan, 0, size as u64, 0);
     Ok(())
 }
 
 /// Finishes a fast call whose reply went over the channel's socket.
 pub fn complete_slow(chan: &SrvChan) {
-    finish(chan, REP_SLOW, 0);
+    finish(chan, 0, 0, 1);
 }
 
 /// Finishes a fast call with an error.
 pub fn complete_error(chan: &SrvChan, err: i32) {
-    finish(chan, err as u32, 0);
+    finish(chan, err as u32, 0, 0);
 }
 
-fn finish(chan: &SrvChan, status: u32, size: u32) {
+fn finish(chan: &SrvChan, status: u32, size: u64, slow: u32) {
     *lock(&chan.serving) = 0;
     let h = chan.hdr();
     h.rep_status.store(status, Ordering::Relaxed);
     h.rep_size.store(size, Ordering::Relaxed);
+    h.rep_slow.store(slow, Ordering::Relaxed);
     h.state.store(C_REP, Ordering::SeqCst);
     h.cwake.fetch_add(1, Ordering::SeqCst);
     if h.csleep.load(Ordering::SeqCst) != 0 {
@@ -1105,12 +1069,12 @@ fn call_on(
         return None;
     }
     if size > 0
-        && let Err(e) = put(c.mem.as_raw_fd(), data_off(size), c.map.ptr, data, size)
+        && let Err(e) = put(c.mem.as_raw_fd(), DATA_OFF, c.map.ptr, data, size)
     {
         return Some(Err(e));
     }
     let me = cpu();
-    h.req_size.store(size as u32, Ordering::Relaxed);
+    h.req_size.store(size as u64, Ordering::Relaxed);
     h.flags.store(
         if arg.is_none() { CF_NO_RESULTS } else { 0 },
         Ordering::Relaxed,
@@ -1248,8 +1212,8 @@ fn wait_reply(
     h.csleep.store(0, Ordering::Relaxed);
     let status = h.rep_status.load(Ordering::Acquire);
     let size = h.rep_size.load(Ordering::Acquire) as usize;
-    let slow = status == REP_SLOW;
-    let res = if status != 0 && !slow {
+    let slow = h.rep_slow.load(Ordering::Acquire) != 0;
+    let res = if status != 0 {
         Err(status as i32)
     } else if slow {
         let r = crate::client::receive_reply(c.sock.as_raw_fd(), arg).map(|_| false);
@@ -1264,8 +1228,7 @@ fn wait_reply(
         Err(libc::EINTR) // a server writing nonsense
     } else {
         let (mem, map) = (c.mem.as_raw_fd(), c.map.ptr as *const u8);
-        let off = data_off(size);
-        crate::client::place_results(arg, size, params, |dst, n| get(mem, off, map, dst, n))
+        crate::client::place_results(arg, size, params, |dst, n| get(mem, DATA_OFF, map, dst, n))
     };
     h.state.store(C_IDLE, Ordering::Release);
     res
