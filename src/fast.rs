@@ -823,8 +823,10 @@ fn finish(chan: &SrvChan, status: u32, size: u64, slow: u32) {
     h.rep_status.store(status, Ordering::Relaxed);
     h.rep_size.store(size, Ordering::Relaxed);
     h.rep_slow.store(slow, Ordering::Relaxed);
-    h.state.store(C_REP, Ordering::SeqCst);
+    // cwake first, then state: the client spins on this line and takes it
+    // back as soon as it sees REP, so every write to it goes before.
     h.cwake.fetch_add(1, Ordering::SeqCst);
+    h.state.store(C_REP, Ordering::SeqCst);
     if h.csleep.load(Ordering::SeqCst) != 0 {
         futex_wake(&h.cwake);
     }
