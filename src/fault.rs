@@ -165,3 +165,43 @@ mod imp {
 }
 
 pub use imp::copy;
+
+#[cfg(all(test, target_arch = "x86_64", target_os = "linux"))]
+mod tests {
+    use super::copy;
+
+    #[test]
+    fn catches_faults_on_either_side() {
+        let pg = 4096;
+        // SAFETY: two fresh pages; the second is made inaccessible, both unmapped at the end.
+        let p = unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                2 * pg,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            ) as *mut u8;
+            assert_ne!(p as *mut libc::c_void, libc::MAP_FAILED);
+            libc::mprotect(p.add(pg).cast(), pg, libc::PROT_NONE);
+            p
+        };
+        let mut buf = [0u8; 64];
+        // SAFETY: every range is either ours or meant to fault.
+        unsafe {
+            std::ptr::write_bytes(p.add(pg - 32), 7, 32);
+            assert_eq!(copy(buf.as_mut_ptr(), p.add(pg - 32), 32), Some(true));
+            assert_eq!(buf[..32], [7u8; 32]);
+            // Reading past the end of the readable page: a short copy, reported.
+            buf = [0; 64];
+            assert_eq!(copy(buf.as_mut_ptr(), p.add(pg - 32), 64), Some(false));
+            assert_eq!(buf[..32], [7u8; 32]);
+            // Writing into the inaccessible page.
+            assert_eq!(copy(p.add(pg), buf.as_ptr(), 8), Some(false));
+            // A null source.
+            assert_eq!(copy(buf.as_mut_ptr(), std::ptr::null(), 8), Some(false));
+            libc::munmap(p.cast(), 2 * pg);
+        }
+    }
+}
