@@ -12,8 +12,12 @@
  * harness_child_exit(): a child's failures come back to the parent as a
  * non-zero exit status, checked with harness_wait_child().
  *
- * count_fds() and count_maps() observe Linux facts (/proc/self/fd entries,
- * /proc/self/maps lines) for the leak checks.
+ * count_fds(), count_threads() and count_maps() observe Linux facts
+ * (/proc/self/fd and /proc/self/task entries, /proc/self/maps lines) for
+ * the leak checks; count_fds_of() and dump_fds_of() look at another
+ * process.  The rest are helpers several test files share: semaphore
+ * waits with a timeout, descriptor passing over a UNIX socket
+ * (SCM_RIGHTS), detached threads, memory shared with forked children.
  */
 #ifndef LIBDOOR_COMPAT_HARNESS_H
 #define LIBDOOR_COMPAT_HARNESS_H
@@ -21,14 +25,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -221,12 +230,43 @@ harness_init(void)
 	harness_watchdog(harness_timeout);
 }
 
+/*
+ * `t_NAME CASE...` runs only the named cases (for debugging): main() hands
+ * its arguments to harness_only(), and RUN() then skips every other case.
+ * Without it (or with no arguments) every case runs.
+ */
+static int harness_only_argc;
+static char **harness_only_argv;
+
+HARNESS_FN void
+harness_only(int argc, char **argv)
+{
+	harness_only_argc = argc;
+	harness_only_argv = argv;
+}
+
+/* Is case `name` to run (see harness_only())? */
+HARNESS_FN int
+harness_selected(const char *name)
+{
+	int i;
+
+	if (harness_only_argc <= 1)
+		return (1);
+	for (i = 1; i < harness_only_argc; i++)
+		if (strcmp(harness_only_argv[i], name) == 0)
+			return (1);
+	return (0);
+}
+
 /* Run one case under the watchdog and print its outcome. */
 HARNESS_FN void
 harness_run(const char *name, void (*fn)(void))
 {
 	int before = harness_failed_n;
 
+	if (!harness_selected(name))
+		return;
 	harness_test_name = name;
 	printf("--- %s\n", name);
 	harness_watchdog(harness_timeout);
@@ -311,57 +351,134 @@ harness_wait_child_at(pid_t pid, const char *file, const char *func,
 	return (st);
 }
 
-/* Number of open descriptors in this process (entries of /proc/self/fd). */
-HARNESS_FN int
-count_fds(void)
+/* "/proc/self/WHAT" for this process, "/proc/PID/WHAT" for another. */
+HARNESS_FN void
+harness_proc_path(char *buf, size_t size, pid_t pid, const char *what)
 {
-	DIR *d = opendir("/proc/self/fd");
+	if (pid == getpid())
+		snprintf(buf, size, "/proc/self/%s", what);
+	else
+		snprintf(buf, size, "/proc/%d/%s", (int)pid, what);
+}
+
+/*
+ * Number of open descriptors of process `pid` (entries of /proc/PID/fd;
+ * for this process, less the directory stream's own descriptor).
+ */
+HARNESS_FN int
+count_fds_of(pid_t pid)
+{
+	char p[64];
+	DIR *d;
 	struct dirent *e;
 	int n = 0;
 
-	if (d == NULL)
+	harness_proc_path(p, sizeof (p), pid, "fd");
+	if ((d = opendir(p)) == NULL)
 		return (-1);
 	while ((e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return (n - 1);     /* the directory stream's own descriptor */
+	return (pid == getpid() ? n - 1 : n);
+}
+
+/* Number of open descriptors in this process (entries of /proc/self/fd). */
+HARNESS_FN int
+count_fds(void)
+{
+	return (count_fds_of(getpid()));
 }
 
 /*
- * count_fds(), after giving work that finishes asynchronously (a server
- * thread closing what it received, after its reply) up to 3 s to reach
- * `want`.  For leak checks: a leak never settles.
+ * count_fds_of(pid), after giving work that finishes asynchronously (a
+ * server thread closing what it received, after its reply) up to `secs`
+ * seconds to reach `want`.  For leak checks: a leak never settles.
  */
 HARNESS_FN int
-count_fds_settled(int want)
+count_fds_settled_of(pid_t pid, int want, int secs)
 {
-	int i, n = count_fds();
+	int i, n = count_fds_of(pid);
 
-	for (i = 0; i < 300 && n != want; i++) {
+	for (i = 0; i < secs * 100 && n != want; i++) {
 		usleep(10000);
-		n = count_fds();
+		n = count_fds_of(pid);
 	}
 	return (n);
 }
 
+/* count_fds_settled_of() for this process, up to 3 s. */
+HARNESS_FN int
+count_fds_settled(int want)
+{
+	return (count_fds_settled_of(getpid(), want, 3));
+}
+
 /*
- * count_fds() once it has stopped changing (the same value on 5 reads
- * 10 ms apart, at most 3 s): a baseline not inflated by a descriptor that
- * a server thread is about to close.
+ * count_fds_of(pid) once it has stopped changing (the same value on 5
+ * reads 10 ms apart, at most 3 s): a baseline not inflated by a descriptor
+ * that a server thread is about to close.
  */
 HARNESS_FN int
-count_fds_stable(void)
+count_fds_stable_of(pid_t pid)
 {
-	int i, same = 0, n = count_fds(), m;
+	int i, same = 0, n = count_fds_of(pid), m;
 
 	for (i = 0; i < 300 && same < 5; i++) {
 		usleep(10000);
-		m = count_fds();
+		m = count_fds_of(pid);
 		same = (m == n) ? same + 1 : 0;
 		n = m;
 	}
 	return (n);
+}
+
+/* count_fds_stable_of() for this process. */
+HARNESS_FN int
+count_fds_stable(void)
+{
+	return (count_fds_stable_of(getpid()));
+}
+
+#define HARNESS_DUMP_FDS_MAX 40	/* descriptors dump_fds_of() names */
+
+/*
+ * List the descriptors of process `pid` and what they refer to, on one
+ * note line (the first HARNESS_DUMP_FDS_MAX of them): to diagnose a leak.
+ */
+HARNESS_FN void
+dump_fds_of(pid_t pid, const char *why)
+{
+	char p[64], path[384], tgt[256];
+	DIR *d;
+	struct dirent *e;
+	ssize_t n;
+	int seen = 0;
+
+	harness_proc_path(p, sizeof (p), pid, "fd");
+	if ((d = opendir(p)) == NULL)
+		return;
+	printf("  note: descriptors of %s%d %s:",
+	    pid == getpid() && harness_in_child ? "child " : "", (int)pid, why);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || seen++ >= HARNESS_DUMP_FDS_MAX)
+			continue;
+		snprintf(path, sizeof (path), "%s/%s", p, e->d_name);
+		n = readlink(path, tgt, sizeof (tgt) - 1);
+		tgt[n > 0 ? n : 0] = 0;
+		printf(" %s=%.60s", e->d_name, tgt);
+	}
+	if (seen > HARNESS_DUMP_FDS_MAX)
+		printf(" ... (%d in all)", seen);
+	printf("\n");
+	closedir(d);
+}
+
+/* dump_fds_of() for this process. */
+HARNESS_FN void
+dump_fds(const char *why)
+{
+	dump_fds_of(getpid(), why);
 }
 
 /* Number of lines in /proc/self/maps (read without allocating). */
@@ -381,6 +498,253 @@ count_maps(void)
 				n++;
 	close(fd);
 	return (n);
+}
+
+/*
+ * Poll count() every 10 ms, for at most `secs` seconds, until it returns
+ * `want` (threads exit and mappings go away asynchronously); returns the
+ * last value.
+ */
+HARNESS_FN int
+harness_settle(int (*count)(void), int want, int secs)
+{
+	int i, n = count();
+
+	for (i = 0; i < secs * 100 && n != want; i++) {
+		usleep(10000);
+		n = count();
+	}
+	return (n);
+}
+
+/* count_maps() once it reaches `want`, at most 3 s. */
+HARNESS_FN int
+count_maps_settled(int want)
+{
+	return (harness_settle(count_maps, want, 3));
+}
+
+/*
+ * /proc/self/maps line counts are meaningless under AddressSanitizer,
+ * whose allocator maps memory lazily: the map checks are skipped there.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MAPS_RELIABLE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MAPS_RELIABLE 0
+#endif
+#endif
+#ifndef MAPS_RELIABLE
+#define MAPS_RELIABLE 1
+#endif
+#define CHECK_MAPS(want) do { \
+	if (MAPS_RELIABLE) \
+		CHECK_EQ(count_maps_settled(want), (want)); \
+} while (0)
+
+/* The calling thread's id (as in /proc/self/task). */
+HARNESS_FN pid_t
+tid(void)
+{
+	return ((pid_t)syscall(SYS_gettid));
+}
+
+/* Threads of this process (entries of /proc/self/task). */
+HARNESS_FN int
+count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return (-1);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return (n);
+}
+
+/* count_threads() once it reaches `want` (threads exit asynchronously). */
+HARNESS_FN int
+count_threads_settled(int want)
+{
+	return (harness_settle(count_threads, want, 5));
+}
+
+/* Start a detached thread running fn(arg). */
+HARNESS_FN void
+spawn(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	pthread_attr_t at;
+
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, fn, arg) != 0)
+		perror("pthread_create");
+	pthread_attr_destroy(&at);
+}
+
+/*
+ * A handler that only counts the signals it gets (in got_sig): installed
+ * without SA_RESTART, its signal interrupts a blocking call.
+ */
+static volatile sig_atomic_t got_sig;
+
+HARNESS_FN void
+on_sig(int s)
+{
+	(void) s;
+	got_sig++;
+}
+
+/* sem_wait() for at most `secs` seconds: 0, or -1 on timeout. */
+HARNESS_FN int
+wait_sem(sem_t *s, int secs)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += secs;
+	while (sem_timedwait(s, &ts) != 0)
+		if (errno != EINTR)
+			return (-1);
+	return (0);
+}
+
+/* sem_wait() for at most `ms` milliseconds: 0, or -1 on timeout. */
+HARNESS_FN int
+wait_sem_ms(sem_t *s, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	while (sem_timedwait(s, &ts) != 0)
+		if (errno != EINTR)
+			return (-1);
+	return (0);
+}
+
+#define HARNESS_MAX_FDS 4	/* descriptors in one send_fds() message */
+
+/* Room for the SCM_RIGHTS control message of send_fds() / recv_fds(). */
+union harness_cmsg {
+	char b[CMSG_SPACE(HARNESS_MAX_FDS * sizeof (int))];
+	struct cmsghdr a;
+};
+
+/*
+ * Send descriptors fds[0..n-1] (n from 1 to HARNESS_MAX_FDS) and one data
+ * byte over the UNIX socket `sock` (SCM_RIGHTS): 0, or -1 on error.
+ */
+HARNESS_FN int
+send_fds(int sock, const int *fds, int n)
+{
+	char byte = 'F';
+	struct iovec iov = { &byte, 1 };
+	union harness_cmsg u;
+	struct msghdr m;
+	struct cmsghdr *c;
+
+	if (n < 1 || n > HARNESS_MAX_FDS) {
+		errno = EINVAL;
+		return (-1);
+	}
+	memset(&m, 0, sizeof (m));
+	memset(&u, 0, sizeof (u));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.b;
+	m.msg_controllen = CMSG_SPACE((size_t)n * sizeof (int));
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN((size_t)n * sizeof (int));
+	memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof (int));
+	return (sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1);
+}
+
+/*
+ * Receive a send_fds() message of exactly `n` descriptors into fds[]
+ * (they come FD_CLOEXEC): 0, or -1 (and whatever did come is closed).
+ */
+HARNESS_FN int
+recv_fds(int sock, int *fds, int n)
+{
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	union harness_cmsg u;
+	struct msghdr m;
+	struct cmsghdr *c;
+	int got[HARNESS_MAX_FDS];
+	size_t i, k;
+
+	if (n < 1 || n > HARNESS_MAX_FDS) {
+		errno = EINVAL;
+		return (-1);
+	}
+	memset(&m, 0, sizeof (m));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.b;
+	m.msg_controllen = sizeof (u.b);
+	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1)
+		return (-1);
+	c = CMSG_FIRSTHDR(&m);
+	if (c == NULL || c->cmsg_level != SOL_SOCKET ||
+	    c->cmsg_type != SCM_RIGHTS)
+		return (-1);
+	k = (c->cmsg_len - CMSG_LEN(0)) / sizeof (int);
+	if (k > HARNESS_MAX_FDS)
+		k = HARNESS_MAX_FDS;
+	memcpy(got, CMSG_DATA(c), k * sizeof (int));
+	if (k != (size_t)n || (m.msg_flags & MSG_CTRUNC) != 0) {
+		for (i = 0; i < k; i++)
+			(void) close(got[i]);
+		return (-1);
+	}
+	memcpy(fds, got, k * sizeof (int));
+	return (0);
+}
+
+/* Send the one descriptor `fd` over `sock` (send_fds()): 0 or -1. */
+HARNESS_FN int
+send_fd(int sock, int fd)
+{
+	return (send_fds(sock, &fd, 1));
+}
+
+/* Receive one descriptor sent with send_fd(): the descriptor, or -1. */
+HARNESS_FN int
+recv_fd(int sock)
+{
+	int fd;
+
+	return (recv_fds(sock, &fd, 1) == 0 ? fd : -1);
+}
+
+/*
+ * A zero-filled MAP_SHARED anonymous mapping of `size` bytes, for state
+ * shared with forked children (process-shared semaphores live there).
+ * Exits the process if it cannot be made.
+ */
+HARNESS_FN void *
+harness_shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	return (p);
 }
 
 /* Is fd an open descriptor? */

@@ -55,172 +55,7 @@
 
 #include "harness.h"
 
-/*
- * /proc/self/maps line counts are meaningless under AddressSanitizer,
- * whose allocator maps memory lazily: the map checks are skipped there.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define MAPS_RELIABLE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MAPS_RELIABLE 0
-#endif
-#endif
-#ifndef MAPS_RELIABLE
-#define MAPS_RELIABLE 1
-#endif
-#define CHECK_MAPS(want) do { \
-	if (MAPS_RELIABLE) \
-		CHECK_EQ(count_maps_settled(want), (want)); \
-} while (0)
-
 /* ---------------------------------------------------------------- utils */
-
-static pid_t
-tid(void)
-{
-	return ((pid_t)syscall(SYS_gettid));
-}
-
-static int
-count_threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return (-1);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return (n);
-}
-
-static int
-count_threads_settled(int want)
-{
-	int i, n = count_threads();
-
-	for (i = 0; i < 500 && n != want; i++) {
-		usleep(10000);
-		n = count_threads();
-	}
-	return (n);
-}
-
-static int
-count_maps_settled(int want)
-{
-	int i, n = count_maps();
-
-	for (i = 0; i < 300 && n != want; i++) {
-		usleep(10000);
-		n = count_maps();
-	}
-	return (n);
-}
-
-static int
-wait_sem(sem_t *s, int secs)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += secs;
-	while (sem_timedwait(s, &ts) != 0)
-		if (errno != EINTR)
-			return (-1);
-	return (0);
-}
-
-static int
-wait_sem_ms(sem_t *s, int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	while (sem_timedwait(s, &ts) != 0)
-		if (errno != EINTR)
-			return (-1);
-	return (0);
-}
-
-static int
-send_fd(int sock, int fd)
-{
-	char byte = 'F';
-	struct iovec iov = { &byte, 1 };
-	union { char b[CMSG_SPACE(sizeof (int))]; struct cmsghdr a; } u;
-	struct msghdr m;
-	struct cmsghdr *c;
-
-	memset(&m, 0, sizeof (m));
-	memset(&u, 0, sizeof (u));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = u.b;
-	m.msg_controllen = sizeof (u.b);
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof (int));
-	memcpy(CMSG_DATA(c), &fd, sizeof (int));
-	return (sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1);
-}
-
-static int
-recv_fd(int sock)
-{
-	char byte;
-	struct iovec iov = { &byte, 1 };
-	union { char b[CMSG_SPACE(sizeof (int))]; struct cmsghdr a; } u;
-	struct msghdr m;
-	struct cmsghdr *c;
-	int fd = -1;
-
-	memset(&m, 0, sizeof (m));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = u.b;
-	m.msg_controllen = sizeof (u.b);
-	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1)
-		return (-1);
-	c = CMSG_FIRSTHDR(&m);
-	if (c == NULL || c->cmsg_type != SCM_RIGHTS)
-		return (-1);
-	memcpy(&fd, CMSG_DATA(c), sizeof (int));
-	return (fd);
-}
-
-/* List this process's descriptors (to diagnose a leak). */
-static void
-dump_fds(const char *why)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	char path[300], tgt[256];
-	ssize_t n;
-
-	if (d == NULL)
-		return;
-	printf("  note: %s descriptors %s:", harness_in_child ? "child" : "",
-	    why);
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof (path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, tgt, sizeof (tgt) - 1);
-		tgt[n > 0 ? n : 0] = 0;
-		printf(" %s=%.60s", e->d_name, tgt);
-	}
-	printf("\n");
-	closedir(d);
-}
 
 /* CHECK that the descriptor count settles back to `want`; list if not. */
 #define CHECK_FDS(want, why) do { \
@@ -228,15 +63,6 @@ dump_fds(const char *why)
 	if (!CHECK_EQ(count_fds_settled(w_), w_)) \
 		dump_fds(why); \
 } while (0)
-
-static volatile sig_atomic_t got_sig;
-
-static void
-on_sig(int s)
-{
-	(void) s;
-	got_sig++;
-}
 
 /* SIGUSR1 interrupts system calls (no SA_RESTART). */
 static void
@@ -285,12 +111,7 @@ shm_reset(void)
 		sem_destroy(&sh->server_returned);
 		sem_destroy(&sh->go);
 	} else {
-		sh = mmap(NULL, sizeof (*sh), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (sh == MAP_FAILED) {
-			perror("mmap");
-			exit(1);
-		}
+		sh = harness_shared(sizeof (*sh));
 	}
 	memset(sh, 0, sizeof (*sh));
 	sem_init(&sh->entered, 1, 0);
@@ -488,19 +309,6 @@ bound_thread(void *arg)
 	sem_post(&bound_ready);
 	(void) door_return(NULL, 0, NULL, 0);
 	return (NULL);
-}
-
-static void
-spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-	pthread_attr_t at;
-
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &at, fn, arg) != 0)
-		perror("pthread_create");
-	pthread_attr_destroy(&at);
 }
 
 static void
@@ -1070,32 +878,10 @@ test_no_spurious_cancel(void)
 	CHECK_EQ(door_revoke(fd), 0);
 }
 
-/* `t_abort NAME...` runs only the named cases (for debugging). */
-static int only_argc;
-static char **only_argv;
-
-static void
-run_case(const char *name, void (*fn)(void))
-{
-	int i;
-
-	if (only_argc > 1) {
-		for (i = 1; i < only_argc; i++)
-			if (strcmp(only_argv[i], name) == 0)
-				break;
-		if (i == only_argc)
-			return;
-	}
-	harness_run(name, fn);
-}
-#undef RUN
-#define RUN(fn) run_case(#fn, fn)
-
 int
 main(int argc, char **argv)
 {
-	only_argc = argc;
-	only_argv = argv;
+	harness_only(argc, argv);	/* `t_abort NAME...`: only those cases */
 	sem_init(&bound_ready, 0, 0);
 	shm_reset();
 	default_creator = door_server_create(creator);

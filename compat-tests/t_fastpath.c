@@ -148,89 +148,7 @@ pat_ok(const unsigned char *p, size_t n, uint64_t seed)
 	return (1);
 }
 
-static int
-wait_sem(sem_t *s, int secs)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += secs;
-	while (sem_timedwait(s, &ts) != 0)
-		if (errno != EINTR)
-			return (-1);
-	return (0);
-}
-
-/* Linux facts about another process: descriptors and threads. */
-static int
-proc_fds(pid_t pid)
-{
-	char p[64];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(p, sizeof (p), "/proc/%d/fd", (int)pid);
-	if ((d = opendir(p)) == NULL)
-		return (-1);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return (pid == getpid() ? n - 1 : n);
-}
-
-static int
-proc_fds_stable(pid_t pid)
-{
-	int i, same = 0, n = proc_fds(pid), m;
-
-	for (i = 0; i < 300 && same < 5; i++) {
-		usleep(10000);
-		m = proc_fds(pid);
-		same = (m == n) ? same + 1 : 0;
-		n = m;
-	}
-	return (n);
-}
-
-static int
-proc_fds_settled(pid_t pid, int want)
-{
-	int i, n = proc_fds(pid);
-
-	for (i = 0; i < 500 && n != want; i++) {
-		usleep(10000);
-		n = proc_fds(pid);
-	}
-	return (n);
-}
-
-/* List a process's descriptors (to diagnose a leak). */
-static void
-dump_fds(pid_t pid, const char *why)
-{
-	char p[64], path[384], tgt[256];
-	DIR *d;
-	struct dirent *e;
-	ssize_t n;
-
-	snprintf(p, sizeof (p), "/proc/%d/fd", (int)pid);
-	if ((d = opendir(p)) == NULL)
-		return;
-	printf("  note: descriptors of %d %s:", (int)pid, why);
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof (path), "%s/%s", p, e->d_name);
-		n = readlink(path, tgt, sizeof (tgt) - 1);
-		tgt[n > 0 ? n : 0] = 0;
-		printf(" %s=%.40s", e->d_name, tgt);
-	}
-	printf("\n");
-	closedir(d);
-}
-
+/* Threads of another process (Threads: in /proc/PID/status). */
 static int
 proc_threads(pid_t pid)
 {
@@ -423,12 +341,7 @@ static void
 shm_reset(void)
 {
 	if (shm == NULL) {
-		shm = mmap(NULL, sizeof (*shm), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (shm == MAP_FAILED) {
-			perror("mmap");
-			exit(1);
-		}
+		shm = harness_shared(sizeof (*shm));
 	}
 	memset(shm, 0, sizeof (*shm));
 	sem_init(&shm->entered, 1, 0);
@@ -1092,7 +1005,7 @@ test_hostile_scribbler(void)
 		harness_child_exit();
 	}
 	harness_wait_child(p);
-	fds0 = proc_fds_stable(s.pid);
+	fds0 = count_fds_stable_of(s.pid);
 	thr0 = proc_threads(s.pid);
 
 	for (i = 0; i < NHON; i++) {
@@ -1131,7 +1044,7 @@ test_hostile_scribbler(void)
 	CHECK(server_alive(&s));
 
 	/* Nothing leaked in the server; threads only as the pool grew. */
-	fds1 = proc_fds_settled(s.pid, fds0);
+	fds1 = count_fds_settled_of(s.pid, fds0, 5);
 	thr1 = proc_threads(s.pid);
 	CHECK_EQ(fds1, fds0);
 	CHECK(thr1 >= 1 && thr1 <= thr0 + 2 * (NHON * NT + 1 + 8));
@@ -2392,7 +2305,7 @@ hygiene_client(pid_t server)
 	CHECK_EQ(h_call(fd2, 1, 1, 10, req, &err), 0);
 	fds0 = count_fds_stable();
 	maps0 = libdoor_maps(NULL, 0);
-	sfds0 = proc_fds_stable(server);
+	sfds0 = count_fds_stable_of(server);
 	if (!fast_on)
 		CHECK_EQ(maps0, 0);
 	for (round = 0; round < 3; round++) {
@@ -2416,8 +2329,8 @@ hygiene_client(pid_t server)
 		}
 		CHECK_EQ(count_fds_settled(fds0), fds0);
 		CHECK_EQ(libdoor_maps_settled(maps0), maps0);
-		if (!CHECK_EQ(proc_fds_settled(server, sfds0), sfds0))
-			dump_fds(server, "after the threads exited");
+		if (!CHECK_EQ(count_fds_settled_of(server, sfds0, 5), sfds0))
+			dump_fds_of(server, "after the threads exited");
 	}
 	free(req);
 	close(fd1);
@@ -2537,27 +2450,6 @@ test_first_use_concurrent(void)
 
 /* ---------------------------------------------------------------- main */
 
-/* `t_fastpath NAME...` runs only the named cases (for debugging). */
-static int only_argc;
-static char **only_argv;
-
-static void
-run_case(const char *name, void (*fn)(void))
-{
-	int i;
-
-	if (only_argc > 1) {
-		for (i = 1; i < only_argc; i++)
-			if (strcmp(only_argv[i], name) == 0)
-				break;
-		if (i == only_argc)
-			return;
-	}
-	harness_run(name, fn);
-}
-#undef RUN
-#define RUN(fn) run_case(#fn, fn)
-
 static void
 cleanup_dir(void)
 {
@@ -2578,8 +2470,7 @@ main(int argc, char **argv)
 {
 	const char *e = getenv("LIBDOOR_FASTPATH");
 
-	only_argc = argc;
-	only_argv = argv;
+	harness_only(argc, argv);	/* `t_fastpath NAME...`: only those */
 	fast_on = !(e != NULL && strcmp(e, "0") == 0);
 	printf("fast path %s\n", fast_on ? "on" : "off (LIBDOOR_FASTPATH=0)");
 	strcpy(tdir, "/tmp/t_fastpath.XXXXXX");

@@ -55,140 +55,6 @@
 
 #include "harness.h"
 
-/*
- * /proc/self/maps line counts are meaningless under AddressSanitizer,
- * whose allocator maps memory lazily: the map checks are skipped there.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define MAPS_RELIABLE 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MAPS_RELIABLE 0
-#endif
-#endif
-#ifndef MAPS_RELIABLE
-#define MAPS_RELIABLE 1
-#endif
-#define CHECK_MAPS(want) do { \
-	if (MAPS_RELIABLE) \
-		CHECK_EQ(count_maps_settled(want), (want)); \
-} while (0)
-
-/* ---------------------------------------------------------------- utils */
-
-static int
-count_threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return (-1);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return (n);
-}
-
-static int
-count_threads_settled(int want)
-{
-	int i, n = count_threads();
-
-	for (i = 0; i < 500 && n != want; i++) {
-		usleep(10000);
-		n = count_threads();
-	}
-	return (n);
-}
-
-static int
-count_maps_settled(int want)
-{
-	int i, n = count_maps();
-
-	for (i = 0; i < 300 && n != want; i++) {
-		usleep(10000);
-		n = count_maps();
-	}
-	return (n);
-}
-
-static void
-dump_fds(const char *why)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	char path[300], tgt[256];
-	ssize_t n;
-	int shown = 0;
-
-	if (d == NULL)
-		return;
-	printf("  note: %sdescriptors %s:", harness_in_child ? "child " : "",
-	    why);
-	while ((e = readdir(d)) != NULL && shown < 40) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof (path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, tgt, sizeof (tgt) - 1);
-		tgt[n > 0 ? n : 0] = 0;
-		printf(" %s=%.40s", e->d_name, tgt);
-		shown++;
-	}
-	printf("%s\n", shown == 40 ? " ..." : "");
-	closedir(d);
-}
-
-static int
-send_fds(int sock, const int *fds, int n)
-{
-	char byte = 'F';
-	struct iovec iov = { &byte, 1 };
-	union { char b[CMSG_SPACE(4 * sizeof (int))]; struct cmsghdr a; } u;
-	struct msghdr m;
-	struct cmsghdr *c;
-
-	memset(&m, 0, sizeof (m));
-	memset(&u, 0, sizeof (u));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = u.b;
-	m.msg_controllen = CMSG_SPACE(n * sizeof (int));
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(n * sizeof (int));
-	memcpy(CMSG_DATA(c), fds, n * sizeof (int));
-	return (sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1);
-}
-
-static int
-recv_fds(int sock, int *fds, int n)
-{
-	char byte;
-	struct iovec iov = { &byte, 1 };
-	union { char b[CMSG_SPACE(4 * sizeof (int))]; struct cmsghdr a; } u;
-	struct msghdr m;
-	struct cmsghdr *c;
-
-	memset(&m, 0, sizeof (m));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = u.b;
-	m.msg_controllen = sizeof (u.b);
-	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1)
-		return (-1);
-	c = CMSG_FIRSTHDR(&m);
-	if (c == NULL || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(n * sizeof (int)))
-		return (-1);
-	memcpy(fds, CMSG_DATA(c), n * sizeof (int));
-	return (0);
-}
-
 /* ------------------------------------------------------ procedures */
 
 static void
@@ -961,27 +827,6 @@ test_passed_and_closed_no_leak(void)
 	CHECK_EQ(door_revoke(broker), 0);
 }
 
-/* `t_lifecycle NAME...` runs only the named cases (for debugging). */
-static int only_argc;
-static char **only_argv;
-
-static void
-run_case(const char *name, void (*fn)(void))
-{
-	int i;
-
-	if (only_argc > 1) {
-		for (i = 1; i < only_argc; i++)
-			if (strcmp(only_argv[i], name) == 0)
-				break;
-		if (i == only_argc)
-			return;
-	}
-	harness_run(name, fn);
-}
-#undef RUN
-#define RUN(fn) run_case(#fn, fn)
-
 int
 main(int argc, char **argv)
 {
@@ -991,8 +836,7 @@ main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "--after-exec") == 0)
 		return (helper_after_exec(argv));
 
-	only_argc = argc;
-	only_argv = argv;
+	harness_only(argc, argv);	/* `t_lifecycle NAME...`: only those */
 	dflt = door_server_create(counting_creator);
 	(void) door_server_create(dflt);
 

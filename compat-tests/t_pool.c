@@ -67,89 +67,6 @@
 
 /* ---------------------------------------------------------------- utils */
 
-static pid_t
-tid(void)
-{
-	return ((pid_t)syscall(SYS_gettid));
-}
-
-/* Threads of this process (entries of /proc/self/task). */
-static int
-count_threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return (-1);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return (n);
-}
-
-/* count_threads() once it reaches `want` (threads exit asynchronously). */
-static int
-count_threads_settled(int want)
-{
-	int i, n = count_threads();
-
-	for (i = 0; i < 500 && n != want; i++) {
-		usleep(10000);
-		n = count_threads();
-	}
-	return (n);
-}
-
-static int
-send_fd(int sock, int fd)
-{
-	char byte = 'F';
-	struct iovec iov = { &byte, 1 };
-	union { char b[CMSG_SPACE(sizeof (int))]; struct cmsghdr a; } u;
-	struct msghdr m;
-	struct cmsghdr *c;
-
-	memset(&m, 0, sizeof (m));
-	memset(&u, 0, sizeof (u));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = u.b;
-	m.msg_controllen = sizeof (u.b);
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof (int));
-	memcpy(CMSG_DATA(c), &fd, sizeof (int));
-	return (sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1);
-}
-
-static int
-recv_fd(int sock)
-{
-	char byte;
-	struct iovec iov = { &byte, 1 };
-	union { char b[CMSG_SPACE(sizeof (int))]; struct cmsghdr a; } u;
-	struct msghdr m;
-	struct cmsghdr *c;
-	int fd = -1;
-
-	memset(&m, 0, sizeof (m));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = u.b;
-	m.msg_controllen = sizeof (u.b);
-	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1)
-		return (-1);
-	c = CMSG_FIRSTHDR(&m);
-	if (c == NULL || c->cmsg_type != SCM_RIGHTS)
-		return (-1);
-	memcpy(&fd, CMSG_DATA(c), sizeof (int));
-	return (fd);
-}
-
 /* Run `fn` in a fresh forked process; its failures come back here. */
 static void
 in_child(void (*fn)(void))
@@ -164,32 +81,6 @@ in_child(void (*fn)(void))
 	harness_watchdog(harness_timeout + 30);
 	if (CHECK(pid > 0))
 		harness_wait_child(pid);
-}
-
-static void
-spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-	pthread_attr_t at;
-
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &at, fn, arg) != 0)
-		perror("pthread_create");
-	pthread_attr_destroy(&at);
-}
-
-static int
-wait_sem(sem_t *s, int secs)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += secs;
-	while (sem_timedwait(s, &ts) != 0)
-		if (errno != EINTR)
-			return (-1);
-	return (0);
 }
 
 /* ------------------------------------------- recording creation function */
@@ -605,15 +496,6 @@ echo_proc(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
 	(void) cookie; (void) dp; (void) n_desc;
 	__atomic_fetch_add(&echo_ran, 1, __ATOMIC_SEQ_CST);
 	(void) door_return(argp, arg_size, NULL, 0);
-}
-
-static volatile sig_atomic_t got_sig;
-
-static void
-on_sig(int s)
-{
-	(void) s;
-	got_sig++;
 }
 
 static void
@@ -1245,32 +1127,10 @@ test_main_thread_joins_pool(void)
 	in_child(main_joins_body);
 }
 
-/* `t_pool NAME...` runs only the named cases (for debugging). */
-static int only_argc;
-static char **only_argv;
-
-static void
-run_case(const char *name, void (*fn)(void))
-{
-	int i;
-
-	if (only_argc > 1) {
-		for (i = 1; i < only_argc; i++)
-			if (strcmp(only_argv[i], name) == 0)
-				break;
-		if (i == only_argc)
-			return;
-	}
-	harness_run(name, fn);
-}
-#undef RUN
-#define RUN(fn) run_case(#fn, fn)
-
 int
 main(int argc, char **argv)
 {
-	only_argc = argc;
-	only_argv = argv;
+	harness_only(argc, argv);	/* `t_pool NAME...`: only those cases */
 	sem_init(&bound_ready, 0, 0);
 	sem_init(&p_entered, 0, 0);
 	sem_init(&p_release, 0, 0);

@@ -64,19 +64,6 @@
 
 /* ------------------------------------------------------------ utilities */
 
-static int
-wait_sem(sem_t *s, int secs)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += secs;
-	while (sem_timedwait(s, &ts) != 0)
-		if (errno != EINTR)
-			return (-1);
-	return (0);
-}
-
 static door_attr_t
 attrs_of(int fd)
 {
@@ -85,30 +72,6 @@ attrs_of(int fd)
 	if (door_info(fd, &di) != 0)
 		return ((door_attr_t)-1);
 	return (di.di_attributes);
-}
-
-/* List this process's descriptors (to diagnose a leak). */
-static void
-dump_fds(const char *why)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	char path[300], tgt[256];
-	ssize_t n;
-
-	if (d == NULL)
-		return;
-	printf("  note: descriptors %s:", why);
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof (path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, tgt, sizeof (tgt) - 1);
-		tgt[n > 0 ? n : 0] = 0;
-		printf(" %s=%.60s", e->d_name, tgt);
-	}
-	printf("\n");
-	closedir(d);
 }
 
 /* door_info(fd) once (attrs & mask) == want, at most `secs` seconds. */
@@ -852,9 +815,6 @@ test_unref_and_multi_einval(void)
 }
 
 /* `t_unref NAME...` runs only the named cases (for debugging). */
-static int only_argc;
-static char **only_argv;
-
 /*
  * Every case is also a leak check: the same descriptors before and after
  * (every case closes, revokes and reaps what it made).
@@ -891,15 +851,6 @@ leak_checked(void)
 static void
 run_case(const char *name, void (*fn)(void))
 {
-	int i;
-
-	if (only_argc > 1) {
-		for (i = 1; i < only_argc; i++)
-			if (strcmp(only_argv[i], name) == 0)
-				break;
-		if (i == only_argc)
-			return;
-	}
 	case_fn = fn;
 	harness_run(name, leak_checked);
 }
@@ -909,8 +860,7 @@ run_case(const char *name, void (*fn)(void))
 int
 main(int argc, char **argv)
 {
-	only_argc = argc;
-	only_argv = argv;
+	harness_only(argc, argv);	/* `t_unref NAME...`: only those cases */
 	broker_fd = door_create(broker_proc, NULL, 0);
 	if (!CHECK(broker_fd >= 0))
 		return (harness_done());
