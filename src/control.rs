@@ -234,6 +234,7 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     let Some((pid, nonce)) = door::identity() else {
         return std::ptr::null_mut();
     };
+    crate::server::started_daemon();
     let mut last_sweep = sys::now_ns();
     loop {
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 16];
@@ -583,19 +584,16 @@ fn request_with(
 use std::mem::size_of;
 
 /// Once a second: wake fast-path followers that a claim failed to wake
-/// (`fast::sweep_parked`), in every pool of this process.
+/// (`fast::sweep_parked`), in every pool of this process. Allocates nothing
+/// (see `server::live_threads`).
 fn sweep_followers() {
-    let pools: Vec<std::sync::Arc<door::Pool>> = door::with_proc(|p| {
-        let mut v = vec![p.shared.clone()];
+    let _ = door::with_proc(|p| {
+        crate::fast::sweep_parked(&p.shared);
         for d in p.doors.values() {
-            if !v.iter().any(|q| std::sync::Arc::ptr_eq(q, &d.pool)) {
-                v.push(d.pool.clone());
+            if !std::sync::Arc::ptr_eq(&d.pool, &p.shared) {
+                crate::fast::sweep_parked(&d.pool);
             }
         }
-        Ok(v)
-    })
-    .unwrap_or_default();
-    for p in &pools {
-        crate::fast::sweep_parked(p);
-    }
+        Ok(())
+    });
 }

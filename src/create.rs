@@ -28,6 +28,7 @@ pub fn create(proc_: usize, cookie: usize, attrs: u32, _x: Option<()>) -> R<i32>
     }
     door::with_proc(crate::control::ensure_started)?;
     server::after_create(&d, first);
+    server::wait_started();
     Ok(fd)
 }
 

@@ -240,6 +240,8 @@ extern "C" fn atfork_parent() {
 }
 
 extern "C" fn atfork_child() {
+    // The parent's starting threads are not in the child.
+    crate::server::STARTING.store(0, std::sync::atomic::Ordering::Release);
     FORK_GUARD.with(|f| {
         if let Some(mut g) = f.borrow_mut().take()
             && let Some(old) = g.take()

@@ -177,10 +177,54 @@ static SERVER_FUNC: AtomicUsize = AtomicUsize::new(0);
 /// The default creation function: one detached thread that parks in the
 /// process pool (ignoring `info`, as illumos does).
 pub unsafe extern "C" fn default_server_func(_info: *mut door_info_t) {
-    spawn_detached(server_thread_main, ptr::null_mut());
+    STARTING.fetch_add(1, Ordering::AcqRel);
+    if !spawn_detached(server_thread_main, ptr::null_mut()) {
+        STARTING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Library-started threads that have not yet reached their first idle
+/// wait. `wait_started` lets door_create return only once they have: a
+/// thread that is still setting itself up allocates, and a fork() by the
+/// application at that moment, under a sanitizer's allocator (which, unlike
+/// glibc's, may not be locked across fork), could leave the child's
+/// allocator locked for ever.
+pub static STARTING: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread still counts in STARTING.
+    static COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The calling thread has reached its idle wait (once per thread).
+pub fn started() {
+    if COUNTED.with(|c| c.replace(false)) {
+        started_daemon();
+    }
+}
+
+/// A daemon started by `spawn_daemon` has reached its idle wait.
+pub fn started_daemon() {
+    // Saturating: a fork child starts from 0 (atfork_child).
+    let _ = STARTING.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+}
+
+/// Counts the calling (just started) thread as starting until `started`.
+fn starting_thread() {
+    COUNTED.with(|c| c.set(true));
+}
+
+/// Waits (at most 200 ms) until every library-started thread is idle.
+pub fn wait_started() {
+    let t0 = sys::now_ns();
+    while STARTING.load(Ordering::Acquire) > 0 && sys::now_ns() - t0 < 200_000_000 {
+        // SAFETY: a short sleep.
+        unsafe { libc::usleep(50) };
+    }
 }
 
 extern "C" fn server_thread_main(_: *mut libc::c_void) -> *mut libc::c_void {
+    starting_thread();
     // SAFETY: disabling cancellation of the calling thread.
     unsafe { sys::pthread_setcancelstate(sys::PTHREAD_CANCEL_DISABLE, ptr::null_mut()) };
     let _ = door_return(ptr::null(), 0, ptr::null(), 0);
@@ -196,7 +240,11 @@ pub fn spawn_daemon(
     f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
     arg: *mut libc::c_void,
 ) -> bool {
+    STARTING.fetch_add(1, Ordering::AcqRel);
     let ok = spawn_detached(f, arg);
+    if !ok {
+        STARTING.fetch_sub(1, Ordering::AcqRel);
+    }
     if ok {
         let mut d = door::lock(&DAEMONS);
         let pid = sys::getpid();
@@ -220,19 +268,76 @@ fn daemon_count() -> usize {
 }
 
 /// Threads of this process that have not ended (a main thread that called
-/// pthread_exit stays listed as a zombie until the process ends).
+/// pthread_exit stays listed as a zombie until the process ends). Runs on
+/// the manager's idle tick, so it allocates nothing: under a sanitizer's
+/// allocator (which, unlike glibc's, may not be locked across fork()), an
+/// allocation racing a fork() of another thread can leave the child's
+/// allocator locked for ever.
 fn live_threads() -> usize {
-    let Ok(rd) = std::fs::read_dir("/proc/self/task") else {
-        return usize::MAX;
+    // SAFETY: open/getdents64/read/close on stack buffers we own.
+    unsafe {
+        let dir = libc::open(
+            c"/proc/self/task".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        );
+        if dir < 0 {
+            return usize::MAX;
+        }
+        let mut n = 0;
+        let mut buf = [0u8; 4096];
+        loop {
+            let got = libc::syscall(libc::SYS_getdents64, dir, buf.as_mut_ptr(), buf.len());
+            if got <= 0 {
+                break;
+            }
+            let mut off = 0usize;
+            while off < got as usize {
+                // linux_dirent64: ino u64, off i64, reclen u16, type u8, name.
+                let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
+                let name = &buf[off + 19..off + reclen];
+                let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+                if len > 0 && name[0] != b'.' && !task_is_zombie(&name[..len]) {
+                    n += 1;
+                }
+                off += reclen.max(1);
+            }
+        }
+        libc::close(dir);
+        n
+    }
+}
+
+/// Is task `tid` (decimal digits) of this process a zombie?
+fn task_is_zombie(tid: &[u8]) -> bool {
+    let mut path = [0u8; 64];
+    let pre = b"/proc/self/task/";
+    let post = b"/stat\0";
+    if pre.len() + tid.len() + post.len() > path.len() {
+        return false;
+    }
+    path[..pre.len()].copy_from_slice(pre);
+    path[pre.len()..pre.len() + tid.len()].copy_from_slice(tid);
+    path[pre.len() + tid.len()..pre.len() + tid.len() + post.len()].copy_from_slice(post);
+    let mut stat = [0u8; 512];
+    // SAFETY: a NUL-terminated path and a stack buffer.
+    let got = unsafe {
+        let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let got = libc::read(fd, stat.as_mut_ptr().cast(), stat.len());
+        libc::close(fd);
+        got
     };
-    rd.filter_map(|e| e.ok())
-        .filter(|e| {
-            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-            // The state follows the parenthesised command name.
-            stat.rsplit_once(')')
-                .is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z'))
-        })
-        .count()
+    if got <= 0 {
+        return false;
+    }
+    let stat = &stat[..got as usize];
+    // The state follows the parenthesised command name.
+    match stat.iter().rposition(|&b| b == b')') {
+        Some(i) => stat[i + 1..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'Z'),
+        None => false,
+    }
 }
 
 /// Called by the manager now and then: if only the library's own daemon
@@ -878,6 +983,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         return None;
     }
     // A follower waits on the pool's fast-path board; the leader in epoll.
+    started();
     match crate::fast::park(&pool) {
         Some(crate::fast::Parked::Call(chan)) => {
             let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;

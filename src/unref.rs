@@ -101,6 +101,7 @@ extern "C" fn unref_main(_: *mut libc::c_void) -> *mut libc::c_void {
         libc::sigfillset(&mut set);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
+    crate::server::started_daemon();
     loop {
         let door = {
             let mut q = lock(&QUEUE);
