@@ -189,77 +189,6 @@ impl Drop for Map {
     }
 }
 
-/// Copies `len` bytes from our memory at `src` into a channel's memfd at
-/// `off`, EFAULT (not a crash) if `src` is unreadable: a fault-catching
-/// copy (`fault.rs`), else `pwrite`, a checked copy into the very pages
-/// both sides map (cheaper than process_vm_readv, which pins pages).
-fn put(mem: RawFd, off: usize, map: *mut u8, src: *const u8, len: usize) -> R<()> {
-    if sys::on_own_stack(src as usize, len) {
-        // SAFETY: the source is this thread's live stack; the destination
-        // is inside our mapping (callers check off + len <= capacity).
-        unsafe { ptr::copy(src, map.add(off), len) };
-        return Ok(());
-    }
-    // SAFETY: the destination is inside our mapping (callers check the
-    // bounds); the source is the caller's, checked by the copy.
-    if let Some(ok) = unsafe { crate::fault::copy(map.add(off), src, len) } {
-        return if ok { Ok(()) } else { Err(libc::EFAULT) };
-    }
-    let mut done = 0;
-    while done < len {
-        // SAFETY: pwrite checks the source range itself (EFAULT).
-        let n = unsafe {
-            libc::pwrite(
-                mem,
-                src.add(done).cast(),
-                len - done,
-                (off + done) as libc::off_t,
-            )
-        };
-        match n {
-            n if n > 0 => done += n as usize,
-            -1 if sys::errno() == libc::EINTR => continue,
-            -1 => return Err(sys::errno()),
-            _ => return Err(libc::EFAULT),
-        }
-    }
-    Ok(())
-}
-
-/// Copies `len` bytes of a channel's memfd at `off` into the caller's
-/// memory at `dst`, EFAULT if `dst` is unwritable (checked `pread`).
-fn get(mem: RawFd, off: usize, map: *const u8, dst: *mut u8, len: usize) -> R<()> {
-    if sys::on_own_stack(dst as usize, len) {
-        // SAFETY: the destination is this thread's live stack.
-        unsafe { ptr::copy(map.add(off), dst, len) };
-        return Ok(());
-    }
-    // SAFETY: the source is inside our mapping; the destination is the
-    // caller's, checked by the copy.
-    if let Some(ok) = unsafe { crate::fault::copy(dst, map.add(off), len) } {
-        return if ok { Ok(()) } else { Err(libc::EFAULT) };
-    }
-    let mut done = 0;
-    while done < len {
-        // SAFETY: pread checks the destination range itself (EFAULT).
-        let n = unsafe {
-            libc::pread(
-                mem,
-                dst.add(done).cast(),
-                len - done,
-                (off + done) as libc::off_t,
-            )
-        };
-        match n {
-            n if n > 0 => done += n as usize,
-            -1 if sys::errno() == libc::EINTR => continue,
-            -1 => return Err(sys::errno()),
-            _ => return Err(libc::EFAULT),
-        }
-    }
-    Ok(())
-}
-
 /// Seals that make a shared memfd's size permanent: the peer that maps it
 /// cannot shrink it under us (which would turn our accesses into SIGBUS).
 const SIZE_SEALS: libc::c_int = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
@@ -357,8 +286,6 @@ fn board_of(pool: &Pool) -> R<&BoardMap> {
 pub struct SrvChan {
     pub id: u32,
     map: Map,
-    /// The channel's memfd (results are written through it: `put`).
-    mem: OwnedFd,
     cap: usize,
     pub door: Arc<Door>,
     pub caller: Caller,
@@ -420,6 +347,7 @@ pub fn setup(
     if cap < 16 || !sealed_at_least(mem.as_raw_fd(), len) {
         return Err(libc::EINVAL);
     }
+    // The mapping is all we need: the memfd is closed when we return.
     let map = Map::new(mem.as_raw_fd(), len)?;
     let board = board_of(&door.pool)?.fd.as_raw_fd();
     let mut t = table();
@@ -436,7 +364,6 @@ pub fn setup(
     let chan = Arc::new(SrvChan {
         id,
         map,
-        mem,
         cap,
         door: door.clone(),
         caller,
@@ -800,7 +727,7 @@ pub fn complete(chan: &SrvChan, data: *const u8, size: usize, readable: bool) ->
             // buffer, live stack, or the channel); ranges may overlap.
             unsafe { ptr::copy(data, chan.data(), size) };
         } else {
-            put(chan.mem.as_raw_fd(), DATA_OFF, chan.map.ptr, data, size)?;
+            sys::copy_in_bytes(data, chan.data(), size)?;
         }
     }
     finish(chan, 0, size as u64, 0);
@@ -850,7 +777,7 @@ struct CliChan {
     cap: usize,
     /// Client end of the channel's socket pair.
     sock: OwnedFd,
-    /// The channel's memfd (arguments and results go through it).
+    /// The channel's (size-sealed) memfd, held while the channel lives.
     mem: OwnedFd,
     board: Arc<Map>,
     cred_gen: u64,
@@ -1071,7 +998,7 @@ fn call_on(
         return None;
     }
     if size > 0
-        && let Err(e) = put(c.mem.as_raw_fd(), DATA_OFF, c.map.ptr, data, size)
+        && let Err(e) = sys::copy_in_bytes(data, c.map.ptr.wrapping_add(DATA_OFF), size)
     {
         return Some(Err(e));
     }
@@ -1229,8 +1156,10 @@ fn wait_reply(
     } else if size > c.cap {
         Err(libc::EINTR) // a server writing nonsense
     } else {
-        let (mem, map) = (c.mem.as_raw_fd(), c.map.ptr as *const u8);
-        crate::client::place_results(arg, size, params, |dst, n| get(mem, DATA_OFF, map, dst, n))
+        let data = c.map.ptr.wrapping_add(DATA_OFF) as *const u8;
+        crate::client::place_results(arg, size, params, |dst, n| {
+            sys::copy_out_bytes(dst, data, n)
+        })
     };
     h.state.store(C_IDLE, Ordering::Release);
     res
