@@ -23,13 +23,19 @@ pub fn create(proc_: usize, cookie: usize, attrs: u32, _x: Option<()>) -> R<i32>
         return Err(libc::EINVAL);
     }
     let (fd, d, first) = door::create(proc_, cookie, attrs, None)?;
-    if attrs & (DOOR_UNREF | DOOR_UNREF_MULTI) != 0 {
-        crate::unref::ensure_thread();
-    }
-    door::with_proc(crate::control::ensure_started)?;
+    start_library_threads(attrs)?;
     server::after_create(&d, first);
     server::wait_started();
     Ok(fd)
+}
+
+/// Starts what a new door needs besides its server threads: the unref
+/// thread (for an unref door) and the manager.
+fn start_library_threads(attrs: u32) -> R<()> {
+    if attrs & (DOOR_UNREF | DOOR_UNREF_MULTI) != 0 {
+        crate::unref::ensure_thread();
+    }
+    door::with_proc(crate::control::ensure_started)
 }
 
 /// The handshake between door_xcreate and the threads its `crf` starts.
@@ -146,10 +152,10 @@ pub fn xcreate(
         crcookie,
     };
     let (fd, d, _) = door::create(proc_, cookie, attrs, Some(x))?;
-    if attrs & (DOOR_UNREF | DOOR_UNREF_MULTI) != 0 {
-        crate::unref::ensure_thread();
-    }
-    door::with_proc(crate::control::ensure_started)?;
+    start_library_threads(attrs)?;
+    // Our own threads are idle before the application's crf runs (its
+    // threads are its own business).
+    server::wait_started();
     let hs = Arc::new(Handshake {
         reported: AtomicU32::new(0),
         failed: AtomicU32::new(0),

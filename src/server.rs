@@ -177,10 +177,21 @@ static SERVER_FUNC: AtomicUsize = AtomicUsize::new(0);
 /// The default creation function: one detached thread that parks in the
 /// process pool (ignoring `info`, as illumos does).
 pub unsafe extern "C" fn default_server_func(_info: *mut door_info_t) {
+    spawn_starting(server_thread_main, ptr::null_mut());
+}
+
+/// Starts a detached library thread that counts in STARTING until it
+/// reports itself idle (`started`/`started_daemon`).
+fn spawn_starting(
+    f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
+    arg: *mut libc::c_void,
+) -> bool {
     STARTING.fetch_add(1, Ordering::AcqRel);
-    if !spawn_detached(server_thread_main, ptr::null_mut()) {
+    let ok = spawn_detached(f, arg);
+    if !ok {
         STARTING.fetch_sub(1, Ordering::AcqRel);
     }
+    ok
 }
 
 /// Library-started threads that have not yet reached their first idle
@@ -240,11 +251,7 @@ pub fn spawn_daemon(
     f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
     arg: *mut libc::c_void,
 ) -> bool {
-    STARTING.fetch_add(1, Ordering::AcqRel);
-    let ok = spawn_detached(f, arg);
-    if !ok {
-        STARTING.fetch_sub(1, Ordering::AcqRel);
-    }
+    let ok = spawn_starting(f, arg);
     if ok {
         let mut d = door::lock(&DAEMONS);
         let pid = sys::getpid();
