@@ -791,6 +791,13 @@ impl CliChan {
         // SAFETY: the mapping starts with a ChanHdr.
         unsafe { &*(self.map.ptr as *const ChanHdr) }
     }
+    fn dead(&self) -> bool {
+        self.hdr().state.load(Ordering::Acquire) == C_DEAD
+    }
+    /// Made under the current credentials, and large enough for `size`?
+    fn fits(&self, gen_now: u64, size: usize) -> bool {
+        self.cred_gen == gen_now && self.cap >= size
+    }
     fn board(&self) -> &Board {
         // SAFETY: BOARD_LEN bytes of Board, checked at setup.
         unsafe { &*(self.board.ptr as *const Board) }
@@ -833,7 +840,7 @@ pub fn after_fork_child() {
 pub fn sweep_dead() {
     let _ = MINE.try_with(|m| {
         if let Ok(mut v) = m.try_borrow_mut() {
-            v.retain(|c| c.hdr().state.load(Ordering::Acquire) != C_DEAD);
+            v.retain(|c| !c.dead());
         }
     });
 }
@@ -887,16 +894,11 @@ pub fn call(
     MINE.try_with(|m| {
         let mut v = m.try_borrow_mut().ok()?;
         let gen_now = CRED_GEN.load(Ordering::Acquire);
-        let usable = |c: &CliChan| {
-            c.cred_gen == gen_now
-                && c.cap >= size
-                && c.hdr().state.load(Ordering::Acquire) != C_DEAD
-        };
         // A channel that checked this very descriptor number at this epoch:
         // the number still names the same socket (fdwatch.rs), no fstat.
         let quick = epoch.and_then(|e| {
             v.iter()
-                .position(|c| c.fd == fd && c.epoch == e && usable(c))
+                .position(|c| c.fd == fd && c.epoch == e && !c.dead() && c.fits(gen_now, size))
         });
         let pos = match quick {
             Some(p) => p,
@@ -934,56 +936,51 @@ fn slow_lookup(
         return None;
     }
     let key = (st.st_dev, st.st_ino);
-    {
-        // Drop channels that are dead, stale or too small for this call.
-        v.retain(|c| {
-            let dead = c.hdr().state.load(Ordering::Acquire) == C_DEAD;
-            !(dead || (c.key == key && (c.cred_gen != gen_now || c.cap < size)))
-        });
-        let pos = match v.iter().position(|c| c.key == key) {
-            Some(p) => p,
-            None => {
-                // Before adding one, drop channels whose server side is gone
-                // (server dead, door revoked or unreachable): one poll.
-                let mut pf: Vec<libc::pollfd> = v
-                    .iter()
-                    .map(|c| libc::pollfd {
-                        fd: c.sock.as_raw_fd(),
-                        events: libc::POLLRDHUP,
-                        revents: 0,
-                    })
-                    .collect();
-                let ready = if pf.is_empty() {
-                    0
-                } else {
-                    // SAFETY: pf is a valid array of pollfds; zero timeout.
-                    unsafe { libc::poll(pf.as_mut_ptr(), pf.len() as libc::nfds_t, 0) }
-                };
-                if ready > 0 {
-                    let mut i = 0;
-                    v.retain(|_| {
-                        let gone =
-                            pf[i].revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0;
-                        i += 1;
-                        !gone
-                    });
-                }
-                let cap = size.next_power_of_two().max(CAP_MIN);
-                let c = new_channel(fd, key, cap).ok()?;
-                if v.len() >= MAX_CHANS {
-                    v.remove(0);
-                }
-                v.push(c);
-                v.len() - 1
+    // Drop channels that are dead, stale or too small for this call.
+    v.retain(|c| !(c.dead() || (c.key == key && !c.fits(gen_now, size))));
+    let pos = match v.iter().position(|c| c.key == key) {
+        Some(p) => p,
+        None => {
+            // Before adding one, drop channels whose server side is gone
+            // (server dead, door revoked or unreachable): one poll.
+            let mut pf: Vec<libc::pollfd> = v
+                .iter()
+                .map(|c| libc::pollfd {
+                    fd: c.sock.as_raw_fd(),
+                    events: libc::POLLRDHUP,
+                    revents: 0,
+                })
+                .collect();
+            let ready = if pf.is_empty() {
+                0
+            } else {
+                // SAFETY: pf is a valid array of pollfds; zero timeout.
+                unsafe { libc::poll(pf.as_mut_ptr(), pf.len() as libc::nfds_t, 0) }
+            };
+            if ready > 0 {
+                let mut i = 0;
+                v.retain(|_| {
+                    let gone =
+                        pf[i].revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0;
+                    i += 1;
+                    !gone
+                });
             }
-        };
-        let c = &mut v[pos];
-        (c.fd, c.epoch) = match epoch {
-            Some(e) => (fd, e),
-            None => (-1, 0),
-        };
-        Some(pos)
-    }
+            let cap = size.next_power_of_two().max(CAP_MIN);
+            let c = new_channel(fd, key, cap).ok()?;
+            if v.len() >= MAX_CHANS {
+                v.remove(0);
+            }
+            v.push(c);
+            v.len() - 1
+        }
+    };
+    let c = &mut v[pos];
+    (c.fd, c.epoch) = match epoch {
+        Some(e) => (fd, e),
+        None => (-1, 0),
+    };
+    Some(pos)
 }
 
 fn call_on(
