@@ -109,7 +109,7 @@ pub fn after_fork_child() {
 }
 
 /// A new end (a countable reference) of the door `fd`, made by its server.
-pub fn new_reference(fd: RawFd, id: &Ident) -> R<std::os::fd::OwnedFd> {
+pub fn new_reference(fd: RawFd, id: &Ident) -> R<sys::OwnedFd> {
     if id.local {
         let d = door::lookup(id.name.id).ok_or(libc::EBADF)?;
         door::with_proc(|st| door::new_end(st, &d))
@@ -316,7 +316,7 @@ impl Drop for InFlightSlot {
     fn drop(&mut self) {
         let fd = self.0.replace(-1);
         if fd >= 0 {
-            let _ = sys::close(fd);
+            sys::close_own(fd);
         }
     }
 }

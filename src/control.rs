@@ -11,7 +11,8 @@
 //! gone: `di_target == -1`. The same thread accepts on the rendezvous
 //! listeners of `naming.rs`.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use crate::sys::OwnedFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
 use crate::abi::*;
@@ -72,12 +73,12 @@ pub fn ensure_started(st: &mut Proc) -> R<()> {
     }
     let s = listen_on(&wire::ctl_name(st.pid, st.nonce))?;
     // SAFETY: epoll_create1 has no pointer arguments.
-    let ep = sys::cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-    if let Err(e) = epoll_add(ep, s.as_raw_fd()) {
-        let _ = sys::close(ep);
-        return Err(e);
-    }
-    let ctl = std::os::fd::IntoRawFd::into_raw_fd(s);
+    let ep = sys::own(sys::cvt(unsafe {
+        libc::epoll_create1(libc::EPOLL_CLOEXEC)
+    })?);
+    epoll_add(ep.as_raw_fd(), s.as_raw_fd())?;
+    let ep = ep.keep();
+    let ctl = s.keep();
     st.owned.push(ctl);
     st.owned.push(ep);
     st.mgr_epfd = ep;
@@ -237,6 +238,11 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     crate::server::started_daemon();
     let mut last_sweep = sys::now_ns();
     loop {
+        if !crate::fdown::owned(ep) {
+            // The application closed our descriptors (closefrom and the
+            // like): this manager's process state is retired.
+            return std::ptr::null_mut();
+        }
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 16];
         // SAFETY: evs is writable for 16 events.
         // Wakes up once a second when idle, to end the process if only the
@@ -305,9 +311,10 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
             if c < 0 {
                 return;
             }
+            let c = sys::own(c).keep();
             let _ = door::with_proc(|st| {
                 if st.conns.len() >= MAX_CONNS || epoll_add(ep, c).is_err() {
-                    let _ = sys::close(c);
+                    sys::close_own(c);
                 } else {
                     st.conns.insert(c, kind);
                     st.owned.push(c);
@@ -327,7 +334,7 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
                 st.owned.retain(|&o| o != fd);
                 Ok(())
             });
-            let _ = sys::close(fd);
+            sys::close_own(fd);
         }
         Event::Nothing => {}
     }

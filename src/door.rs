@@ -8,8 +8,9 @@
 //! and are taken by the pool threads, which wait in `epoll_wait` on their
 //! pool's epoll set.
 
+use crate::sys::OwnedFd;
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -158,6 +159,8 @@ pub struct Proc {
     pub ctl_started: bool,
     /// Every descriptor the state owns, closed at once in a fork child.
     pub owned: Vec<RawFd>,
+    /// `fdown::lost_gen` when the state last checked its descriptors.
+    pub lost_seen: u64,
     /// The manager thread's epoll set and control listener (-1 until started).
     pub mgr_epfd: RawFd,
     pub ctl_fd: RawFd,
@@ -252,7 +255,7 @@ extern "C" fn atfork_child() {
             // this child lives. The state is buried, not dropped, so the
             // numbers are never closed twice.
             for &fd in &old.owned {
-                let _ = sys::close(fd);
+                sys::close_own(fd);
             }
             // No allocation or free here: this runs inside fork(), where a
             // malloc can deadlock on an allocator lock (seen under ASan).
@@ -281,6 +284,24 @@ pub fn init_atfork() {
 pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
     init_atfork();
     let mut g = lock(&STATE);
+    let lost = crate::fdown::lost_gen();
+    if let Some(p) = g.as_mut()
+        && p.lost_seen != lost
+    {
+        p.lost_seen = lost;
+        if p.owned.iter().any(|&fd| !crate::fdown::owned(fd)) {
+            // The application closed descriptors of this state (closefrom,
+            // close_range, a loop of close from 3 up): its doors are gone.
+            // Close what is still ours and start afresh; numbers that are
+            // no longer ours are never touched again.
+            if let Some(old) = g.take() {
+                for &fd in &old.owned {
+                    sys::close_own(fd);
+                }
+                bury(old);
+            }
+        }
+    }
     if g.is_none() {
         let shared = Pool::new(0)?;
         let epfd = shared.epfd.as_raw_fd();
@@ -292,6 +313,7 @@ pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
             started: false,
             ctl_started: false,
             owned: vec![epfd],
+            lost_seen: crate::fdown::lost_gen(),
             mgr_epfd: -1,
             ctl_fd: -1,
             conns: HashMap::new(),

@@ -21,7 +21,8 @@
 //!   buffer, larger ones are read in place (KNOWN_DIFFERENCES.md).
 //! * `LIBDOOR_FASTPATH=0` turns it off.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use crate::sys::OwnedFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -824,8 +825,8 @@ pub fn after_fork_child() {
             // records is forgotten.
             let old = std::mem::take(&mut *v);
             for c in &old {
-                let _ = sys::close(c.sock.as_raw_fd());
-                let _ = sys::close(c.mem.as_raw_fd());
+                sys::close_own(c.sock.as_raw_fd());
+                sys::close_own(c.mem.as_raw_fd());
                 // SAFETY: unmapping our copy of the channel mapping; the
                 // record that owns it is forgotten below, never dropped.
                 unsafe { libc::munmap(c.map.ptr.cast(), c.map.len) };

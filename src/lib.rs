@@ -18,6 +18,7 @@ mod create;
 mod door;
 mod fast;
 mod fault;
+mod fdown;
 mod fdwatch;
 mod naming;
 mod server;

@@ -15,8 +15,9 @@
 //! The rendezvous is served by the manager thread (`control.rs`), which
 //! holds one reference to the door per attachment, as namefs does.
 
+use crate::sys::OwnedFd;
 use std::ffi::CStr;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
 use crate::sys::{self, R};
 use crate::wire::{self, HDR_LEN, Hdr};

@@ -12,7 +12,8 @@
 //! `door_return`) and calls `dispatch` on that fresh frame, so a million
 //! invocations use the same stack addresses as the first.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use crate::sys::OwnedFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -1001,6 +1002,18 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             return None;
         }
         Some(crate::fast::Parked::Epoll) | None => {}
+    }
+    if !crate::fdown::owned(pool.epfd.as_raw_fd()) {
+        // The application closed this pool's epoll set under us (closefrom,
+        // close_range, a daemonize loop): its doors are gone, and the
+        // number may name one of the application's files now. This thread
+        // has nothing left to serve; it sleeps for good rather than touch
+        // that number (door::with_proc starts the process state afresh).
+        pool.idle.fetch_sub(1, Ordering::AcqRel);
+        loop {
+            // SAFETY: pause has no preconditions.
+            unsafe { libc::pause() };
+        }
     }
     pool.fast.epoll_waiters.fetch_add(1, Ordering::SeqCst);
     let mut ev = libc::epoll_event { events: 0, u64: 0 };

@@ -3,9 +3,7 @@
 //! error is a plain errno value.
 
 use std::mem::{MaybeUninit, size_of, zeroed};
-#[cfg(test)]
-use std::os::fd::AsRawFd;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 
 /// An errno value.
 pub type Errno = i32;
@@ -571,10 +569,55 @@ pub fn copy_out_bytes(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
     }
 }
 
-/// Owns a raw descriptor number as an `OwnedFd`.
+/// A descriptor the library made or received for itself: registered with
+/// `fdown` while it lives, and closed on drop only if the application has
+/// not closed the number meanwhile (`fdown::close_own`).
+#[derive(Debug)]
+pub struct OwnedFd(RawFd);
+
+impl OwnedFd {
+    /// Keeps the descriptor as a bare number that stays registered: close
+    /// it with `close_own`.
+    pub fn keep(self) -> RawFd {
+        let fd = self.0;
+        std::mem::forget(self);
+        fd
+    }
+}
+impl Drop for OwnedFd {
+    fn drop(&mut self) {
+        crate::fdown::close_own(self.0);
+    }
+}
+impl AsRawFd for OwnedFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+impl IntoRawFd for OwnedFd {
+    /// Hands the descriptor out of the library (to the application).
+    fn into_raw_fd(self) -> RawFd {
+        crate::fdown::disown(self.0);
+        self.keep()
+    }
+}
+impl FromRawFd for OwnedFd {
+    unsafe fn from_raw_fd(fd: RawFd) -> Self {
+        crate::fdown::register(fd);
+        OwnedFd(fd)
+    }
+}
+
+/// Owns a raw descriptor number (made or received by the library).
 pub fn own(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass descriptors they exclusively own.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Closes a descriptor kept with `OwnedFd::keep`, unless the application
+/// closed that number meanwhile.
+pub fn close_own(fd: RawFd) {
+    crate::fdown::close_own(fd);
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! numbers are about to stop naming what they named, then does exactly what
 //! libc does (same result, same errno; `close` stays a cancellation point).
 
-use crate::fdwatch;
+use crate::{fdown, fdwatch};
 
 #[cfg(target_env = "gnu")]
 unsafe extern "C" {
@@ -19,6 +19,7 @@ unsafe extern "C" {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn close(fd: libc::c_int) -> libc::c_int {
     fdwatch::closing(fd);
+    fdown::app_closing(fd);
     // SAFETY: libc's close, with the caller's argument.
     unsafe { __close(fd) }
 }
@@ -36,6 +37,7 @@ pub(crate) fn close_wrapper() -> usize {
 pub unsafe extern "C" fn dup2(old: libc::c_int, new: libc::c_int) -> libc::c_int {
     if old != new {
         fdwatch::closing(new);
+        fdown::app_closing(new);
     }
     // SAFETY: libc's dup2, with the caller's arguments.
     unsafe { __dup2(old, new) }
@@ -53,6 +55,7 @@ pub unsafe extern "C" fn dup3(
 ) -> libc::c_int {
     if old != new {
         fdwatch::closing(new);
+        fdown::app_closing(new);
     }
     // SAFETY: the dup3 system call, as glibc's dup3 makes it.
     unsafe { libc::syscall(libc::SYS_dup3, old, new, flags) as libc::c_int }
@@ -71,6 +74,7 @@ pub unsafe extern "C" fn close_range(
 ) -> libc::c_int {
     if flags & libc::CLOSE_RANGE_CLOEXEC as libc::c_int == 0 && lo <= hi {
         fdwatch::closing_range(lo, hi);
+        fdown::app_closing_range(lo, hi);
     }
     // SAFETY: the close_range system call, as glibc's close_range makes it.
     unsafe { libc::syscall(libc::SYS_close_range, lo, hi, flags) as libc::c_int }
@@ -84,6 +88,7 @@ pub unsafe extern "C" fn close_range(
 pub unsafe extern "C" fn closefrom(lo: libc::c_int) {
     let lo = lo.max(0);
     fdwatch::closing_range(lo as libc::c_uint, libc::c_uint::MAX);
+    fdown::app_closing_range(lo as libc::c_uint, libc::c_uint::MAX);
     // SAFETY: the close_range system call over [lo, ∞), as glibc tries first.
     let r = unsafe {
         libc::syscall(
