@@ -23,10 +23,13 @@ extern "C" {
 
 /* 1 if fildes is a STREAMS device: always 0 on Linux (-1/EBADF if bad fd). */
 int isastream(int);
+#ifndef _LIBDOOR_FATTACH_DECLARED
+#define _LIBDOOR_FATTACH_DECLARED
 /* Attach a door (or other) descriptor to a file-system path. */
 int fattach(int, const char *);
 /* Detach whatever fattach() attached to a path. */
 int fdetach(const char *);
+#endif
 
 #ifdef __cplusplus
 }

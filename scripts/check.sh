@@ -40,6 +40,15 @@ stage "cargo clippy" cargo clippy --release --locked --all-targets -- -D warning
 stage "cargo test" cargo test --release --locked
 stage "headers and ABI" bash compat-tests/abi/check-headers.sh "$ROOT"
 stage "ELF symbols and SONAME" bash compat-tests/abi/check-elf.sh target/release/libdoor.so "$ROOT"
+# Every compat test and the demo compile with GCC 14's default errors
+# (implicit declarations, incompatible pointer types, int conversions).
+gcc14() {
+    make -s -C compat-tests gcc14 || return 1
+    local flags="-Werror=implicit-function-declaration -Werror=incompatible-pointer-types"
+    flags="$flags -Werror=int-conversion -Werror=implicit-int"
+    make -s -C demo clean all EXTRA_CFLAGS="$flags" >/dev/null || return 1
+}
+stage "compile with GCC 14 default errors" gcc14
 stage "compat (build tree)" make -s -C compat-tests check
 stage "compat (fast path forced off)" env LIBDOOR_FASTPATH=0 make -s -C compat-tests check
 stage "compat (ASan+UBSan)" make -s -C compat-tests SANITIZE=1 check

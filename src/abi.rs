@@ -137,6 +137,11 @@ pub struct door_arg_t {
 /// ```
 pub type door_server_procedure_t =
     unsafe extern "C" fn(*mut libc::c_void, *mut u8, usize, *mut door_desc_t, uint_t);
+/// A server procedure as Solaris 2.6-era sources declare it, with
+/// `size_t n_desc`: libdoor calls every procedure through this type, so
+/// that the count is zero-extended to 64 bits whichever way it was declared.
+pub type door_server_procedure_sz_t =
+    unsafe extern "C" fn(*mut libc::c_void, *mut u8, usize, *mut door_desc_t, usize);
 /// `typedef void door_server_func_t(door_info_t *);`
 pub type door_server_func_t = unsafe extern "C" fn(*mut door_info_t);
 /// `typedef int door_xcreate_server_func_t(door_info_t *, void *(*)(void *), void *, void *);`

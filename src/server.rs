@@ -807,10 +807,17 @@ extern "C" fn dispatch(st: usize) -> ! {
         if let Some(d) = inv.deplete {
             run_depletion(d);
         }
+        // The count goes in a full 64-bit register, zero-extended: Solaris
+        // 2.6-era procedures declare `size_t n_desc` and read all of it.
+        // SAFETY: the two procedure types differ only in the width of the
+        // last integer argument, which travels in a register either way.
+        let proc_ = unsafe {
+            std::mem::transmute::<door_server_procedure_t, door_server_procedure_sz_t>(inv.proc_)
+        };
         // SAFETY: calling the user's procedure with the arguments it was
         // registered for; argp/dp point into this thread's buffer, valid
         // until its next door_return. No live destructors in this frame.
-        unsafe { (inv.proc_)(inv.cookie, inv.argp, inv.size, inv.dp, inv.n) };
+        unsafe { proc_(inv.cookie, inv.argp, inv.size, inv.dp, inv.n as usize) };
         procedure_returned(st);
     }
 }
