@@ -73,6 +73,11 @@ static void server(void *cookie, char *argp, size_t n, door_desc_t *dp, uint_t n
     (void)cookie; (void)argp; (void)n; (void)dp; (void)nd;
     (void)door_return((char *)0, 0, (door_desc_t *)0, 0);
 }
+/* Solaris 2.6-style procedure: size_t n_desc, passed without a cast. */
+static void old_server(void *cookie, char *argp, size_t n, door_desc_t *dp, size_t nd)
+{
+    (void)cookie; (void)argp; (void)n; (void)dp; (void)nd;
+}
 int use_door_h(void);
 int use_door_h(void)
 {
@@ -83,6 +88,8 @@ int use_door_h(void)
     ucred_t *uc = 0;
     door_server_procedure_t *proc = server;
     int d = door_create(proc, (void *)0, DOOR_UNREF | DOOR_REFUSE_DESC);
+    int od = door_create(old_server, (void *)0, 0) + door_create(&old_server, (void *)0, 0)
+        + door_xcreate(old_server, (void *)0, 0, 0, 0, (void *)0, 0);
     desc.d_attributes = DOOR_DESCRIPTOR | DOOR_RELEASE;
     desc.d_data.d_desc.d_descriptor = d;
     arg.data_ptr = 0;
@@ -96,7 +103,7 @@ int use_door_h(void)
     (void)door_cred(&cred);
     if (door_ucred(&uc) == 0)
         ucred_free(uc);
-    return (int)sizeof(struct door_results) + S_ISDOOR(0150000) + (int)cred.dc_pid;
+    return (int)sizeof(struct door_results) + S_ISDOOR(0150000) + (int)cred.dc_pid + od;
 }
 EOF
 
