@@ -23,6 +23,7 @@ mod fdwatch;
 mod naming;
 mod server;
 mod sys;
+mod thr;
 mod ucred;
 mod unref;
 mod wire;

@@ -348,10 +348,16 @@ fn task_is_zombie(tid: &[u8]) -> bool {
     }
 }
 
+/// Would only daemon threads (the library's, and `extra` THR_DAEMON
+/// threads of the application) be left once the calling thread ends?
+pub fn only_daemons_besides_me(extra: usize) -> bool {
+    live_threads() <= daemon_count() + extra + 1
+}
+
 /// Called by the manager now and then: if only the library's own daemon
 /// threads are left, the process ends as it would on illumos.
 pub fn exit_if_only_daemons() {
-    if live_threads() <= daemon_count() {
+    if live_threads() <= daemon_count() + crate::thr::daemons() {
         // SAFETY: every user thread has ended; exit as illumos would.
         unsafe { libc::exit(0) }
     }

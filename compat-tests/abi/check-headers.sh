@@ -187,6 +187,7 @@ cat >"$tmp/all_h.c" <<'EOF'
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stropts.h>
+#include <thread.h>
 #include <ucred.h>
 #include <sys/door.h>
 #include <door.h>
@@ -205,7 +206,28 @@ int use_all(void)
 }
 EOF
 
-for h in door_h sys_door_h ucred_h stropts_h; do
+printf '#include <thread.h>\n' >"$tmp/thread_h_alone.c"
+cat >"$tmp/thread_h_use.c" <<'EOF'
+#include <thread.h>
+static void *start(void *arg) { return arg; }
+static void dtor(void *v) { (void)v; }
+int use_thread_h(void);
+int use_thread_h(void)
+{
+    thread_t t = 0, dep = 0;
+    thread_key_t k = THR_ONCE_KEY;
+    void *st = 0;
+    int r = thr_create((void *)0, 0, start, (void *)0,
+        THR_BOUND | THR_NEW_LWP | THR_DETACHED | THR_SUSPENDED | THR_DAEMON, &t);
+    r += thr_continue(t) + thr_join(0, &dep, &st) + thr_kill(t, 0) + thr_main();
+    r += thr_keycreate(&k, dtor) + thr_keycreate_once(&k, dtor) + thr_setspecific(k, st);
+    r += thr_getspecific(k, &st) + thr_getconcurrency() + thr_setconcurrency(2);
+    thr_yield();
+    return r + (int)thr_self() + (int)THR_MIN_STACK;
+}
+EOF
+
+for h in door_h sys_door_h ucred_h stropts_h thread_h; do
     for kind in alone use; do
         tu="$tmp/${h}_$kind.c"
         name=$(echo "$h" | sed 's/_h$/.h/; s/^sys_/sys\//')

@@ -8,6 +8,7 @@
 #include <door.h>
 #include <ucred.h>
 #include <stropts.h>
+#include <thread.h>
 #include <sys/door.h>
 
 /* The function typedefs themselves (section 2.1). */
@@ -62,6 +63,27 @@ const char *(*const p_libdoor_backend)(void) = libdoor_backend;
 int (*const p_isastream)(int) = isastream;
 int (*const p_fattach)(int, const char *) = fattach;
 int (*const p_fdetach)(const char *) = fdetach;
+
+/* <thread.h> (Solaris threads) */
+int (*const p_thr_create)(void *, size_t, void *(*)(void *), void *, long, thread_t *) = thr_create;
+int (*const p_thr_join)(thread_t, thread_t *, void **) = thr_join;
+void (*const p_thr_exit)(void *) = thr_exit;
+thread_t (*const p_thr_self)(void) = thr_self;
+void (*const p_thr_yield)(void) = thr_yield;
+int (*const p_thr_kill)(thread_t, int) = thr_kill;
+int (*const p_thr_continue)(thread_t) = thr_continue;
+int (*const p_thr_main)(void) = thr_main;
+size_t (*const p_thr_min_stack)(void) = thr_min_stack;
+int (*const p_thr_getconcurrency)(void) = thr_getconcurrency;
+int (*const p_thr_setconcurrency)(int) = thr_setconcurrency;
+int (*const p_thr_keycreate)(thread_key_t *, void (*)(void *)) = thr_keycreate;
+int (*const p_thr_keycreate_once)(thread_key_t *, void (*)(void *)) = thr_keycreate_once;
+int (*const p_thr_setspecific)(thread_key_t, void *) = thr_setspecific;
+int (*const p_thr_getspecific)(thread_key_t, void **) = thr_getspecific;
+#if !defined(__STRICT_ANSI__)
+int (*const p_thr_sigsetmask)(int, const sigset_t *, sigset_t *) = thr_sigsetmask;
+int (*const p_thr_stksegment)(stack_t *) = thr_stksegment;
+#endif
 
 /* <ucred.h> */
 ucred_t *(*const p_ucred_get)(pid_t) = ucred_get;

@@ -6,6 +6,7 @@ mod door;
 mod fds;
 mod ids;
 mod stropts;
+mod thread;
 mod ucred;
 
 pub(crate) use fds::close_wrapper;
