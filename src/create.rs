@@ -24,8 +24,14 @@ pub fn create(proc_: usize, cookie: usize, attrs: u32, _x: Option<()>) -> R<i32>
     }
     let (fd, d, first) = door::create(proc_, cookie, attrs, None)?;
     start_library_threads(attrs)?;
-    server::after_create(&d, first);
     server::wait_started();
+    // The creation function runs last, with the door ready, as on illumos:
+    // a thread it starts may door_bind (with the descriptor the caller is
+    // about to receive) as soon as door_create returns. Only libdoor's own
+    // default function's threads are waited for.
+    if server::after_create(&d, first) {
+        server::wait_started();
+    }
     Ok(fd)
 }
 

@@ -101,6 +101,24 @@ pub struct Door {
     pub active: AtomicU32,
     pub xcreate: Option<XCreate>,
     pub revoked: AtomicBool,
+    /// The `door_info_t` handed to the creation function of a DOOR_PRIVATE
+    /// door: it stays valid as long as the door does, so a thread that the
+    /// function starts may read it whenever it runs.
+    pub crf_info: InfoCell,
+}
+
+/// A `door_info_t` at a stable address, written once before the creation
+/// function sees it.
+pub struct InfoCell(std::cell::UnsafeCell<door_info_t>);
+// SAFETY: written only by door_create's thread before any other thread can
+// reach the pointer; read-only afterwards.
+unsafe impl Sync for InfoCell {}
+// SAFETY: plain data.
+unsafe impl Send for InfoCell {}
+impl InfoCell {
+    pub fn ptr(&self) -> *mut door_info_t {
+        self.0.get()
+    }
 }
 
 impl Door {
@@ -390,6 +408,8 @@ pub fn create(
             active: AtomicU32::new(0),
             xcreate,
             revoked: AtomicBool::new(false),
+            // SAFETY: door_info_t is plain data; all-zero is valid.
+            crf_info: InfoCell(std::cell::UnsafeCell::new(unsafe { std::mem::zeroed() })),
         });
         let client = new_end(st, &door)?;
         if private {

@@ -1295,18 +1295,27 @@ pub fn recv_rest(
 
 /// Called after door_create: starts the pool for the first non-private
 /// door, or offers a private door to the creation function (spec §4.1).
-pub fn after_create(door: &Arc<Door>, first_shared: bool) {
+/// Returns whether it ran libdoor's default function (whose threads
+/// door_create waits for).
+pub fn after_create(door: &Arc<Door>, first_shared: bool) -> bool {
     let f = server_func();
+    let default = f as usize == default_server_func as *const () as usize;
     if door.attrs.load(Ordering::Relaxed) & DOOR_PRIVATE != 0 {
         if door.xcreate.is_none() {
-            let mut info = door.info(sys::getpid());
-            // SAFETY: the user's creation function, with a valid info.
-            unsafe { f(&mut info) };
+            let info = door.crf_info.ptr();
+            // SAFETY: nobody else has seen the door's info cell yet.
+            unsafe { info.write(door.info(sys::getpid())) };
+            // SAFETY: the user's creation function, with an info that lives
+            // as long as the door.
+            unsafe { f(info) };
+            return default;
         }
     } else if first_shared {
         // SAFETY: as above, with NULL for the shared pool.
         unsafe { f(ptr::null_mut()) };
+        return default;
     }
+    false
 }
 
 /// door_bind (spec §4.9).
