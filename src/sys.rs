@@ -595,16 +595,88 @@ impl AsRawFd for OwnedFd {
     }
 }
 impl IntoRawFd for OwnedFd {
-    /// Hands the descriptor out of the library (to the application).
+    /// Hands the descriptor out of the library (to the application), at
+    /// the lowest free number, as a descriptor the kernel just made.
     fn into_raw_fd(self) -> RawFd {
         crate::fdown::disown(self.0);
-        self.keep()
+        lower(self.keep())
     }
 }
 impl FromRawFd for OwnedFd {
+    /// Takes a descriptor the library made or received for itself, moved
+    /// up to `FD_FLOOR` or above where the limit allows.
     unsafe fn from_raw_fd(fd: RawFd) -> Self {
+        let fd = lift(fd);
         crate::fdown::register(fd);
         OwnedFd(fd)
+    }
+}
+
+/// The library's own descriptors live at or above this number when the
+/// descriptor limit allows, so that the application's descriptors take the
+/// low numbers they would have on illumos, whose door library keeps none
+/// (a first `door_create` returns 3, a first `open` after it 4).
+pub const FD_FLOOR: RawFd = 256;
+
+fn raw_close(fd: RawFd) {
+    // SAFETY: the close system call on a descriptor we own, bypassing
+    // libdoor's own close wrapper (nothing of the application's is closed).
+    unsafe { libc::syscall(libc::SYS_close, fd) };
+}
+
+/// Moves `fd` to `FD_FLOOR` or above (close-on-exec), if it is below and
+/// there is room; under a descriptor limit of 256 or less, to the upper
+/// half of the table instead; otherwise leaves it.
+fn lift(fd: RawFd) -> RawFd {
+    if !(0..FD_FLOOR).contains(&fd) {
+        return fd;
+    }
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
+    let mut n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, FD_FLOOR) };
+    if n < 0 && errno() == libc::EINVAL {
+        // SAFETY: getrlimit into a local.
+        let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 {
+            let half = (rl.rlim_cur / 2).min(FD_FLOOR as libc::rlim_t) as RawFd;
+            if half > fd {
+                // SAFETY: as above.
+                n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, half) };
+            }
+        }
+    }
+    if n < 0 {
+        return fd;
+    }
+    raw_close(fd);
+    n
+}
+
+/// Moves `fd` to the lowest free number if that is lower, keeping its
+/// close-on-exec flag.
+fn lower(fd: RawFd) -> RawFd {
+    // SAFETY: F_GETFD/F_DUPFD take integer arguments.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        if flags < 0 {
+            return fd;
+        }
+        let cmd = if flags & libc::FD_CLOEXEC != 0 {
+            libc::F_DUPFD_CLOEXEC
+        } else {
+            libc::F_DUPFD
+        };
+        let n = libc::fcntl(fd, cmd, 0);
+        if n < 0 {
+            return fd;
+        }
+        if n < fd {
+            raw_close(fd);
+            n
+        } else {
+            raw_close(n);
+            fd
+        }
     }
 }
 
