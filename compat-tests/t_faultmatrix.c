@@ -25,9 +25,9 @@
  *    call to the door (the fast path's channel set-up): success, EINTR or
  *    EBADF, and the thread's channel goes away with the thread;
  *  - srv_create_fattach: the server dies while it creates doors and
- *    attaches them to a path that this process opens and calls: success
- *    or EBADF, and afterwards this process can attach its own door at the
- *    same path.
+ *    attaches them to a path that this process opens and calls: success,
+ *    EBADF or (it died in the call) EINTR, and afterwards this process can attach its own door at
+ * the same path.
  *
  * The client dies, the server (this process) survives:
  *  - cli_random_calls, cli_in_procedure, cli_big_reply, cli_desc_in_flight,
@@ -292,22 +292,30 @@ static void take_counts(struct counts *c) {
 }
 
 /*
- * The survivor's counts are back to `c`; `spare_threads` more threads are
- * tolerated (a surviving server's idle reserve).
+ * The survivor's counts are back to `c`.  A surviving server may have up
+ * to `spare_threads` more threads (its pool's idle reserve depends on when
+ * a thread was added for a call that found none idle), and two mappings
+ * (stack and guard page) for each such thread or for a stack glibc keeps
+ * cached after a thread exits.
  */
 static void check_counts(const struct counts *c, int spare_threads, const char *why) {
-    int n;
+    int n, m;
 
     sweep();
     if (!CHECK_EQ(count_fds_settled_of(getpid(), c->fds, 10), c->fds))
         dump_fds(why);
-    if (MAPS_RELIABLE)
-        CHECK_EQ(harness_settle(count_maps, c->maps, 10), c->maps);
     n = harness_settle(count_threads, c->threads, 10);
     if (n != c->threads && n <= c->threads + spare_threads && n > 0)
         NOTE("%s: %d threads, %d before (pool reserve)", why, n, c->threads);
     else
         CHECK_EQ(n, c->threads);
+    if (MAPS_RELIABLE) {
+        m = harness_settle(count_maps, c->maps, 10);
+        if (m != c->maps && m <= c->maps + 2 * spare_threads)
+            NOTE("%s: %d mappings, %d before (thread stacks)", why, m, c->maps);
+        else
+            CHECK_EQ(m, c->maps);
+    }
 }
 
 /* --------------------------------------------- a server that will die */
@@ -573,9 +581,10 @@ static void test_srv_create_fattach(void) {
             if (!CHECK(fd >= 0))
                 break;
             rc = call_op(fd, OP_ECHO, NULL);
+            /* EINTR: the server died in the middle of this call. */
             if (rc == 0)
                 ok++;
-            else if (!CHECK_EQ(errno, EBADF))
+            else if (!CHECK(errno == EBADF || errno == EINTR))
                 bad++;
             (void)close(fd);
             if (waitpid(pid, &st, WNOHANG) == pid)
