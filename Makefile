@@ -2,6 +2,7 @@
 #   make            build libdoor.so.1 (+ libdoor.so) and libdoor.a
 #   make demo       build everything and run the demo door server and client
 #   make check      run every test (what CI runs)
+#   make soak       the long soak test (>= 10^7 calls; CSV and plot in compat-tests/soak/results/)
 #   make install PREFIX=/usr/local DESTDIR=   |   make uninstall
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -14,7 +15,7 @@ REL := target/release
 VERSION := 1.0.0
 HEADERS := door.h ucred.h stropts.h thread.h sys/door.h
 
-.PHONY: all lib demo check install uninstall clean format-check bench
+.PHONY: all lib demo check install uninstall clean format-check bench soak
 
 all: lib
 
@@ -57,3 +58,10 @@ clean:
 	$(CARGO) clean
 	$(MAKE) -C compat-tests clean
 	$(MAKE) -C demo clean
+	$(MAKE) -C compat-tests/soak clean
+
+# Soak: >= 10^7 door calls across 8 processes x 8 threads with descriptor
+# passing, revoke, fork and fattach churn; writes
+# compat-tests/soak/results/soak.{csv,png,txt} (see compat-tests/soak/soak.c).
+soak: lib
+	$(MAKE) -C compat-tests/soak full

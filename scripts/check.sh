@@ -52,6 +52,10 @@ stage "compile with GCC 14 default errors" gcc14
 stage "compat (build tree)" make -s -C compat-tests check
 stage "compat (fast path forced off)" env LIBDOOR_FASTPATH=0 make -s -C compat-tests check
 stage "compat (ASan+UBSan)" make -s -C compat-tests SANITIZE=1 check
+# A short soak (about 40 s): 8 processes x 8 threads of mixed calls, with
+# RSS, descriptors and threads sampled and checked for flatness.
+# `make soak` is the full run.
+stage "soak (short)" make -s -C compat-tests/soak short
 
 # Install into a scratch prefix, build the suite through pkg-config only.
 inst() {
