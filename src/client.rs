@@ -124,6 +124,9 @@ fn roundup(x: usize, m: usize) -> usize {
 
 const DS: usize = size_of::<door_desc_t>();
 
+/// Largest argument a fast-path call carries (1 GiB).
+const FAST_MAX: usize = 1 << 30;
+
 /// `door_call` (spec §4.3, §4.4).
 pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     let mut arg = if params.is_null() {
@@ -131,8 +134,15 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     } else {
         Some(sys::copy_in(params)?)
     };
+    // More data than half the address space: no server stack can hold it,
+    // and the wire format refuses it. Calls over FAST_MAX take the socket
+    // path, where the server checks the size against its stack before
+    // anything is allocated or copied (the fast path would size a shared
+    // channel for it first).
+    let huge = |size: usize| size as u64 > wire::MAX_SIZE;
     if let Some(a) = &arg
         && a.desc_num == 0
+        && a.data_size <= FAST_MAX
     {
         let (data, size) = (a.data_ptr as *const u8, a.data_size);
         if let Some(r) = crate::fast::call(fd, arg.as_mut(), data, size, params) {
@@ -169,7 +179,7 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     } else if hung_up(fd) {
         return Err(libc::EBADF);
     }
-    if ndesc > DOOR_MAX_DESC {
+    if ndesc > DOOR_MAX_DESC || huge(size) {
         return Err(libc::E2BIG);
     }
     let descs = server::read_desc_list(desc, ndesc)?;

@@ -405,7 +405,7 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
         }
         (*st).anchor
     };
-    if let Err(e) = reply_and_release(st, data, size, desc, ndesc) {
+    if let Err(e) = crate::fault::scope(|| reply_and_release(st, data, size, desc, ndesc)) {
         return e;
     }
     // SAFETY: own thread's state.
@@ -536,7 +536,7 @@ fn reply_and_release(
                 // stack are known readable: no checked copy needed.
                 let (a, e) = (data as usize, (data as usize).saturating_add(size));
                 let in_buf = a >= st.buf as usize && e <= st.buf as usize + st.cap;
-                let in_stack = a >= sys::stack_pointer() && e <= st.anchor;
+                let in_stack = sys::on_own_stack(a, size) && e <= st.anchor;
                 if let Some(p) = &pool {
                     crate::fast::pre_arm(p);
                 }
@@ -638,7 +638,8 @@ pub fn check_readable(p: *const u8, len: usize) -> R<()> {
     let page = 4096usize;
     let start = p as usize;
     let mut addr = start & !(page - 1);
-    let end = start + len;
+    // A range that wraps around cannot be readable.
+    let end = start.checked_add(len).ok_or(libc::EFAULT)?;
     let mut sink = [0u8; 1024];
     while addr < end {
         let mut remote: Vec<libc::iovec> = Vec::with_capacity(1024);
@@ -1052,7 +1053,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let ok = r.len >= HDR_LEN
         && !r.truncated
         && !r.fds.is_empty()
-        && hdr.check(wire::K_CALL, u64::MAX / 2).is_ok()
+        && hdr.check(wire::K_CALL, wire::MAX_SIZE).is_ok()
         && inline == wire::message_part(0, hdr.size as usize, hdr.ndesc as usize).1
         && r.fds.len() == 1 + (hdr.ndesc as usize).min(sys::FDS_PER_MSG)
         && sys::sock_type(r.fds[0]) == Ok(libc::SOCK_SEQPACKET);

@@ -83,7 +83,8 @@ pub unsafe extern "C" fn door_xcreate(
 /// memory of the stated sizes (unreadable memory gives EFAULT).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
-    or_minus_one(client::call(d, params).map(|_| 0))
+    // One fault-catching scope: its checks are made once per call.
+    or_minus_one(crate::fault::scope(|| client::call(d, params)).map(|_| 0))
 }
 
 /// Returns results to the caller and waits for the next invocation.
