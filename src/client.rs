@@ -80,6 +80,9 @@ pub fn hung_up(fd: RawFd) -> bool {
 /// The `door_desc_t` a receiver sees for a descriptor it was given
 /// (spec §4.12): DOOR_DESCRIPTOR, and for a door its attributes and id.
 pub fn describe_received(fd: RawFd) -> door_desc_t {
+    // Received close-on-exec (sys::recv_fds); the application gets it
+    // without the flag, as illumos hands out passed descriptors.
+    let _ = sys::set_cloexec(fd, false);
     match identify_socket(fd) {
         Ok(id) => {
             // Swap this process's copy for a reference of its own, so that
@@ -268,7 +271,10 @@ fn transact(
     drop(rs);
     if wire::needs_go(size) || !release.is_empty() {
         // The server checks limits and stack fit before we go on.
-        let (h, mut r) = recv_head(rc.as_raw_fd())?;
+        let (h, mut r) = match recv_head(rc.as_raw_fd()) {
+            Err(libc::EBADF) if !hung_up(fd) => return Err(libc::EMFILE),
+            r => r?,
+        };
         if h.kind != wire::K_GO {
             r.close_fds();
             return Err(if h.kind == wire::K_REPLY && h.status != 0 {
@@ -313,7 +319,13 @@ fn transact(
         };
         let _ = sys::send_fds(rc.as_raw_fd(), &[iov], &[], true);
     }
-    receive_reply(rc.as_raw_fd(), arg)
+    match receive_reply(rc.as_raw_fd(), arg) {
+        // Our reply channel was closed unread while the door is still
+        // served: the server could not even take the channel (its
+        // descriptor table is full).
+        Err(libc::EBADF) if !hung_up(fd) => Err(libc::EMFILE),
+        r => r,
+    }
 }
 
 /// The reply channel of this thread's call in progress. door_call is a

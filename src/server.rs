@@ -1050,17 +1050,23 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     drop(ep);
     // Validate everything the peer sent before trusting any of it.
     let inline = r.len.saturating_sub(HDR_LEN);
-    let ok = r.len >= HDR_LEN
+    let well_formed = r.len >= HDR_LEN
         && !r.truncated
         && !r.fds.is_empty()
         && hdr.check(wire::K_CALL, wire::MAX_SIZE).is_ok()
         && inline == wire::message_part(0, hdr.size as usize, hdr.ndesc as usize).1
-        && r.fds.len() == 1 + (hdr.ndesc as usize).min(sys::FDS_PER_MSG)
         && sys::sock_type(r.fds[0]) == Ok(libc::SOCK_SEQPACKET);
-    if ok && r.ctrunc {
-        // Our descriptor table could not take what the client passed.
+    if well_formed && r.ctrunc {
+        // Our descriptor table could not take what the client passed (the
+        // kernel installed the reply channel, first, and dropped the
+        // rest): EMFILE (spec §4.3 step 7). The token is read first, so
+        // that our close is an orderly end for the client.
+        let mut tok = [0u8; 1];
+        // SAFETY: tok is one writable byte.
+        unsafe { libc::recv(r.fds[0], tok.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
         send_status(r.fds[0], libc::EMFILE);
     }
+    let ok = well_formed && r.fds.len() == 1 + (hdr.ndesc as usize).min(sys::FDS_PER_MSG);
     if !ok || r.ctrunc {
         r.close_fds();
         return None;
@@ -1186,7 +1192,6 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             return None;
         }
     }
-    let _ = sys::set_cloexec(reply.as_raw_fd(), true);
     let dp = if ndesc > 0 {
         // SAFETY: need bytes reserved; desc_off is 16-aligned.
         let dp = unsafe { st.buf.add(desc_off) } as *mut door_desc_t;

@@ -340,6 +340,8 @@ impl Received {
 
 /// Receives one message into `iov`, collecting descriptors and credentials.
 /// `flags` may include MSG_DONTWAIT. Returns `Ok` with len 0 on EOF.
+/// Received descriptors are close-on-exec from birth (MSG_CMSG_CLOEXEC,
+/// always): one handed to the application loses the flag only then.
 pub fn recv_fds(fd: RawFd, iov: &mut [libc::iovec], flags: i32, restart: bool) -> R<Received> {
     let mut cbuf = CmsgBuf([0; CMSG_BUF]);
     // SAFETY: msghdr is plain old data.
@@ -350,7 +352,7 @@ pub fn recv_fds(fd: RawFd, iov: &mut [libc::iovec], flags: i32, restart: bool) -
     m.msg_controllen = CMSG_BUF;
     let len = loop {
         // SAFETY: m describes writable iovecs and a control buffer.
-        let r = unsafe { libc::recvmsg(fd, &mut m, flags) };
+        let r = unsafe { libc::recvmsg(fd, &mut m, flags | libc::MSG_CMSG_CLOEXEC) };
         if r >= 0 {
             break r as usize;
         }
