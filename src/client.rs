@@ -467,6 +467,9 @@ pub fn place_results(
     let (dest, maplen) = if fits {
         (arg.rbuf, 0)
     } else {
+        if size > isize::MAX as usize / 2 {
+            return Err(libc::EOVERFLOW);
+        }
         let len = roundup(size, 4096);
         // SAFETY: anonymous private mapping, no fixed address.
         let p = unsafe {
@@ -547,8 +550,12 @@ pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
         arg.desc_num = 0;
         return Ok(());
     }
+    // size and nd were bounded by Hdr::check; checked all the same.
     let data_end = if nd == 0 { size } else { roundup(size, DS) };
-    let needed = data_end + nd * DS;
+    let Some(needed) = nd.checked_mul(DS).and_then(|d| data_end.checked_add(d)) else {
+        r.close_fds();
+        return Err(libc::EINTR);
+    };
     let fits = !arg.rbuf.is_null() && needed <= arg.rsize;
     let (dest, maplen) = if fits {
         (arg.rbuf, 0)

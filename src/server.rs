@@ -468,9 +468,9 @@ fn usable_stack(anchor: usize) -> usize {
 /// descriptor array, a door_info_t when a private pool just ran dry, and
 /// struct door_results, each aligned to 16.
 fn stack_needed(size: usize, ndesc: usize, info: bool) -> usize {
-    let a = |x: usize| (x + 15) & !15;
+    let a = |x: usize| x.saturating_add(15) & !15;
     a(size)
-        .saturating_add(a(ndesc * size_of::<door_desc_t>()))
+        .saturating_add(a(ndesc.saturating_mul(size_of::<door_desc_t>())))
         .saturating_add(if info { a(size_of::<door_info_t>()) } else { 0 })
         .saturating_add(64)
 }

@@ -408,9 +408,9 @@ pub fn copy_in_bytes(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
     if src.is_null() || (src as usize).checked_add(len).is_none() {
         return Err(libc::EFAULT);
     }
-    // SAFETY: dst holds len bytes of ours; src is the caller's (checked by
-    // the fault-catching copy).
     if on_thread_stack()
+        // SAFETY: dst holds len bytes of ours; src is the caller's
+        // (checked by the fault-catching copy).
         && let Some(ok) = unsafe { crate::fault::copy(dst, src, len) }
     {
         return if ok { Ok(()) } else { Err(libc::EFAULT) };
@@ -571,9 +571,9 @@ pub fn copy_out_bytes(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
     if dst.is_null() || (dst as usize).checked_add(len).is_none() {
         return Err(libc::EFAULT);
     }
-    // SAFETY: src holds len bytes of ours; dst is the caller's (checked by
-    // the fault-catching copy).
     if on_thread_stack()
+        // SAFETY: src holds len bytes of ours; dst is the caller's
+        // (checked by the fault-catching copy).
         && let Some(ok) = unsafe { crate::fault::copy(dst, src, len) }
     {
         return if ok { Ok(()) } else { Err(libc::EFAULT) };
