@@ -271,10 +271,7 @@ fn transact(
     drop(rs);
     if wire::needs_go(size) || !release.is_empty() {
         // The server checks limits and stack fit before we go on.
-        let (h, mut r) = match recv_head(rc.as_raw_fd()) {
-            Err(libc::EBADF) if !hung_up(fd) => return Err(libc::EMFILE),
-            r => r?,
-        };
+        let (h, mut r) = recv_head(rc.as_raw_fd(), Some(fd))?;
         if h.kind != wire::K_GO {
             r.close_fds();
             return Err(if h.kind == wire::K_REPLY && h.status != 0 {
@@ -319,13 +316,7 @@ fn transact(
         };
         let _ = sys::send_fds(rc.as_raw_fd(), &[iov], &[], true);
     }
-    match receive_reply(rc.as_raw_fd(), arg) {
-        // Our reply channel was closed unread while the door is still
-        // served: the server could not even take the channel (its
-        // descriptor table is full).
-        Err(libc::EBADF) if !hung_up(fd) => Err(libc::EMFILE),
-        r => r,
-    }
+    receive_reply_from(rc.as_raw_fd(), arg, Some(fd))
 }
 
 /// The reply channel of this thread's call in progress. door_call is a
@@ -394,7 +385,9 @@ impl Scratch {
 
 /// Receives the first message of the server's answer (a reply or K_GO),
 /// mapping how the channel ended to door_call's errno.
-fn recv_head(rc: RawFd) -> R<(Hdr, sys::Received)> {
+/// `door`: the door descriptor of a socket-path call, to tell why the
+/// channel was reset.
+fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
     let scratch = Scratch::get()?;
     let mut hdr = Hdr::default();
     let mut iov = [
@@ -409,8 +402,16 @@ fn recv_head(rc: RawFd) -> R<(Hdr, sys::Received)> {
     ];
     let mut r = match sys::recv_fds(rc, &mut iov, 0, false) {
         Ok(r) => r,
-        // Never picked up: the door was revoked or its server died first.
-        Err(libc::ECONNRESET) => return Err(libc::EBADF),
+        // Never picked up: the door was revoked or its server died first
+        // (the door's server end is gone then). If the door is still
+        // served, the server could not even take our channel: its
+        // descriptor table is full (spec §4.3 step 7).
+        Err(libc::ECONNRESET) => {
+            return Err(match door {
+                Some(d) if !hung_up(d) => libc::EMFILE,
+                _ => libc::EBADF,
+            });
+        }
         // A signal: the call is abandoned. Shut the channel first, so a
         // server thread that has not taken the call yet drops it; then, if
         // our token is still unread, no server thread had taken it: that
@@ -515,8 +516,12 @@ pub fn place_results(
 /// Receives a reply (the socket path's reply channel, or a fast-path
 /// channel's socket for results too large or with descriptors).
 pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
+    receive_reply_from(rc, arg, None)
+}
+
+fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawFd>) -> R<()> {
     let scratch = Scratch::get()?;
-    let (hdr, mut r) = recv_head(rc)?;
+    let (hdr, mut r) = recv_head(rc, door)?;
     let inline = r.len.saturating_sub(HDR_LEN);
     let (size, nd) = (hdr.size as usize, hdr.ndesc as usize);
     if r.ctrunc && hdr.status == 0 {
