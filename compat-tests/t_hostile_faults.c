@@ -599,7 +599,7 @@ static void huge_call_child(void) {
         /* An rsize that cannot be true: the copy faults. */
         a.data_ptr = small;
         a.data_size = 4096;
-        a.rbuf = g_ro - 4096 * 64;
+        a.rbuf = g_ro;
         a.rsize = SIZE_MAX;
         errno = 0;
         CHECK_EQ(door_call(g_door, &a), -1);

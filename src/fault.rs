@@ -94,11 +94,13 @@ mod imp {
 
     extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
         let uc = ctx as *mut libc::ucontext_t;
-        // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO
-        // handler; we read and write only its saved instruction pointer.
+        // SAFETY: the kernel passes a valid siginfo and ucontext to an
+        // SA_SIGINFO handler; we read and write only its saved instruction
+        // pointer. Only a fault raised by the kernel (si_code > 0) is ours:
+        // a signal sent by kill() while the copy runs is the program's.
         unsafe {
             let rip = &mut (*uc).uc_mcontext.gregs[libc::REG_RIP as usize];
-            if *rip as usize == libdoor_gcopy_insn as *const () as usize {
+            if (*info).si_code > 0 && *rip as usize == libdoor_gcopy_insn as *const () as usize {
                 *rip = libdoor_gcopy_fixup as *const () as usize as i64;
                 return;
             }
