@@ -405,7 +405,7 @@ fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
         // Never picked up: the door was revoked or its server died first
         // (the door's server end is gone then). If the door is still
         // served, the server could not even take our channel: its
-        // descriptor table is full (spec §4.3 step 7).
+        // descriptor table is full, which illumos reports as EMFILE.
         Err(libc::ECONNRESET) => {
             return Err(match door {
                 Some(d) if !hung_up(d) => libc::EMFILE,

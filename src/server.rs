@@ -1059,7 +1059,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     if well_formed && r.ctrunc {
         // Our descriptor table could not take what the client passed (the
         // kernel installed the reply channel, first, and dropped the
-        // rest): EMFILE (spec §4.3 step 7). The token is read first, so
+        // rest): EMFILE, as illumos answers. The token is read first, so
         // that our close is an orderly end for the client.
         let mut tok = [0u8; 1];
         // SAFETY: tok is one writable byte.
