@@ -80,6 +80,9 @@ pub fn hung_up(fd: RawFd) -> bool {
 /// The `door_desc_t` a receiver sees for a descriptor it was given
 /// (spec §4.12): DOOR_DESCRIPTOR, and for a door its attributes and id.
 pub fn describe_received(fd: RawFd) -> door_desc_t {
+    // Received close-on-exec (sys::recv_fds); the application gets it
+    // without the flag, as illumos hands out passed descriptors.
+    let _ = sys::set_cloexec(fd, false);
     match identify_socket(fd) {
         Ok(id) => {
             // Swap this process's copy for a reference of its own, so that
@@ -124,6 +127,9 @@ fn roundup(x: usize, m: usize) -> usize {
 
 const DS: usize = size_of::<door_desc_t>();
 
+/// Largest argument a fast-path call carries (1 GiB).
+const FAST_MAX: usize = 1 << 30;
+
 /// `door_call` (spec §4.3, §4.4).
 pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     let mut arg = if params.is_null() {
@@ -131,8 +137,15 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     } else {
         Some(sys::copy_in(params)?)
     };
+    // More data than half the address space: no server stack can hold it,
+    // and the wire format refuses it. Calls over FAST_MAX take the socket
+    // path, where the server checks the size against its stack before
+    // anything is allocated or copied (the fast path would size a shared
+    // channel for it first).
+    let huge = |size: usize| size as u64 > wire::MAX_SIZE;
     if let Some(a) = &arg
         && a.desc_num == 0
+        && a.data_size <= FAST_MAX
     {
         let (data, size) = (a.data_ptr as *const u8, a.data_size);
         if let Some(r) = crate::fast::call(fd, arg.as_mut(), data, size, params) {
@@ -169,7 +182,7 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     } else if hung_up(fd) {
         return Err(libc::EBADF);
     }
-    if ndesc > DOOR_MAX_DESC {
+    if ndesc > DOOR_MAX_DESC || huge(size) {
         return Err(libc::E2BIG);
     }
     let descs = server::read_desc_list(desc, ndesc)?;
@@ -258,7 +271,7 @@ fn transact(
     drop(rs);
     if wire::needs_go(size) || !release.is_empty() {
         // The server checks limits and stack fit before we go on.
-        let (h, mut r) = recv_head(rc.as_raw_fd())?;
+        let (h, mut r) = recv_head(rc.as_raw_fd(), Some(fd))?;
         if h.kind != wire::K_GO {
             r.close_fds();
             return Err(if h.kind == wire::K_REPLY && h.status != 0 {
@@ -303,7 +316,7 @@ fn transact(
         };
         let _ = sys::send_fds(rc.as_raw_fd(), &[iov], &[], true);
     }
-    receive_reply(rc.as_raw_fd(), arg)
+    receive_reply_from(rc.as_raw_fd(), arg, Some(fd))
 }
 
 /// The reply channel of this thread's call in progress. door_call is a
@@ -372,7 +385,9 @@ impl Scratch {
 
 /// Receives the first message of the server's answer (a reply or K_GO),
 /// mapping how the channel ended to door_call's errno.
-fn recv_head(rc: RawFd) -> R<(Hdr, sys::Received)> {
+/// `door`: the door descriptor of a socket-path call, to tell why the
+/// channel was reset.
+fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
     let scratch = Scratch::get()?;
     let mut hdr = Hdr::default();
     let mut iov = [
@@ -387,8 +402,16 @@ fn recv_head(rc: RawFd) -> R<(Hdr, sys::Received)> {
     ];
     let mut r = match sys::recv_fds(rc, &mut iov, 0, false) {
         Ok(r) => r,
-        // Never picked up: the door was revoked or its server died first.
-        Err(libc::ECONNRESET) => return Err(libc::EBADF),
+        // Never picked up: the door was revoked or its server died first
+        // (the door's server end is gone then). If the door is still
+        // served, the server could not even take our channel: its
+        // descriptor table is full, which illumos reports as EMFILE.
+        Err(libc::ECONNRESET) => {
+            return Err(match door {
+                Some(d) if !hung_up(d) => libc::EMFILE,
+                _ => libc::EBADF,
+            });
+        }
         // A signal: the call is abandoned. Shut the channel first, so a
         // server thread that has not taken the call yet drops it; then, if
         // our token is still unread, no server thread had taken it: that
@@ -445,6 +468,9 @@ pub fn place_results(
     let (dest, maplen) = if fits {
         (arg.rbuf, 0)
     } else {
+        if size > isize::MAX as usize / 2 {
+            return Err(libc::EOVERFLOW);
+        }
         let len = roundup(size, 4096);
         // SAFETY: anonymous private mapping, no fixed address.
         let p = unsafe {
@@ -490,8 +516,12 @@ pub fn place_results(
 /// Receives a reply (the socket path's reply channel, or a fast-path
 /// channel's socket for results too large or with descriptors).
 pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
+    receive_reply_from(rc, arg, None)
+}
+
+fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawFd>) -> R<()> {
     let scratch = Scratch::get()?;
-    let (hdr, mut r) = recv_head(rc)?;
+    let (hdr, mut r) = recv_head(rc, door)?;
     let inline = r.len.saturating_sub(HDR_LEN);
     let (size, nd) = (hdr.size as usize, hdr.ndesc as usize);
     if r.ctrunc && hdr.status == 0 {
@@ -525,8 +555,12 @@ pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
         arg.desc_num = 0;
         return Ok(());
     }
+    // size and nd were bounded by Hdr::check; checked all the same.
     let data_end = if nd == 0 { size } else { roundup(size, DS) };
-    let needed = data_end + nd * DS;
+    let Some(needed) = nd.checked_mul(DS).and_then(|d| data_end.checked_add(d)) else {
+        r.close_fds();
+        return Err(libc::EINTR);
+    };
     let fits = !arg.rbuf.is_null() && needed <= arg.rsize;
     let (dest, maplen) = if fits {
         (arg.rbuf, 0)

@@ -412,7 +412,7 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
         }
         (*st).anchor
     };
-    if let Err(e) = reply_and_release(st, data, size, desc, ndesc) {
+    if let Err(e) = crate::fault::scope(|| reply_and_release(st, data, size, desc, ndesc)) {
         return e;
     }
     // SAFETY: own thread's state.
@@ -475,9 +475,9 @@ fn usable_stack(anchor: usize) -> usize {
 /// descriptor array, a door_info_t when a private pool just ran dry, and
 /// struct door_results, each aligned to 16.
 fn stack_needed(size: usize, ndesc: usize, info: bool) -> usize {
-    let a = |x: usize| (x + 15) & !15;
+    let a = |x: usize| x.saturating_add(15) & !15;
     a(size)
-        .saturating_add(a(ndesc * size_of::<door_desc_t>()))
+        .saturating_add(a(ndesc.saturating_mul(size_of::<door_desc_t>())))
         .saturating_add(if info { a(size_of::<door_info_t>()) } else { 0 })
         .saturating_add(64)
 }
@@ -543,7 +543,7 @@ fn reply_and_release(
                 // stack are known readable: no checked copy needed.
                 let (a, e) = (data as usize, (data as usize).saturating_add(size));
                 let in_buf = a >= st.buf as usize && e <= st.buf as usize + st.cap;
-                let in_stack = a >= sys::stack_pointer() && e <= st.anchor;
+                let in_stack = sys::on_own_stack(a, size) && e <= st.anchor;
                 if let Some(p) = &pool {
                     crate::fast::pre_arm(p);
                 }
@@ -645,7 +645,8 @@ pub fn check_readable(p: *const u8, len: usize) -> R<()> {
     let page = 4096usize;
     let start = p as usize;
     let mut addr = start & !(page - 1);
-    let end = start + len;
+    // A range that wraps around cannot be readable.
+    let end = start.checked_add(len).ok_or(libc::EFAULT)?;
     let mut sink = [0u8; 1024];
     while addr < end {
         let mut remote: Vec<libc::iovec> = Vec::with_capacity(1024);
@@ -1075,17 +1076,23 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     drop(ep);
     // Validate everything the peer sent before trusting any of it.
     let inline = r.len.saturating_sub(HDR_LEN);
-    let ok = r.len >= HDR_LEN
+    let well_formed = r.len >= HDR_LEN
         && !r.truncated
         && !r.fds.is_empty()
-        && hdr.check(wire::K_CALL, u64::MAX / 2).is_ok()
+        && hdr.check(wire::K_CALL, wire::MAX_SIZE).is_ok()
         && inline == wire::message_part(0, hdr.size as usize, hdr.ndesc as usize).1
-        && r.fds.len() == 1 + (hdr.ndesc as usize).min(sys::FDS_PER_MSG)
         && sys::sock_type(r.fds[0]) == Ok(libc::SOCK_SEQPACKET);
-    if ok && r.ctrunc {
-        // Our descriptor table could not take what the client passed.
+    if well_formed && r.ctrunc {
+        // Our descriptor table could not take what the client passed (the
+        // kernel installed the reply channel, first, and dropped the
+        // rest): EMFILE, as illumos answers. The token is read first, so
+        // that our close is an orderly end for the client.
+        let mut tok = [0u8; 1];
+        // SAFETY: tok is one writable byte.
+        unsafe { libc::recv(r.fds[0], tok.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
         send_status(r.fds[0], libc::EMFILE);
     }
+    let ok = well_formed && r.fds.len() == 1 + (hdr.ndesc as usize).min(sys::FDS_PER_MSG);
     if !ok || r.ctrunc {
         r.close_fds();
         return None;
@@ -1211,7 +1218,6 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             return None;
         }
     }
-    let _ = sys::set_cloexec(reply.as_raw_fd(), true);
     let dp = if ndesc > 0 {
         // SAFETY: need bytes reserved; desc_off is 16-aligned.
         let dp = unsafe { st.buf.add(desc_off) } as *mut door_desc_t;

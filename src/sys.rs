@@ -338,6 +338,8 @@ impl Received {
 
 /// Receives one message into `iov`, collecting descriptors and credentials.
 /// `flags` may include MSG_DONTWAIT. Returns `Ok` with len 0 on EOF.
+/// Received descriptors are close-on-exec from birth (MSG_CMSG_CLOEXEC,
+/// always): one handed to the application loses the flag only then.
 pub fn recv_fds(fd: RawFd, iov: &mut [libc::iovec], flags: i32, restart: bool) -> R<Received> {
     let mut cbuf = CmsgBuf([0; CMSG_BUF]);
     // SAFETY: msghdr is plain old data.
@@ -348,7 +350,7 @@ pub fn recv_fds(fd: RawFd, iov: &mut [libc::iovec], flags: i32, restart: bool) -
     m.msg_controllen = CMSG_BUF;
     let len = loop {
         // SAFETY: m describes writable iovecs and a control buffer.
-        let r = unsafe { libc::recvmsg(fd, &mut m, flags) };
+        let r = unsafe { libc::recvmsg(fd, &mut m, flags | libc::MSG_CMSG_CLOEXEC) };
         if r >= 0 {
             break r as usize;
         }
@@ -401,12 +403,14 @@ pub fn copy_in_bytes(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
         unsafe { std::ptr::copy_nonoverlapping(src, dst, len) };
         return Ok(());
     }
-    if src.is_null() {
+    if src.is_null() || (src as usize).checked_add(len).is_none() {
         return Err(libc::EFAULT);
     }
-    // SAFETY: dst holds len bytes of ours; src is the caller's (checked by
-    // the fault-catching copy).
-    if let Some(ok) = unsafe { crate::fault::copy(dst, src, len) } {
+    if on_thread_stack()
+        // SAFETY: dst holds len bytes of ours; src is the caller's
+        // (checked by the fault-catching copy).
+        && let Some(ok) = unsafe { crate::fault::copy(dst, src, len) }
+    {
         return if ok { Ok(()) } else { Err(libc::EFAULT) };
     }
     let local = libc::iovec {
@@ -461,41 +465,60 @@ fn pipe_copy(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
 }
 
 thread_local! {
-    /// Top of this thread's stack (from pthread_getattr_np), 0 if unknown.
-    static STACK_TOP: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    /// This thread's stack as (lowest, top) address (from
+    /// pthread_getattr_np); (0, 0) if unknown, (MAX, MAX) before the first
+    /// look.
+    static STACK: std::cell::Cell<(usize, usize)> =
+        const { std::cell::Cell::new((usize::MAX, usize::MAX)) };
 }
 
-fn stack_top() -> usize {
-    STACK_TOP
+fn stack_bounds() -> (usize, usize) {
+    STACK
         .try_with(|c| {
-            if c.get() == usize::MAX {
+            if c.get().0 == usize::MAX {
                 // SAFETY: attr is initialised by pthread_getattr_np and destroyed.
-                let top = unsafe {
+                let b = unsafe {
                     let mut attr: libc::pthread_attr_t = zeroed();
                     if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
-                        0
+                        (0, 0)
                     } else {
                         let mut a: *mut libc::c_void = std::ptr::null_mut();
                         let mut n: usize = 0;
                         let r = libc::pthread_attr_getstack(&attr, &mut a, &mut n);
                         libc::pthread_attr_destroy(&mut attr);
-                        if r == 0 { a as usize + n } else { 0 }
+                        if r == 0 {
+                            (a as usize, a as usize + n)
+                        } else {
+                            (0, 0)
+                        }
                     }
                 };
-                c.set(top);
+                c.set(b);
             }
             c.get()
         })
-        .unwrap_or(0)
+        .unwrap_or((0, 0))
+}
+
+/// Is the calling thread running on its own stack (not on a fiber's stack
+/// or an alternate signal stack)? Only there is a fault-catching copy used:
+/// elsewhere the stack may have no room for a signal frame.
+#[inline]
+pub fn on_thread_stack() -> bool {
+    let sp = stack_pointer();
+    let (low, top) = stack_bounds();
+    sp > low && sp < top
 }
 
 /// Is [p, p+len) inside the calling thread's live stack (above the current
-/// stack pointer)? Such memory is known readable and writable, so it can
-/// be copied without a checked system call.
+/// stack pointer, which is on the thread's own stack)? Such memory is known
+/// readable and writable, so it can be copied without a checked system
+/// call.
 #[inline]
 pub fn on_own_stack(p: usize, len: usize) -> bool {
     let sp = stack_pointer();
-    p >= sp && p.checked_add(len).is_some_and(|e| e <= stack_top())
+    let (low, top) = stack_bounds();
+    sp > low && sp < top && p >= sp && p.checked_add(len).is_some_and(|e| e <= top)
 }
 
 /// CLOCK_MONOTONIC in nanoseconds (vDSO, no system call).
@@ -543,12 +566,14 @@ pub fn copy_out_bytes(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
         unsafe { std::ptr::copy(src, dst, len) };
         return Ok(());
     }
-    if dst.is_null() {
+    if dst.is_null() || (dst as usize).checked_add(len).is_none() {
         return Err(libc::EFAULT);
     }
-    // SAFETY: src holds len bytes of ours; dst is the caller's (checked by
-    // the fault-catching copy).
-    if let Some(ok) = unsafe { crate::fault::copy(dst, src, len) } {
+    if on_thread_stack()
+        // SAFETY: src holds len bytes of ours; dst is the caller's
+        // (checked by the fault-catching copy).
+        && let Some(ok) = unsafe { crate::fault::copy(dst, src, len) }
+    {
         return if ok { Ok(()) } else { Err(libc::EFAULT) };
     }
     let local = libc::iovec {

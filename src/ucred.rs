@@ -72,6 +72,19 @@ pub unsafe fn fill(p: *mut Ucred, c: &Creds) {
     }
 }
 
+/// Writes `c` into a caller's ucred at `p` (assumed full-size, as
+/// ucred(3C) says), EFAULT instead of a crash if it is not writable. Only
+/// the header, the id words and the groups in use are written.
+pub fn fill_user(p: *mut Ucred, c: &Creds) -> R<()> {
+    let n = c.groups.len().min(NGROUPS);
+    let used = std::mem::offset_of!(Ucred, cr) + std::mem::offset_of!(Prcred, groups) + n * 4;
+    let mut v: Vec<u32> = vec![0; UCRED_SIZE / 4];
+    let tmp = v.as_mut_ptr() as *mut Ucred;
+    // SAFETY: `tmp` is a full-size, 4-aligned block of ours.
+    unsafe { fill(tmp, c) };
+    sys::copy_out_bytes(p.cast(), tmp as *const u8, used)
+}
+
 /// Allocates an uninitialised full-size ucred (freed with `free`).
 pub fn alloc() -> R<*mut Ucred> {
     // SAFETY: plain allocation.

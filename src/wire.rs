@@ -134,6 +134,10 @@ pub const F_NO_RESULTS: u32 = 1;
 /// Bytes of payload carried by one message.
 pub const CHUNK: usize = 128 * 1024;
 
+/// Largest data size a call message may announce (the server refuses a
+/// larger header).
+pub const MAX_SIZE: u64 = u64::MAX / 2;
+
 /// The fixed header at the start of every first message.
 #[repr(C)]
 #[derive(Clone, Copy, Default, Debug)]

@@ -83,7 +83,8 @@ pub unsafe extern "C" fn door_xcreate(
 /// memory of the stated sizes (unreadable memory gives EFAULT).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
-    or_minus_one(client::call(d, params).map(|_| 0))
+    // One fault-catching scope: its checks are made once per call.
+    or_minus_one(crate::fault::scope(|| client::call(d, params)).map(|_| 0))
 }
 
 /// Returns results to the caller and waits for the next invocation.
@@ -203,16 +204,15 @@ pub unsafe extern "C" fn door_ucred(info: *mut *mut libc::c_void) -> i32 {
         let existing: *mut libc::c_void = sys::copy_in(info)?;
         let (caller, reply) = server::current_caller().ok_or(libc::EINVAL)?;
         let creds = crate::ucred::caller_creds(&caller, reply);
-        let p = if existing.is_null() {
-            crate::ucred::alloc()?
-        } else {
-            existing.cast()
-        };
-        // SAFETY: p is a full-size ucred (ours, or the caller's per contract).
+        if !existing.is_null() {
+            // The caller's ucred: written with a checked copy (EFAULT).
+            crate::ucred::fill_user(existing.cast(), &creds)?;
+            return Ok(0);
+        }
+        let p = crate::ucred::alloc()?;
+        // SAFETY: p is a fresh full-size ucred of ours.
         unsafe { crate::ucred::fill(p, &creds) };
-        if existing.is_null()
-            && let Err(e) = sys::copy_out(info, &(p as *mut libc::c_void))
-        {
+        if let Err(e) = sys::copy_out(info, &(p as *mut libc::c_void)) {
             // SAFETY: freeing what we just allocated.
             unsafe { libc::free(p.cast()) };
             return Err(e);

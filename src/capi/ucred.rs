@@ -237,15 +237,18 @@ pub unsafe extern "C" fn getpeerucred(fd: i32, ucp: *mut *mut libc::c_void) -> i
     or_minus_one((|| {
         let existing: *mut libc::c_void = sys::copy_in(ucp)?;
         let c = core::peer_creds(fd)?;
-        let p = if existing.is_null() {
-            core::alloc()?
-        } else {
-            existing.cast()
-        };
-        // SAFETY: full-size ucred per contract.
+        if !existing.is_null() {
+            // The caller's ucred: written with a checked copy (EFAULT).
+            core::fill_user(existing.cast(), &c)?;
+            return Ok(0);
+        }
+        let p = core::alloc()?;
+        // SAFETY: a fresh full-size ucred of ours.
         unsafe { core::fill(p, &c) };
-        if existing.is_null() {
-            sys::copy_out(ucp, &(p as *mut libc::c_void))?;
+        if let Err(e) = sys::copy_out(ucp, &(p as *mut libc::c_void)) {
+            // SAFETY: freeing what we just allocated.
+            unsafe { libc::free(p.cast()) };
+            return Err(e);
         }
         Ok(0)
     })())
