@@ -585,7 +585,7 @@ static void *race_thread(void *arg) {
 }
 
 static void test_dup2_race(void) {
-    enum { NT = 3, ROUNDS = 6000 };
+    enum { NT = 3, ROUNDS = 2000 };
     pthread_t t[NT];
     int i, k;
 
@@ -605,7 +605,7 @@ static void test_dup2_race(void) {
         sh->gen = 2 * i;
         /* A few calls after the dup2 returned. */
         d0 = sh->done;
-        for (k = 0; k < 20000 && sh->done < d0 + 2 * NT; k++)
+        for (k = 0; k < 20000 && sh->done < d0 + NT; k++)
             sched_yield();
     }
     race_stop = 1;
