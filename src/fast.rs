@@ -70,6 +70,11 @@ const PARK_SLOTS: usize = 64;
 const TAKE_NS: u64 = 40_000_000;
 /// wait_reply's answer for "withdrawn: use the socket path".
 const WITHDRAWN: i32 = -1;
+/// Arguments at least this large, to a server thread parked on another
+/// CPU, are copied in pieces of this size while the server copies them out.
+const PIPE_CHUNK: usize = 256 * 1024;
+/// How long a server thread waits for a client to fill in its arguments.
+const STALL_NS: u64 = 10_000_000_000;
 /// Pool epoll tokens of channel sockets carry this bit (door ends are
 /// numbered from 1 up).
 pub const CHAN_TOKEN: u64 = 1 << 62;
@@ -109,6 +114,10 @@ struct ChanHdr {
     /// parked server thread sleeps on it".
     swake: AtomicU32,
     ssleep: AtomicU32,
+    /// How many argument bytes are in the data area so far: a large call
+    /// to a server running on another CPU is posted first and filled while
+    /// the server copies (`args`). `u64::MAX`: the client gave up (EFAULT).
+    req_done: AtomicU64,
 }
 const _: () = assert!(size_of::<ChanHdr>() <= DATA_OFF);
 
@@ -631,15 +640,47 @@ pub fn request(chan: &SrvChan) -> Option<(usize, bool)> {
 
 /// Copies the arguments of a fast call (`size`, validated by `request`)
 /// into `buf`, this thread's own buffer of at least `size` bytes: what the
-/// procedure sees cannot change under it.
-pub fn args(chan: &SrvChan, size: usize, buf: *mut u8) -> *mut u8 {
+/// procedure sees cannot change under it. A client may still be filling
+/// them in (`req_done`): copy what is there, wait for the rest (spinning
+/// while the client runs on another CPU, for at most STALL_NS in all).
+pub fn args(chan: &SrvChan, size: usize, buf: *mut u8) -> R<*mut u8> {
     if size == 0 {
-        return ptr::null_mut();
+        return Ok(ptr::null_mut());
     }
-    // SAFETY: size <= chan.cap (validated), the mapping is size-sealed, and
-    // buf holds at least size bytes (the caller reserved them).
-    unsafe { ptr::copy_nonoverlapping(chan.data(), buf, size) };
-    buf
+    let h = chan.hdr();
+    let mut at = 0;
+    let mut t0 = 0;
+    while at < size {
+        let done = h.req_done.load(Ordering::Acquire);
+        if done > size as u64 {
+            return Err(libc::EFAULT); // the client gave up, or scribbles
+        }
+        let done = done as usize;
+        if done > at {
+            // SAFETY: at < done <= size <= chan.cap (validated), the mapping
+            // is size-sealed, and buf holds at least size bytes.
+            unsafe { ptr::copy_nonoverlapping(chan.data().add(at), buf.add(at), done - at) };
+            at = done;
+            continue;
+        }
+        if t0 == 0 {
+            t0 = now_ns();
+        }
+        if now_ns() - t0 > STALL_NS || chan.gone.load(Ordering::Acquire) {
+            return Err(libc::EINTR);
+        }
+        if h.ccpu.load(Ordering::Relaxed) != cpu() {
+            spin_while(|| h.req_done.load(Ordering::Acquire) as usize == at);
+            continue;
+        }
+        let w = h.swake.load(Ordering::SeqCst);
+        h.ssleep.store(1, Ordering::SeqCst);
+        if h.req_done.load(Ordering::SeqCst) as usize == at {
+            futex_wait(&h.swake, w, 10_000_000);
+        }
+        h.ssleep.store(0, Ordering::Relaxed);
+    }
+    Ok(buf)
 }
 
 pub fn capacity(chan: &SrvChan) -> usize {
@@ -954,13 +995,21 @@ fn call_on(
     if h.state.load(Ordering::Acquire) != C_IDLE {
         return None;
     }
-    if size > 0
+    let me = cpu();
+    // Large arguments to a server thread parked on another CPU: post the
+    // request first and fill it in while that thread copies it out.
+    let piped = size >= 2 * PIPE_CHUNK
+        && h.sparked.load(Ordering::SeqCst) != 0
+        && h.scpu.load(Ordering::Relaxed) != me;
+    if !piped
+        && size > 0
         && let Err(e) = sys::copy_in_bytes(data, c.map.ptr.wrapping_add(DATA_OFF), size)
     {
         return Some(Err(e));
     }
-    let me = cpu();
     h.req_size.store(size as u64, Ordering::Relaxed);
+    h.req_done
+        .store(if piped { 0 } else { size as u64 }, Ordering::Relaxed);
     h.flags.store(
         if arg.is_none() { CF_NO_RESULTS } else { 0 },
         Ordering::Relaxed,
@@ -1001,6 +1050,28 @@ fn call_on(
                 Ok(_) => None,
                 Err(_) => withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params)),
             };
+        }
+    }
+    if piped {
+        let dst = c.map.ptr.wrapping_add(DATA_OFF);
+        let mut at = 0;
+        while at < size {
+            let n = PIPE_CHUNK.min(size - at);
+            let ok = sys::copy_in_bytes(data.wrapping_add(at), dst.wrapping_add(at), n).is_ok();
+            at = if ok { at + n } else { usize::MAX };
+            h.req_done.store(at as u64, Ordering::Release);
+            if h.ssleep.load(Ordering::SeqCst) != 0 {
+                h.swake.fetch_add(1, Ordering::SeqCst);
+                futex_wake(&h.swake);
+            }
+            if !ok {
+                // The server answers EFAULT (or never took the call).
+                let r = wait_reply(c, arg, wake0, server_cpu, params);
+                return match r {
+                    Err(WITHDRAWN) => None,
+                    _ => Some(Err(libc::EFAULT)),
+                };
+            }
         }
     }
     withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params))

@@ -959,7 +959,13 @@ fn take_fast(
         crate::fast::complete_error(&chan, libc::ENOMEM);
         return None;
     }
-    let argp = crate::fast::args(&chan, size, st.buf);
+    let argp = match crate::fast::args(&chan, size, st.buf) {
+        Ok(p) => p,
+        Err(e) => {
+            crate::fast::complete_error(&chan, e);
+            return None;
+        }
+    };
     let deplete = depletion(&door, pool, left);
     door.active.fetch_add(1, Ordering::AcqRel);
     crate::fast::serving(&chan);
