@@ -1,5 +1,5 @@
 //! The fast path: door calls through shared memory, with a futex hand-off
-//! and adaptive spinning (DESIGN §3). The socket path (`client.rs`,
+//! and adaptive spinning. The socket path (`client.rs`,
 //! `server.rs`) stays the correct fallback for everything the fast path
 //! does not take: descriptors, first contact, calls larger than `CAP_MAX`.
 //!
