@@ -1021,6 +1021,7 @@ fn call_on(
     // A server thread parked on this channel: wake it. Otherwise kick the
     // pool through the channel's socket: its epoll leader takes the call.
     let mut server_cpu = u32::MAX;
+    let mut kick_failed = false;
     if h.sparked.load(Ordering::SeqCst) != 0 {
         server_cpu = h.scpu.load(Ordering::Relaxed);
         h.swake.fetch_add(1, Ordering::SeqCst);
@@ -1039,18 +1040,7 @@ fn call_on(
             )
         };
         // EAGAIN: kicks are queued already, the server will look.
-        if n != 1 && sys::errno() != libc::EAGAIN {
-            // The server side is gone: withdraw and use the socket path.
-            return match h.state.compare_exchange(
-                C_REQ,
-                C_IDLE,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => None,
-                Err(_) => withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params)),
-            };
-        }
+        kick_failed = n != 1 && sys::errno() != libc::EAGAIN;
     }
     if piped {
         let dst = c.map.ptr.wrapping_add(DATA_OFF);
@@ -1073,6 +1063,15 @@ fn call_on(
                 };
             }
         }
+    }
+    // The server side is gone (the kick could not be sent): withdraw and
+    // use the socket path, unless a thread took the call meanwhile.
+    if kick_failed
+        && h.state
+            .compare_exchange(C_REQ, C_IDLE, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    {
+        return None;
     }
     withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params))
 }
