@@ -468,6 +468,11 @@ aborted_client_case(int kill_it)
 		sem_post(&sh->client_done);
 		/* Once the server has returned, nothing has arrived here. */
 		CHECK(wait_sem(&sh->server_returned, 30) == 0);
+		/*
+		 * The aborted call's fast-path channel was closed (so that the
+		 * server saw the abort); the next call makes a new one.
+		 */
+		CHECK_EQ(call_op(fd, OP_ECHO), 0);
 		CHECK_FDS(before, "after the aborted call");
 		harness_child_exit();
 	}

@@ -3,8 +3,8 @@
  *
  * A call without descriptors goes through memory shared between client and
  * server (KNOWN_DIFFERENCES.md, "The fast path"): per (client thread, door)
- * a channel, per server pool a board of follower slots that every client of
- * the pool maps read-write.  Whatever goes through that memory, the
+ * a channel that the client maps read-write (the server's scheduling state
+ * is never in shared memory).  Whatever goes through that memory, the
  * guarantees of doors-spec.md must hold as on the socket path; with
  * LIBDOOR_FASTPATH=0 the same cases run on the socket path.
  *
@@ -17,7 +17,7 @@
  * §5.2; door_call(3C), door_revoke(3C), door_ucred(3C),
  * door_server_create(3C)):
  *  1. a hostile client that scribbles garbage over every libdoor shared
- *     mapping it has (its channel and the pool's board), interleaved with
+ *     mapping it has (its channels), interleaved with
  *     its own calls: its own calls may fail but neither crash nor hang;
  *     honest clients calling the same door meanwhile all get their own,
  *     correct replies; the server survives, serves fresh clients, and its
@@ -922,7 +922,7 @@ hostile(void)
 		return;
 	/*
 	 * Good calls: the first makes the opened path a door (socket path),
-	 * the second sets up this thread's channel and maps the pool's board.
+	 * the second sets up this thread's channel.
 	 */
 	for (i = 0; i < 2; i++) {
 		guard_enter(0, 0, 100);
@@ -932,7 +932,7 @@ hostile(void)
 	}
 	n = libdoor_maps(m, 64);
 	if (fast_on) {
-		CHECK(n >= 2);
+		CHECK(n >= 1);
 	} else {
 		CHECK_EQ(n, 0);
 		NOTE("socket path: no shared memory to scribble on");
@@ -996,7 +996,7 @@ test_hostile_scribbler(void)
 	shm_reset();
 	server_start(&s, h_setup, NULL);
 	REQUIRE(s.pid > 0);
-	/* Warm-up: the server's pool, board and one-time descriptors. */
+	/* Warm-up: the server's pool and one-time descriptors. */
 	p = client_fork();
 	if (p == 0) {
 		h_client("h", 2, 200, 1);
@@ -1857,7 +1857,7 @@ cred_client(void)
 	CHECK_IDS(c, 0, 0, 0, 0, 0, 0, ng0, g0);
 	n = libdoor_maps(NULL, 0);
 	if (fast_on)
-		CHECK(n >= 2);
+		CHECK(n >= 1);
 	else
 		CHECK_EQ(n, 0);
 
@@ -2100,7 +2100,7 @@ abort_client(pid_t server)
 	a_echo(&t, &c, 2);
 	n1 = map_inodes(ino1, 64);
 	if (fast_on)
-		CHECK(n1 >= 2);
+		CHECK(n1 >= 1);
 	else
 		CHECK_EQ(n1, 0);
 
@@ -2296,8 +2296,7 @@ hygiene_client(pid_t server)
 		return;
 	/*
 	 * First contact: the descriptors become doors (socket path); the
-	 * second calls set up this thread's channels and so the pool's board
-	 * in the server, which it keeps (KNOWN_DIFFERENCES.md).
+	 * second calls set up this thread's channels.
 	 */
 	CHECK_EQ(h_call(fd1, 1, 0, 10, req, &err), 0);
 	CHECK_EQ(h_call(fd2, 1, 0, 10, req, &err), 0);

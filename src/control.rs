@@ -236,7 +236,6 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         return std::ptr::null_mut();
     };
     crate::server::started_daemon();
-    let mut last_sweep = sys::now_ns();
     loop {
         if !crate::fdown::owned(ep) {
             // The application closed our descriptors (closefrom and the
@@ -249,11 +248,6 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         // library's daemon threads are left (illumos does not keep a
         // process alive for them).
         let n = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), 16, 1000) };
-        let now = sys::now_ns();
-        if now.wrapping_sub(last_sweep) >= 1_000_000_000 {
-            last_sweep = now;
-            sweep_followers();
-        }
         if n < 0 {
             if sys::errno() == libc::EINTR {
                 continue;
@@ -373,7 +367,6 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
         && hdr.magic == wire::MAGIC
         && (hdr.kind == wire::K_QUERY || clone || chan);
     let mut give: Option<OwnedFd> = None;
-    let mut give_raw: RawFd = -1;
     // The asker must hold a descriptor of this very door.
     if valid
         && let Ok(id) = crate::client::identify_socket(r.fds[0])
@@ -393,10 +386,7 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                 }
                 if chan {
                     match chan_request(c, &d, &mut r.fds, hdr.size) {
-                        Ok((id, board)) => {
-                            reply.hdr.aux = id as u64;
-                            give_raw = board;
-                        }
+                        Ok(id) => reply.hdr.aux = id as u64,
                         Err(e) => reply.hdr.status = e as u32,
                     }
                 }
@@ -429,18 +419,15 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
         iov_base: (&reply as *const QueryReply) as *mut _,
         iov_len: size_of::<QueryReply>(),
     }];
-    let mut give: Vec<RawFd> = give.iter().map(|f| f.as_raw_fd()).collect();
-    if give_raw >= 0 {
-        give.push(give_raw);
-    }
+    let give: Vec<RawFd> = give.iter().map(|f| f.as_raw_fd()).collect();
     let _ = sys::send_fds(c, &iov, &give, true);
 }
 
 /// A client asks for a fast-path channel: `fds` are [door, channel memory,
 /// channel socket]. The caller's credentials are those of the connection
 /// (kernel-attested when it connected), read ids from /proc.
-fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -> R<(u32, RawFd)> {
-    if !crate::fast::enabled() || cap > (1 << 30) {
+fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -> R<u32> {
+    if !crate::fast::enabled() || cap > crate::fast::CAP_MAX as u64 {
         return Err(libc::ENOTSUP);
     }
     let pc = sys::peer_cred(c)?;
@@ -512,17 +499,11 @@ pub fn clone_end(fd: RawFd, name: &DoorName) -> R<OwnedFd> {
 
 /// Sets up a fast-path channel with the server of `name`: passes the
 /// channel memory and the server end of its socket pair; gets the channel
-/// id and the pool's board.
-pub fn chan_setup(
-    fd: RawFd,
-    name: &DoorName,
-    mem: &OwnedFd,
-    sock: OwnedFd,
-    cap: usize,
-) -> R<(u32, OwnedFd)> {
+/// id.
+pub fn chan_setup(fd: RawFd, name: &DoorName, mem: &OwnedFd, sock: OwnedFd, cap: usize) -> R<u32> {
     let fds = [fd, mem.as_raw_fd(), sock.as_raw_fd()];
-    let (q, board) = request_with(&fds, name, wire::K_CHAN, cap as u64)?;
-    Ok((q.hdr.aux as u32, board.ok_or(libc::EPROTO)?))
+    let (q, _) = request_with(&fds, name, wire::K_CHAN, cap as u64)?;
+    Ok(q.hdr.aux as u32)
 }
 
 fn request(fd: RawFd, name: &DoorName, kind: u32) -> R<(QueryReply, Option<OwnedFd>)> {
@@ -572,7 +553,7 @@ fn request_with(
         iov_len: size_of::<QueryReply>(),
     }];
     let mut r = sys::recv_fds(s.as_raw_fd(), &mut iov, libc::MSG_CMSG_CLOEXEC, true)?;
-    let want = usize::from((kind == wire::K_CLONE || kind == wire::K_CHAN) && q.hdr.status == 0);
+    let want = usize::from(kind == wire::K_CLONE && q.hdr.status == 0);
     if r.len != size_of::<QueryReply>()
         || q.hdr.check(wire::K_QUERY_REPLY, 0).is_err()
         || r.fds.len() != want
@@ -589,18 +570,3 @@ fn request_with(
 }
 
 use std::mem::size_of;
-
-/// Once a second: wake fast-path followers that a claim failed to wake
-/// (`fast::sweep_parked`), in every pool of this process. Allocates nothing
-/// (see `server::live_threads`).
-fn sweep_followers() {
-    let _ = door::with_proc(|p| {
-        crate::fast::sweep_parked(&p.shared);
-        for d in p.doors.values() {
-            if !std::sync::Arc::ptr_eq(&d.pool, &p.shared) {
-                crate::fast::sweep_parked(&d.pool);
-            }
-        }
-        Ok(())
-    });
-}

@@ -1,24 +1,36 @@
 //! The fast path: door calls through shared memory, with a futex hand-off
-//! and adaptive spinning (DESIGN §3). The socket path (`client.rs`,
+//! and adaptive spinning. The socket path (`client.rs`,
 //! `server.rs`) stays the correct fallback for everything the fast path
-//! does not take: descriptors, first contact, no idle fast thread.
+//! does not take: descriptors, first contact, calls larger than `CAP_MAX`.
 //!
-//! * A **board** per pool (server-made shared memory, mapped by clients):
-//!   one slot per idle server thread that waits as a *follower*. A client
-//!   claims an idle slot (CAS), names its channel there and wakes the
-//!   thread (at most one futex wake). One idle thread of the pool always
-//!   waits in `epoll` instead (the *leader*), so socket calls are served.
 //! * A **channel** per (client thread, door): client-made shared memory
-//!   with a state word, sizes and a data area, plus a socket pair whose
-//!   server end tells the server when the client is gone and carries
-//!   replies that do not fit (too large, or with descriptors).
+//!   with a state word, sizes, wake-up words and a data area, plus a socket
+//!   pair. Its server end is in the door's pool epoll set (a one-byte
+//!   *kick* from the client asks the pool for a thread), tells the manager
+//!   when the client is gone, and carries replies that do not fit (too
+//!   large, or with descriptors).
+//! * Shared memory carries only that client's own data and wake-up words.
+//!   Which server thread is idle, and which waits on which channel, is
+//!   server-private (`PoolFast`): a client can only ever slow its own calls.
+//! * **Hand-off**: after a fast reply the server thread stays *parked on
+//!   that channel* for a bounded time (`PARK_NS`): it spins while the
+//!   client runs on another CPU, then sleeps on the channel's own futex
+//!   word. The channel's `sparked` word tells the client that a thread
+//!   waits there (it wakes it directly); otherwise the client kicks the
+//!   pool through the channel socket, and the epoll leader takes the call.
+//!   At most `PARK_PER_UID` threads of a pool park on channels of one user,
+//!   and one idle thread of the pool always waits in `epoll` (a parked
+//!   thread is promoted when the leader leaves).
 //! * **Spinning** only while the peer runs on another CPU (each side
 //!   publishes its CPU), for a bounded time; then a futex sleep. Every
 //!   futex sleep has a timeout, so a signal ends a client's wait with EINTR
 //!   even under SA_RESTART, and a dead server is noticed.
-//! * The server copies sizes out of shared memory and validates them before
-//!   use; arguments up to `COPY_MAX` are copied into the thread's own
-//!   buffer, larger ones are read in place (KNOWN_DIFFERENCES.md).
+//! * The server reads sizes from shared memory once, validates them against
+//!   its own record of the channel, never maps more than `CAP_MAX`, and
+//!   copies the arguments into the thread's own buffer before the
+//!   procedure runs: the client cannot change them under it.
+//! * Mappings are MADV_DONTFORK and descriptors close-on-exec and closed in
+//!   a fork child: no process starts with another's fast-path state.
 //! * `LIBDOOR_FASTPATH=0` turns it off.
 
 use crate::sys::OwnedFd;
@@ -32,34 +44,42 @@ use crate::door::{Door, Pool, lock};
 use crate::server::Caller;
 use crate::sys::{self, R};
 
-pub const SLOTS: usize = 64;
-const BOARD_MAGIC: u32 = 0x4442_5244; // "DRBD"
 const CHAN_MAGIC: u32 = 0x4448_4344; // "DCHD"
 /// Offset of the data area in a channel.
 pub const DATA_OFF: usize = 4096;
 /// Data capacity of a new channel; grown on demand.
 const CAP_MIN: usize = 64 * 1024;
-/// Arguments up to this size are copied out of shared memory before the
-/// procedure sees them (illumos' own bounce-buffer size, door_max_arg).
-pub const COPY_MAX: usize = 16 * 1024;
+/// The largest channel data area: a client never makes, and a server never
+/// maps, more. Larger calls take the socket path.
+pub const CAP_MAX: usize = 8 * 1024 * 1024;
 /// Spin budget while the peer runs on another CPU.
 const SPIN_NS: u64 = 50_000;
 /// A client's futex sleeps wake up at least this often to check that the
-/// server is alive. (A parked server thread sleeps without a timeout: an
-/// armed timer costs ~0.3 µs per sleep in a VM; the manager's sweep,
-/// `sweep_parked`, wakes a follower that a claim failed to wake.)
+/// server is alive.
 const SLEEP_NS: i64 = 200_000_000;
+/// How long a server thread stays parked on the channel it last served.
+const PARK_NS: u64 = 200_000_000;
+/// Wake-ups without a request a parked thread accepts before it leaves (a
+/// client can bump its own channel's wake word at will).
+const PARK_SPURIOUS: u32 = 64;
+/// Server threads of one pool parked on channels of one user at most.
+pub const PARK_PER_UID: usize = 8;
+/// Server threads of one pool parked on channels at most.
+const PARK_SLOTS: usize = 64;
 /// A request no server thread has taken after this long is withdrawn and
-/// sent on the socket path instead: the board is shared with every client
-/// of the pool, and a hostile one can fake idle slots.
+/// sent on the socket path instead (the pool may be busy).
 const TAKE_NS: u64 = 40_000_000;
 /// wait_reply's answer for "withdrawn: use the socket path".
 const WITHDRAWN: i32 = -1;
+/// Arguments at least this large, to a server thread parked on another
+/// CPU, are copied in pieces of this size while the server copies them out.
+const PIPE_CHUNK: usize = 256 * 1024;
+/// How long a server thread waits for a client to fill in its arguments.
+const STALL_NS: u64 = 10_000_000_000;
+/// Pool epoll tokens of channel sockets carry this bit (door ends are
+/// numbered from 1 up).
+pub const CHAN_TOKEN: u64 = 1 << 62;
 
-// Slot states.
-const S_FREE: u32 = 0;
-const S_IDLE: u32 = 1;
-const S_CLAIMED: u32 = 2;
 // Channel states.
 const C_IDLE: u32 = 0;
 const C_REQ: u32 = 1;
@@ -69,30 +89,17 @@ const C_DEAD: u32 = 4;
 // Channel request flags.
 const CF_NO_RESULTS: u32 = 1;
 
-#[repr(C, align(64))]
-pub struct Slot {
-    state: AtomicU32,
-    seq: AtomicU32,
-    chan: AtomicU32,
-    cpu: AtomicU32,
-    sleeping: AtomicU32,
-}
-
-#[repr(C)]
-pub struct Board {
-    magic: u32,
-    nslots: u32,
-    _pad: [u32; 14],
-    slots: [Slot; SLOTS],
-}
-const BOARD_LEN: usize = size_of::<Board>().div_ceil(4096) * 4096;
-
+/// The shared header of a channel. Everything in it is written by the
+/// client or may be scribbled on by it: the server reads each field once
+/// and checks it, and what it decides lives in its own memory.
 #[repr(C, align(64))]
 struct ChanHdr {
     magic: u32,
     _version: u32,
     state: AtomicU32,
     flags: AtomicU32,
+    /// Client wake word (the server bumps it when the reply is out) and
+    /// "the client sleeps on it".
     cwake: AtomicU32,
     csleep: AtomicU32,
     ccpu: AtomicU32,
@@ -101,6 +108,17 @@ struct ChanHdr {
     rep_size: AtomicU64,
     rep_status: AtomicU32,
     rep_slow: AtomicU32,
+    /// A server thread is parked on this channel (a hint for the client
+    /// only: it wakes that thread instead of kicking the pool).
+    sparked: AtomicU32,
+    /// Server wake word (the client bumps it with a request) and "the
+    /// parked server thread sleeps on it".
+    swake: AtomicU32,
+    ssleep: AtomicU32,
+    /// How many argument bytes are in the data area so far: a large call
+    /// to a server running on another CPU is posted first and filled while
+    /// the server copies (`args`). `u64::MAX`: the client gave up (EFAULT).
+    req_done: AtomicU64,
 }
 const _: () = assert!(size_of::<ChanHdr>() <= DATA_OFF);
 
@@ -164,23 +182,35 @@ unsafe impl Send for Map {}
 // SAFETY: as above.
 unsafe impl Sync for Map {}
 impl Map {
-    fn new(fd: RawFd, len: usize) -> R<Map> {
-        // SAFETY: mapping a memfd we were given, shared, pre-faulted.
+    /// Maps `len` bytes of `fd`, shared, left out of fork children.
+    /// `populate` pre-faults it: only ever for our own memfd, never for a
+    /// peer's (whose size the peer chose).
+    fn new(fd: RawFd, len: usize, populate: bool) -> R<Map> {
+        let flags = libc::MAP_SHARED | if populate { libc::MAP_POPULATE } else { 0 };
+        // SAFETY: mapping a memfd we hold, shared.
         let p = unsafe {
             libc::mmap(
                 ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_POPULATE,
+                flags,
                 fd,
                 0,
             )
         };
         if p == libc::MAP_FAILED {
-            Err(sys::errno())
-        } else {
-            Ok(Map { ptr: p.cast(), len })
+            return Err(sys::errno());
         }
+        // A fork child must not inherit a channel (it could drive it with
+        // the parent's credentials).
+        // SAFETY: advice on our own fresh mapping.
+        if unsafe { libc::madvise(p, len, libc::MADV_DONTFORK) } != 0 {
+            let e = sys::errno();
+            // SAFETY: our own mapping.
+            unsafe { libc::munmap(p, len) };
+            return Err(e);
+        }
+        Ok(Map { ptr: p.cast(), len })
     }
 }
 impl Drop for Map {
@@ -227,60 +257,37 @@ fn sealed_at_least(fd: RawFd, len: usize) -> bool {
 // ---------------------------------------------------------------------
 // Server side.
 
-/// A pool's board, made on the first channel to one of its doors.
-pub struct BoardMap {
-    map: Map,
-    pub fd: OwnedFd,
-}
-impl BoardMap {
-    fn board(&self) -> &Board {
-        // SAFETY: the mapping is BOARD_LEN bytes of Board (plain atomics).
-        unsafe { &*(self.map.ptr as *const Board) }
-    }
+/// One server thread parked on a channel, as the pool records it.
+struct ParkSlot {
+    /// The channel's id (0: slot free).
+    chan: AtomicU32,
+    /// The channel's client (effective uid, from the kernel at setup).
+    uid: AtomicU32,
+    /// The pool asks this thread to go and wait in epoll.
+    promote: AtomicU32,
 }
 
-/// The fast-path part of a pool. What decides who leads lives here, in
-/// process memory, never on the shared board a client could scribble on.
+/// The fast-path part of a pool: which threads wait where. Server-private:
+/// nothing here is ever in memory a client can see.
 pub struct PoolFast {
-    pub board: OnceLock<BoardMap>,
-    /// Threads waiting in epoll (the leader, and any beyond the slots).
+    /// Threads waiting in epoll (the leader, and any beyond the parked).
     pub epoll_waiters: AtomicUsize,
-    /// Which slots have one of our followers parked in them.
-    parked: [AtomicU32; SLOTS],
-    /// A promotion request per slot (the follower goes to epoll).
-    promote: [AtomicU32; SLOTS],
-    /// The slot's seq when its follower parked, and what the manager's
-    /// last sweep saw of a follower that looked stuck (1 + seq, 0: none).
-    armed_seq: [AtomicU32; SLOTS],
-    stuck: [AtomicU32; SLOTS],
+    parked: [ParkSlot; PARK_SLOTS],
 }
 
 impl Default for PoolFast {
     fn default() -> Self {
         PoolFast {
-            board: OnceLock::new(),
             epoll_waiters: AtomicUsize::new(0),
-            parked: [const { AtomicU32::new(0) }; SLOTS],
-            promote: [const { AtomicU32::new(0) }; SLOTS],
-            armed_seq: [const { AtomicU32::new(0) }; SLOTS],
-            stuck: [const { AtomicU32::new(0) }; SLOTS],
+            parked: [const {
+                ParkSlot {
+                    chan: AtomicU32::new(0),
+                    uid: AtomicU32::new(0),
+                    promote: AtomicU32::new(0),
+                }
+            }; PARK_SLOTS],
         }
     }
-}
-
-fn board_of(pool: &Pool) -> R<&BoardMap> {
-    if let Some(b) = pool.fast.board.get() {
-        return Ok(b);
-    }
-    let fd = memfd(BOARD_LEN)?;
-    let map = Map::new(fd.as_raw_fd(), BOARD_LEN)?;
-    // SAFETY: a fresh zeroed mapping of BOARD_LEN bytes.
-    unsafe {
-        (*(map.ptr as *mut Board)).magic = BOARD_MAGIC;
-        (*(map.ptr as *mut Board)).nslots = SLOTS as u32;
-    }
-    let _ = pool.fast.board.set(BoardMap { map, fd });
-    pool.fast.board.get().ok_or(libc::ENOMEM)
 }
 
 /// A channel as the server holds it.
@@ -295,6 +302,8 @@ pub struct SrvChan {
     /// The thread serving a call on this channel, 0 if none. A mutex, so
     /// that chan_gone cannot cancel a thread that has moved on.
     pub serving: Mutex<u64>,
+    /// The client is gone or the door revoked: a thread parked here leaves.
+    gone: std::sync::atomic::AtomicBool,
 }
 impl SrvChan {
     fn hdr(&self) -> &ChanHdr {
@@ -303,6 +312,30 @@ impl SrvChan {
     }
     fn data(&self) -> *mut u8 {
         self.map.ptr.wrapping_add(DATA_OFF)
+    }
+    /// Wakes every thread sleeping on the server wake word (a client may
+    /// sleep there too, to steal a single wake-up).
+    fn wake_server(&self) {
+        let h = self.hdr();
+        h.swake.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: a shared futex wake on a live word.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                h.swake.as_ptr(),
+                libc::FUTEX_WAKE,
+                i32::MAX,
+            )
+        };
+    }
+    /// Takes a posted request: the only way a call on this channel starts.
+    fn take(&self) -> bool {
+        !self.gone.load(Ordering::Acquire)
+            && self
+                .hdr()
+                .state
+                .compare_exchange(C_REQ, C_TAKEN, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
     }
 }
 
@@ -335,22 +368,16 @@ fn chan_by_id(id: u32) -> Option<Arc<SrvChan>> {
     t.slots.get(i)?.as_ref().filter(|c| c.id == id).cloned()
 }
 
-/// The manager's K_CHAN request: map the client's channel, record who it
-/// is, and answer with the channel id and the pool's board.
-pub fn setup(
-    door: &Arc<Door>,
-    mem: OwnedFd,
-    sock: OwnedFd,
-    caller: Caller,
-    cap: usize,
-) -> R<(u32, RawFd)> {
-    let len = DATA_OFF.checked_add(cap).ok_or(libc::EINVAL)?;
-    if cap < 16 || !sealed_at_least(mem.as_raw_fd(), len) {
+/// The manager's K_CHAN request: check the client's channel before it
+/// costs anything, map it, record who it is, and put its socket in the
+/// door's pool epoll set (for kicks). Answers the channel id.
+pub fn setup(door: &Arc<Door>, mem: OwnedFd, sock: OwnedFd, caller: Caller, cap: usize) -> R<u32> {
+    if !(16..=CAP_MAX).contains(&cap) || !sealed_at_least(mem.as_raw_fd(), DATA_OFF + cap) {
         return Err(libc::EINVAL);
     }
-    // The mapping is all we need: the memfd is closed when we return.
-    let map = Map::new(mem.as_raw_fd(), len)?;
-    let board = board_of(&door.pool)?.fd.as_raw_fd();
+    // The mapping is all we need: the memfd is closed when we return. Not
+    // pre-faulted: the client chose its size.
+    let map = Map::new(mem.as_raw_fd(), DATA_OFF + cap, false)?;
     let mut t = table();
     let i = match t.slots.iter().position(|s| s.is_none()) {
         Some(i) => i,
@@ -370,10 +397,13 @@ pub fn setup(
         caller,
         sock,
         serving: Mutex::new(0),
+        gone: std::sync::atomic::AtomicBool::new(false),
     });
+    door.pool
+        .add(chan.sock.as_raw_fd(), CHAN_TOKEN | id as u64)?;
     crate::control::watch_chan(chan.sock.as_raw_fd(), id);
     t.slots[i] = Some(chan);
-    Ok((id, board))
+    Ok(id)
 }
 
 /// The client of a channel is gone (its socket hung up): forget the
@@ -388,6 +418,9 @@ pub fn chan_gone(id: u32) {
         }
     };
     let Some(chan) = chan else { return };
+    chan.gone.store(true, Ordering::Release);
+    chan.wake_server();
+    chan.door.pool.remove(chan.sock.as_raw_fd());
     crate::control::unwatch_chan(chan.sock.as_raw_fd());
     let serving = lock(&chan.serving);
     if *serving != 0 && chan.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL == 0 {
@@ -423,267 +456,174 @@ pub fn door_revoked(door_id: u64) {
         v
     };
     for c in dead {
+        c.gone.store(true, Ordering::Release);
+        c.wake_server();
         c.hdr().cwake.fetch_add(1, Ordering::Release);
         futex_wake(&c.hdr().cwake);
+        c.door.pool.remove(c.sock.as_raw_fd());
         crate::control::unwatch_chan(c.sock.as_raw_fd());
     }
 }
 
-/// What a parked follower got.
+thread_local! {
+    /// The channel this thread will park on after its fast reply, and its
+    /// slot in the pool's parked table (`pre_arm`).
+    static PREARMED: std::cell::RefCell<Option<(Arc<SrvChan>, usize)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A thread about to publish a fast reply on `chan` decides whether it
+/// will stay parked on that channel, and if so says so in the channel
+/// *before* the reply is out, so that the client's next call (which may
+/// run at once) wakes it directly instead of kicking the pool. It parks
+/// only while another thread waits in epoll and the client's user has
+/// fewer than PARK_PER_UID threads parked in this pool.
+pub fn pre_arm(pool: &Pool, chan: &Arc<SrvChan>) {
+    if !enabled()
+        || chan.gone.load(Ordering::Acquire)
+        || pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0
+    {
+        return;
+    }
+    let uid = chan.caller.euid;
+    let Some(k) = pool.fast.parked.iter().position(|s| {
+        s.chan
+            .compare_exchange(0, chan.id, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }) else {
+        return;
+    };
+    let slot = &pool.fast.parked[k];
+    slot.uid.store(uid, Ordering::SeqCst);
+    slot.promote.store(0, Ordering::SeqCst);
+    // Counted after taking the slot: two racing threads may both give up,
+    // never both exceed the cap.
+    let same = pool
+        .fast
+        .parked
+        .iter()
+        .filter(|s| s.chan.load(Ordering::SeqCst) != 0 && s.uid.load(Ordering::SeqCst) == uid)
+        .count();
+    if same > PARK_PER_UID {
+        slot.chan.store(0, Ordering::SeqCst);
+        return;
+    }
+    chan.hdr().scpu.store(cpu(), Ordering::Relaxed);
+    chan.hdr().sparked.store(1, Ordering::SeqCst);
+    PREARMED.with(|p| *p.borrow_mut() = Some((chan.clone(), k)));
+}
+
+/// The fast reply `pre_arm` prepared for did not go out: do not park.
+pub fn unarm(pool: &Pool) {
+    if let Some((chan, k)) = PREARMED.with(|p| p.borrow_mut().take()) {
+        chan.hdr().sparked.store(0, Ordering::SeqCst);
+        pool.fast.parked[k].chan.store(0, Ordering::SeqCst);
+    }
+}
+
+/// What a parked thread got.
 pub enum Parked {
     /// A call on this channel (taken: state is C_TAKEN).
     Call(Arc<SrvChan>),
-    /// Go and wait in epoll instead.
+    /// Go and wait in epoll.
     Epoll,
-    /// Nothing (spurious or invalid); park again.
-    Nothing,
 }
 
-thread_local! {
-    /// (board address, slot index) this thread uses, and the CPU its last
-    /// client ran on (spin only if that differs from ours).
-    static MY_SLOT: std::cell::Cell<(usize, usize, u32)> = const { std::cell::Cell::new((0, usize::MAX, u32::MAX)) };
-}
-
-/// Frees this thread's slot when it exits.
-struct SlotRelease;
-impl Drop for SlotRelease {
-    fn drop(&mut self) {
-        let (b, i, _) = MY_SLOT.with(|c| c.get());
-        if b != 0 && i < SLOTS {
-            // SAFETY: the board mapping lives as long as its pool; a thread
-            // holds its pool (Arc) while it parks on it.
-            let board = unsafe { &*(b as *const Board) };
-            board.slots[i].state.store(S_FREE, Ordering::Release);
-        }
-    }
-}
-thread_local! {
-    static SLOT_RELEASE: SlotRelease = const { SlotRelease };
-}
-
-thread_local! {
-    /// Our slot, already idle since just before our last fast reply
-    /// (`pre_arm`): (board address, slot index, seq when armed).
-    static PREARMED: std::cell::Cell<Option<(usize, usize, u32)>> = const { std::cell::Cell::new(None) };
-}
-
-/// Makes slot `i` idle for this thread: returns the seq a claim will change.
-fn arm(pool: &Pool, board: &Board, i: usize) -> u32 {
-    let slot = &board.slots[i];
-    slot.cpu.store(cpu(), Ordering::Relaxed);
-    slot.chan.store(0, Ordering::Relaxed);
-    let seq = slot.seq.load(Ordering::Acquire);
-    pool.fast.armed_seq[i].store(seq, Ordering::Relaxed);
-    pool.fast.promote[i].store(0, Ordering::SeqCst);
-    pool.fast.parked[i].store(1, Ordering::SeqCst);
-    slot.state.store(S_IDLE, Ordering::SeqCst);
-    seq
-}
-
-/// A follower about to publish a fast reply makes its slot idle first, so
-/// that the client's next call (which may run the moment the reply is out,
-/// before this thread is back in `park`) finds it and need not fall back to
-/// the socket path. `park` then serves a claim that came in meanwhile.
-pub fn pre_arm(pool: &Pool) {
-    if !enabled() || pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0 {
-        return; // this thread will lead instead
-    }
-    let Some(bm) = pool.fast.board.get() else {
-        return;
+/// Parks an idle server thread on the channel it just served (`pre_arm`),
+/// for at most PARK_NS, and takes that channel's next request. Epoll: wait
+/// in epoll instead (not armed, timed out, promoted, the channel is gone).
+pub fn park(pool: &Pool) -> Parked {
+    let Some((chan, k)) = PREARMED.with(|p| p.borrow_mut().take()) else {
+        return Parked::Epoll;
     };
-    let board = bm.board();
-    let base = board as *const Board as usize;
-    let (b, i, _) = MY_SLOT.with(|c| c.get());
-    if b != base || i >= SLOTS {
-        return;
-    }
-    let seq = arm(pool, board, i);
-    PREARMED.with(|c| c.set(Some((base, i, seq))));
-}
-
-/// The fast reply `pre_arm` prepared for did not go out (door_return
-/// returns an error to the procedure): take the slot back unless a client
-/// claimed it already (then the next `park` serves that claim).
-pub fn unarm(pool: &Pool) {
-    let Some((b, i, _)) = PREARMED.with(|c| c.get()) else {
-        return;
-    };
-    // SAFETY: see SlotRelease.
-    let slot = &unsafe { &*(b as *const Board) }.slots[i];
-    if slot
-        .state
-        .compare_exchange(S_IDLE, S_CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
-        .is_ok()
-    {
-        pool.fast.parked[i].store(0, Ordering::SeqCst);
-        pool.fast.promote[i].store(0, Ordering::SeqCst);
-        PREARMED.with(|c| c.set(None));
-    }
-}
-
-/// Parks an idle server thread of `pool` as a follower, if the pool has a
-/// board and another thread is its epoll leader. None: wait in epoll.
-pub fn park(pool: &Pool) -> Option<Parked> {
-    let pre = PREARMED.with(|c| c.take());
-    if !enabled() {
-        return None;
-    }
-    let Some(bm) = pool.fast.board.get() else {
-        if let Some((b, i, _)) = pre {
-            // SAFETY: see SlotRelease.
-            unsafe { &*(b as *const Board) }.slots[i]
-                .state
-                .store(S_FREE, Ordering::Release);
-            MY_SLOT.with(|c| c.set((0, usize::MAX, u32::MAX)));
-        }
-        return None;
-    };
-    let board = bm.board();
-    let base = board as *const Board as usize;
-    let (mut b, mut i, last_cpu) = MY_SLOT.with(|c| c.get());
-    let armed = match pre {
-        Some((pb, pi, seq)) if pb == base && pi == i => Some(seq),
-        _ => None,
-    };
-    if armed.is_none() && pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0 {
-        return None; // be the leader
-    }
-    if armed.is_none() && (b != base || i >= SLOTS) {
-        // Take a free slot on this board (giving up one on another board).
-        if b != 0 && i < SLOTS {
-            // SAFETY: see SlotRelease.
-            unsafe { &*(b as *const Board) }.slots[i]
-                .state
-                .store(S_FREE, Ordering::Release);
-        }
-        i = (0..SLOTS).find(|&k| {
-            board.slots[k]
-                .state
-                .compare_exchange(S_FREE, S_CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-        })?;
-        b = base;
-        MY_SLOT.with(|c| c.set((b, i, last_cpu)));
-        SLOT_RELEASE.with(|_| {});
-    }
-    let slot = &board.slots[i];
+    let slot = &pool.fast.parked[k];
+    let h = chan.hdr();
     let me = cpu();
-    let seq = match armed {
-        Some(seq) => seq,
-        None => arm(pool, board, i),
-    };
-    // Leaving for epoll is only allowed while nobody has claimed us: a
-    // claim that got in first is served (the next park leads instead).
-    let try_leave = |pool: &Pool| {
-        let ok = slot
-            .state
-            .compare_exchange(S_IDLE, S_CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok();
-        if ok {
-            pool.fast.parked[i].store(0, Ordering::SeqCst);
-            pool.fast.promote[i].store(0, Ordering::SeqCst);
+    let leave = || {
+        h.sparked.store(0, Ordering::SeqCst);
+        slot.chan.store(0, Ordering::SeqCst);
+        // Dekker with a client that saw `sparked` before we cleared it: it
+        // did not kick, so its request is ours.
+        if chan.take() {
+            Parked::Call(chan.clone())
+        } else {
+            Parked::Epoll
         }
-        ok
     };
-    // Dekker with the leader leaving epoll: if it left meanwhile, take its place.
-    if pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0 && try_leave(pool) {
-        return Some(Parked::Epoll);
-    }
-    // Spin while the last client ran on another CPU, then sleep.
-    if last_cpu != u32::MAX && last_cpu != me {
-        spin_while(|| slot.seq.load(Ordering::Acquire) == seq);
-    }
-    while slot.seq.load(Ordering::Acquire) == seq {
-        if pool.fast.promote[i].load(Ordering::SeqCst) != 0
+    let stop = || {
+        slot.promote.load(Ordering::SeqCst) != 0
             || pool.fast.epoll_waiters.load(Ordering::SeqCst) == 0
-        {
-            if try_leave(pool) {
-                return Some(Parked::Epoll);
-            }
-            break; // claimed meanwhile: serve that first
-        }
-        slot.sleeping.store(1, Ordering::SeqCst);
-        if slot.seq.load(Ordering::SeqCst) == seq
-            && pool.fast.promote[i].load(Ordering::SeqCst) == 0
-        {
-            futex_wait(&slot.seq, seq, 0);
-        }
-        slot.sleeping.store(0, Ordering::Relaxed);
-    }
-    // Woken: by a promotion (slot still idle: go lead) or by a claim.
-    if slot.state.load(Ordering::Acquire) == S_IDLE && try_leave(pool) {
-        return Some(Parked::Epoll);
-    }
-    pool.fast.parked[i].store(0, Ordering::SeqCst);
-    pool.fast.promote[i].store(0, Ordering::SeqCst);
-    match slot.state.load(Ordering::Acquire) {
-        S_CLAIMED => {
-            let id = slot.chan.load(Ordering::Acquire);
-            // Hold the slot (not idle) while serving.
-            let Some(chan) = chan_by_id(id) else {
-                return Some(Parked::Nothing);
-            };
-            if chan
-                .hdr()
-                .state
-                .compare_exchange(C_REQ, C_TAKEN, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
-            {
-                return Some(Parked::Nothing);
-            }
-            let ccpu = chan.hdr().ccpu.load(Ordering::Relaxed);
-            MY_SLOT.with(|c| c.set((b, i, ccpu)));
-            chan.hdr().scpu.store(me, Ordering::Relaxed);
-            Some(Parked::Call(chan))
-        }
-        _ => Some(Parked::Nothing),
-    }
-}
-
-/// The manager's sweep (about once a second): wakes a parked follower whose
-/// slot has been claimed, or its seq moved, without the follower waking,
-/// and that has stayed so since the previous sweep: its claimer died
-/// between claim and wake-up, or a hostile client scribbled on the board.
-/// (The follower re-validates whatever it finds; an honest claim completes
-/// in nanoseconds, never across two sweeps.)
-pub fn sweep_parked(pool: &Pool) {
-    let Some(bm) = pool.fast.board.get() else {
-        return;
+            || chan.gone.load(Ordering::Acquire)
     };
-    for i in 0..SLOTS {
-        let s = &bm.board().slots[i];
-        let seq = s.seq.load(Ordering::Acquire);
-        let odd = pool.fast.parked[i].load(Ordering::SeqCst) != 0
-            && (s.state.load(Ordering::Acquire) != S_IDLE
-                || seq != pool.fast.armed_seq[i].load(Ordering::Relaxed));
-        let seen = if odd { seq.wrapping_add(1).max(1) } else { 0 };
-        if pool.fast.stuck[i].swap(seen, Ordering::Relaxed) == seen && seen != 0 {
-            s.seq.fetch_add(1, Ordering::SeqCst);
-            futex_wake(&s.seq);
+    // Dekker with the leader leaving epoll (it promotes a registered
+    // thread, or finds none and this check sees it gone).
+    if stop() {
+        return leave();
+    }
+    let t0 = now_ns();
+    let ccpu = h.ccpu.load(Ordering::Relaxed);
+    if ccpu != me && ccpu != u32::MAX {
+        spin_while(|| h.state.load(Ordering::Acquire) != C_REQ && !stop());
+    }
+    let mut spurious = 0;
+    loop {
+        if h.state.load(Ordering::Acquire) == C_REQ && chan.take() {
+            h.sparked.store(0, Ordering::SeqCst);
+            slot.chan.store(0, Ordering::SeqCst);
+            return Parked::Call(chan);
         }
+        let elapsed = now_ns() - t0;
+        if stop() || elapsed >= PARK_NS || spurious >= PARK_SPURIOUS {
+            return leave();
+        }
+        let w = h.swake.load(Ordering::SeqCst);
+        h.ssleep.store(1, Ordering::SeqCst);
+        if h.state.load(Ordering::SeqCst) != C_REQ && !stop() {
+            futex_wait(&h.swake, w, (PARK_NS - elapsed) as i64);
+        }
+        h.ssleep.store(0, Ordering::Relaxed);
+        spurious += 1;
     }
 }
 
-/// The epoll leader is leaving to serve a socket call: hand the role to an
-/// idle follower, if any.
+/// The epoll leader is leaving to serve a call: hand the role to a parked
+/// thread, if any (it re-validates everything when it wakes).
 pub fn promote(pool: &Pool) {
-    let Some(bm) = pool.fast.board.get() else {
-        return;
-    };
-    for i in 0..SLOTS {
-        if pool.fast.parked[i].load(Ordering::SeqCst) != 0
-            && pool.fast.promote[i]
+    for s in &pool.fast.parked {
+        let id = s.chan.load(Ordering::SeqCst);
+        if id != 0
+            && s.promote
                 .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
         {
-            // Wake it whatever the (shared, untrusted) slot says.
-            let s = &bm.board().slots[i];
-            s.seq.fetch_add(1, Ordering::SeqCst);
-            futex_wake(&s.seq);
+            if let Some(c) = chan_by_id(id) {
+                c.wake_server();
+            }
             return;
         }
     }
+}
+
+/// The pool's epoll set says channel `id`'s socket is readable: a kick (the
+/// client found no thread parked on it) or the client's hang-up. Drains the
+/// kicks, re-arms the socket, and takes the channel's request if one is
+/// posted. Called by the thread that just left epoll.
+pub fn kicked(pool: &Pool, token: u64) -> Option<Arc<SrvChan>> {
+    let chan = chan_by_id((token & 0xffff_ffff) as u32)?;
+    let fd = chan.sock.as_raw_fd();
+    let mut buf = [0u8; 16];
+    loop {
+        // SAFETY: buf is writable for its length.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if n == 0 {
+            return None; // the client is gone; the manager forgets the channel
+        }
+        if n < 0 {
+            break;
+        }
+    }
+    let _ = pool.rearm(fd, token);
+    if chan.take() { Some(chan) } else { None }
 }
 
 /// Reads a fast request: (size, no_results). Validated against the
@@ -695,22 +635,53 @@ pub fn request(chan: &SrvChan) -> Option<(usize, bool)> {
     if size > chan.cap {
         return None;
     }
+    chan.hdr().scpu.store(cpu(), Ordering::Relaxed);
     Some((size, flags & CF_NO_RESULTS != 0))
 }
 
-/// Where the arguments of a fast call are: copied into `buf` when small,
-/// in place otherwise.
-pub fn args(chan: &SrvChan, size: usize, buf: *mut u8) -> *mut u8 {
+/// Copies the arguments of a fast call (`size`, validated by `request`)
+/// into `buf`, this thread's own buffer of at least `size` bytes: what the
+/// procedure sees cannot change under it. A client may still be filling
+/// them in (`req_done`): copy what is there, wait for the rest (spinning
+/// while the client runs on another CPU, for at most STALL_NS in all).
+pub fn args(chan: &SrvChan, size: usize, buf: *mut u8) -> R<*mut u8> {
     if size == 0 {
-        return ptr::null_mut();
+        return Ok(ptr::null_mut());
     }
-    if size <= COPY_MAX {
-        // SAFETY: size <= chan.cap (validated) and buf holds >= CHUNK bytes.
-        unsafe { ptr::copy_nonoverlapping(chan.data(), buf, size) };
-        buf
-    } else {
-        chan.data()
+    let h = chan.hdr();
+    let mut at = 0;
+    let mut t0 = 0;
+    while at < size {
+        let done = h.req_done.load(Ordering::Acquire);
+        if done > size as u64 {
+            return Err(libc::EFAULT); // the client gave up, or scribbles
+        }
+        let done = done as usize;
+        if done > at {
+            // SAFETY: at < done <= size <= chan.cap (validated), the mapping
+            // is size-sealed, and buf holds at least size bytes.
+            unsafe { ptr::copy_nonoverlapping(chan.data().add(at), buf.add(at), done - at) };
+            at = done;
+            continue;
+        }
+        if t0 == 0 {
+            t0 = now_ns();
+        }
+        if now_ns() - t0 > STALL_NS || chan.gone.load(Ordering::Acquire) {
+            return Err(libc::EINTR);
+        }
+        if h.ccpu.load(Ordering::Relaxed) != cpu() {
+            spin_while(|| h.req_done.load(Ordering::Acquire) as usize == at);
+            continue;
+        }
+        let w = h.swake.load(Ordering::SeqCst);
+        h.ssleep.store(1, Ordering::SeqCst);
+        if h.req_done.load(Ordering::SeqCst) as usize == at {
+            futex_wait(&h.swake, w, 10_000_000);
+        }
+        h.ssleep.store(0, Ordering::Relaxed);
     }
+    Ok(buf)
 }
 
 pub fn capacity(chan: &SrvChan) -> usize {
@@ -720,12 +691,11 @@ pub fn capacity(chan: &SrvChan) -> usize {
 /// Finishes a fast call: the results (in `data`, our memory) go into the
 /// channel, the client is woken. EFAULT if `data` is unreadable.
 pub fn complete(chan: &SrvChan, data: *const u8, size: usize, readable: bool) -> R<()> {
-    let in_chan = (data as usize) >= chan.data() as usize
-        && (data as usize).saturating_add(size) <= chan.data() as usize + chan.cap;
-    if size > 0 && !std::ptr::eq(data, chan.data()) {
-        if readable || in_chan {
+    if size > 0 {
+        if readable {
             // SAFETY: `data` is known readable for `size` bytes (our own
-            // buffer, live stack, or the channel); ranges may overlap.
+            // buffer or live stack); a procedure may also return a pointer
+            // into the channel itself, so ranges may overlap.
             unsafe { ptr::copy(data, chan.data(), size) };
         } else {
             sys::copy_in_bytes(data, chan.data(), size)?;
@@ -780,7 +750,6 @@ struct CliChan {
     sock: OwnedFd,
     /// The channel's (size-sealed) memfd, held while the channel lives.
     mem: OwnedFd,
-    board: Arc<Map>,
     cred_gen: u64,
     /// The descriptor number last checked to name this door, and its
     /// epoch then (-1: none).
@@ -799,9 +768,35 @@ impl CliChan {
     fn fits(&self, gen_now: u64, size: usize) -> bool {
         self.cred_gen == gen_now && self.cap >= size
     }
-    fn board(&self) -> &Board {
-        // SAFETY: BOARD_LEN bytes of Board, checked at setup.
-        unsafe { &*(self.board.ptr as *const Board) }
+}
+impl Drop for CliChan {
+    fn drop(&mut self) {
+        fork_fds_forget(self.sock.as_raw_fd());
+        fork_fds_forget(self.mem.as_raw_fd());
+    }
+}
+
+/// Every client-side fast-path descriptor of this process (all threads), as
+/// a bitmap a fork child can walk without allocating: the child closes them
+/// before user code runs. Descriptors beyond it are not used for channels.
+const FORK_FDS: usize = 65536;
+static FAST_FDS: [AtomicU64; FORK_FDS / 64] = [const { AtomicU64::new(0) }; FORK_FDS / 64];
+
+fn fork_fds_note(fd: RawFd) -> bool {
+    match usize::try_from(fd) {
+        Ok(i) if i < FORK_FDS => {
+            FAST_FDS[i / 64].fetch_or(1 << (i % 64), Ordering::SeqCst);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn fork_fds_forget(fd: RawFd) {
+    if let Ok(i) = usize::try_from(fd)
+        && i < FORK_FDS
+    {
+        FAST_FDS[i / 64].fetch_and(!(1 << (i % 64)), Ordering::SeqCst);
     }
 }
 
@@ -815,23 +810,25 @@ thread_local! {
 /// Channels per thread kept at most (least recently made go first).
 const MAX_CHANS: usize = 32;
 
-/// In a fork child the forking thread's channels belong to the parent's
-/// thread: drop our copies of the mappings and sockets.
+/// In a fork child: every thread's channels belong to the parent. Their
+/// mappings are not in the child (MADV_DONTFORK); close every descriptor
+/// (all threads', from the bitmap) and forget the forking thread's records.
+/// Allocates and frees nothing (an allocator lock may be held in a fork
+/// child) and takes no lock.
 pub fn after_fork_child() {
+    for (w, word) in FAST_FDS.iter().enumerate() {
+        let mut bits = word.swap(0, Ordering::SeqCst);
+        while bits != 0 {
+            let b = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            sys::close_own((w * 64 + b) as RawFd);
+        }
+    }
     let _ = MINE.try_with(|m| {
         if let Ok(mut v) = m.try_borrow_mut() {
-            // Inside fork(): close and unmap by hand, free nothing (a free
-            // can deadlock on an allocator lock there); the memory of the
-            // records is forgotten.
-            let old = std::mem::take(&mut *v);
-            for c in &old {
-                sys::close_own(c.sock.as_raw_fd());
-                sys::close_own(c.mem.as_raw_fd());
-                // SAFETY: unmapping our copy of the channel mapping; the
-                // record that owns it is forgotten below, never dropped.
-                unsafe { libc::munmap(c.map.ptr.cast(), c.map.len) };
-            }
-            std::mem::forget(old);
+            // The records are forgotten, never dropped: their descriptors
+            // are closed above and their mappings are not in this process.
+            std::mem::forget(std::mem::take(&mut *v));
         }
     });
 }
@@ -847,34 +844,36 @@ pub fn sweep_dead() {
 }
 
 fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
+    // A process that only calls doors forks too: its children must drop
+    // the channels (after_fork_child).
+    crate::door::init_atfork();
     let id = crate::client::identify(fd)?;
     let len = DATA_OFF + cap;
     let mem = memfd(len)?;
-    let map = Map::new(mem.as_raw_fd(), len)?;
-    // SAFETY: a fresh zeroed mapping of len bytes starting with a ChanHdr.
-    unsafe { (*(map.ptr as *mut ChanHdr)).magic = CHAN_MAGIC };
     let (mine, theirs) = sys::seqpacket_pair()?;
-    let (chan_id, board_fd) = crate::control::chan_setup(fd, &id.name, &mem, theirs, cap)?;
-    if !sealed_at_least(board_fd.as_raw_fd(), BOARD_LEN) {
-        return Err(libc::EPROTO);
+    if !fork_fds_note(mem.as_raw_fd()) || !fork_fds_note(mine.as_raw_fd()) {
+        fork_fds_forget(mem.as_raw_fd());
+        return Err(libc::EMFILE);
     }
-    let board = Map::new(board_fd.as_raw_fd(), BOARD_LEN)?;
-    // SAFETY: BOARD_LEN bytes; only the magic is read here.
-    if unsafe { (*(board.ptr as *const Board)).magic } != BOARD_MAGIC {
-        return Err(libc::EPROTO);
-    }
-    Ok(CliChan {
+    let chan = CliChan {
         key,
-        id: chan_id,
-        map,
+        id: 0,
+        map: Map::new(mem.as_raw_fd(), len, true).inspect_err(|_| {
+            fork_fds_forget(mem.as_raw_fd());
+            fork_fds_forget(mine.as_raw_fd());
+        })?,
         cap,
         sock: mine,
         mem,
-        board: Arc::new(board),
         cred_gen: CRED_GEN.load(Ordering::Acquire),
         fd: -1,
         epoch: 0,
-    })
+    };
+    // SAFETY: a fresh zeroed mapping of len bytes starting with a ChanHdr.
+    unsafe { (*(chan.map.ptr as *mut ChanHdr)).magic = CHAN_MAGIC };
+    let mut chan = chan;
+    chan.id = crate::control::chan_setup(fd, &id.name, &chan.mem, theirs, cap)?;
+    Ok(chan)
 }
 
 /// Tries a call on the fast path. None: take the socket path (first call
@@ -886,7 +885,7 @@ pub fn call(
     size: usize,
     params: *mut door_arg_t,
 ) -> Option<R<bool>> {
-    if !enabled() {
+    if !enabled() || size > CAP_MAX {
         return None;
     }
     // Read before any check of the descriptor, so that a close after the
@@ -907,8 +906,10 @@ pub fn call(
         };
         let c = &v[pos];
         let r = call_on(c, arg, data, size, params);
-        if matches!(r, Some(Err(libc::EINTR | libc::EAGAIN))) {
+        if matches!(r, Some(Err(libc::EINTR))) {
             // Abandoned mid-call: close it now, so the server sees the abort.
+            // (EAGAIN: withdrawn before any thread took it; the channel is
+            // idle and stays.)
             v.remove(pos);
         } else if r.is_none() && crate::client::hung_up(c.sock.as_raw_fd()) {
             // Falling back to the socket path because the server side is
@@ -967,7 +968,7 @@ fn slow_lookup(
                     !gone
                 });
             }
-            let cap = size.next_power_of_two().max(CAP_MIN);
+            let cap = size.next_power_of_two().clamp(CAP_MIN, CAP_MAX);
             let c = new_channel(fd, key, cap).ok()?;
             if v.len() >= MAX_CHANS {
                 v.remove(0);
@@ -995,13 +996,21 @@ fn call_on(
     if h.state.load(Ordering::Acquire) != C_IDLE {
         return None;
     }
-    if size > 0
+    let me = cpu();
+    // Large arguments to a server thread parked on another CPU: post the
+    // request first and fill it in while that thread copies it out.
+    let piped = size >= 2 * PIPE_CHUNK
+        && h.sparked.load(Ordering::SeqCst) != 0
+        && h.scpu.load(Ordering::Relaxed) != me;
+    if !piped
+        && size > 0
         && let Err(e) = sys::copy_in_bytes(data, c.map.ptr.wrapping_add(DATA_OFF), size)
     {
         return Some(Err(e));
     }
-    let me = cpu();
     h.req_size.store(size as u64, Ordering::Relaxed);
+    h.req_done
+        .store(if piped { 0 } else { size as u64 }, Ordering::Relaxed);
     h.flags.store(
         if arg.is_none() { CF_NO_RESULTS } else { 0 },
         Ordering::Relaxed,
@@ -1010,45 +1019,60 @@ fn call_on(
     h.csleep.store(0, Ordering::Relaxed);
     let wake0 = h.cwake.load(Ordering::Acquire);
     h.state.store(C_REQ, Ordering::SeqCst);
-    // Claim an idle follower: one that is spinning if there is one (no
-    // wake-up needed), else a sleeping one (one futex wake).
-    let board = c.board();
+    // A server thread parked on this channel: wake it. Otherwise kick the
+    // pool through the channel's socket: its epoll leader takes the call.
     let mut server_cpu = u32::MAX;
-    let try_claim = |s: &Slot, want_awake: bool| {
-        if s.state.load(Ordering::Relaxed) != S_IDLE
-            || (want_awake && s.sleeping.load(Ordering::Relaxed) != 0)
-        {
-            return None;
+    let mut kick_failed = false;
+    if h.sparked.load(Ordering::SeqCst) != 0 {
+        server_cpu = h.scpu.load(Ordering::Relaxed);
+        h.swake.fetch_add(1, Ordering::SeqCst);
+        if h.ssleep.load(Ordering::SeqCst) != 0 {
+            futex_wake(&h.swake);
         }
-        s.state
-            .compare_exchange(S_IDLE, S_CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
-            .ok()?;
-        let cpu = s.cpu.load(Ordering::Relaxed);
-        s.chan.store(c.id, Ordering::Release);
-        s.seq.fetch_add(1, Ordering::SeqCst);
-        if s.sleeping.load(Ordering::SeqCst) != 0 {
-            futex_wake(&s.seq);
-        }
-        Some(cpu)
-    };
-    let got = board
-        .slots
-        .iter()
-        .find_map(|s| try_claim(s, true))
-        .or_else(|| board.slots.iter().find_map(|s| try_claim(s, false)));
-    let claimed = got.is_some();
-    if let Some(cpu) = got {
-        server_cpu = cpu;
-    }
-    if !claimed {
-        // No idle fast thread: withdraw and use the socket path.
-        return match h
-            .state
-            .compare_exchange(C_REQ, C_IDLE, Ordering::AcqRel, Ordering::Relaxed)
-        {
-            Ok(_) => None,
-            Err(_) => withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params)),
+    } else {
+        let b = 0u8;
+        // SAFETY: sending one byte from a local.
+        let n = unsafe {
+            libc::send(
+                c.sock.as_raw_fd(),
+                (&b as *const u8).cast(),
+                1,
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
         };
+        // EAGAIN: kicks are queued already, the server will look.
+        kick_failed = n != 1 && sys::errno() != libc::EAGAIN;
+    }
+    if piped {
+        let dst = c.map.ptr.wrapping_add(DATA_OFF);
+        let mut at = 0;
+        while at < size {
+            let n = PIPE_CHUNK.min(size - at);
+            let ok = sys::copy_in_bytes(data.wrapping_add(at), dst.wrapping_add(at), n).is_ok();
+            at = if ok { at + n } else { usize::MAX };
+            h.req_done.store(at as u64, Ordering::Release);
+            if h.ssleep.load(Ordering::SeqCst) != 0 {
+                h.swake.fetch_add(1, Ordering::SeqCst);
+                futex_wake(&h.swake);
+            }
+            if !ok {
+                // The server answers EFAULT (or never took the call).
+                let r = wait_reply(c, arg, wake0, server_cpu, params);
+                return match r {
+                    Err(WITHDRAWN) => None,
+                    _ => Some(Err(libc::EFAULT)),
+                };
+            }
+        }
+    }
+    // The server side is gone (the kick could not be sent): withdraw and
+    // use the socket path, unless a thread took the call meanwhile.
+    if kick_failed
+        && h.state
+            .compare_exchange(C_REQ, C_IDLE, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    {
+        return None;
     }
     withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params))
 }

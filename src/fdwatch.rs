@@ -2,17 +2,23 @@
 //! the door it named at this thread's last call on it.
 //!
 //! Every close of a descriptor number below `N` bumps that number's epoch
-//! first: libdoor exports `close`, `dup2`, `dup3`, `close_range` and
-//! `closefrom` (capi/fds.rs), which bump and then do what libc does. A
-//! fast-path channel remembers the descriptor number and its epoch when it
-//! last checked the descriptor with `fstat`; while the epoch is unchanged,
-//! the number cannot have been closed and reused, so the check is skipped.
+//! before *and* after the system call: libdoor exports `close`, `dup2`,
+//! `dup3`, `close_range` and `closefrom` (capi/fds.rs), which bump, do what
+//! libc does, and bump again. A fast-path channel remembers the descriptor
+//! number and the epoch it read *before* it last checked the descriptor
+//! with `fstat`; while the epoch is unchanged, the number cannot have been
+//! closed and reused, so the check is skipped. The second bump matters: a
+//! check racing the replacement may read the epoch after the first bump
+//! and still see the old descriptor; the second bump makes that record
+//! stale, so once the close (or `dup2`) has returned no call reaches what
+//! the number named before.
 //!
 //! This holds only if those wrappers really are what the process calls:
 //! `active` checks that the process-wide definition of `close` is ours (a
 //! library preloaded before us, or libdoor loaded RTLD_LOCAL by dlopen, can
 //! shadow it); otherwise every call checks with `fstat`. A descriptor closed
-//! by a raw system call, bypassing libc, is not seen (KNOWN_DIFFERENCES.md).
+//! by a raw system call, bypassing libc, is not seen (KNOWN_DIFFERENCES.md)
+//! unless `LIBDOOR_STRICT_FD=1`, which turns epochs off.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -30,6 +36,12 @@ pub fn closing(fd: libc::c_int) {
     }
 }
 
+/// The descriptor `fd` has been closed (or replaced): the second bump.
+#[inline]
+pub fn closed(fd: libc::c_int) {
+    closing(fd);
+}
+
 /// Every descriptor from `lo` to `hi` (inclusive) is about to be closed.
 pub fn closing_range(lo: libc::c_uint, hi: libc::c_uint) {
     let hi = (hi as usize).min(N - 1);
@@ -38,10 +50,22 @@ pub fn closing_range(lo: libc::c_uint, hi: libc::c_uint) {
     }
 }
 
-/// Are our close wrappers the process's `close`?
+/// `LIBDOOR_STRICT_FD=1`: never trust an epoch; every call checks the
+/// descriptor's identity with `fstat`, so a descriptor closed behind our
+/// wrappers (a raw system call, libc-internal closes such as `fclose`)
+/// and the number reused is never taken for the old door.
+fn strict() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("LIBDOOR_STRICT_FD").is_some_and(|v| v == "1"))
+}
+
+/// Are our close wrappers the process's `close` (and epochs trusted)?
 fn active() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| {
+        if strict() {
+            return false;
+        }
         // SAFETY: dlsym with a valid name; RTLD_DEFAULT searches the global scope.
         let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"close".as_ptr()) } as usize;
         found == crate::capi::close_wrapper()

@@ -545,7 +545,7 @@ fn reply_and_release(
                 let in_buf = a >= st.buf as usize && e <= st.buf as usize + st.cap;
                 let in_stack = sys::on_own_stack(a, size) && e <= st.anchor;
                 if let Some(p) = &pool {
-                    crate::fast::pre_arm(p);
+                    crate::fast::pre_arm(p, chan);
                 }
                 if let Err(e) = crate::fast::complete(chan, data, size, in_buf || in_stack) {
                     if let Some(p) = &pool {
@@ -891,6 +891,10 @@ fn pool_of(st: &mut ServerTls) -> Option<Arc<Pool>> {
 }
 
 /// Makes sure the argument area holds `need` bytes, keeping its contents.
+/// An argument buffer larger than this is shrunk when its thread goes idle
+/// in epoll.
+const BUF_KEEP: usize = 1 << 20;
+
 fn reserve(st: &mut ServerTls, need: usize) -> R<()> {
     if need <= st.cap {
         return Ok(());
@@ -964,7 +968,19 @@ fn take_fast(
         crate::fast::complete_error(&chan, err);
         return None;
     }
-    let argp = crate::fast::args(&chan, size, st.buf);
+    // The arguments are copied into this thread's own buffer, whatever
+    // their size: the client can write to the channel at any time.
+    if reserve(st, size).is_err() {
+        crate::fast::complete_error(&chan, libc::ENOMEM);
+        return None;
+    }
+    let argp = match crate::fast::args(&chan, size, st.buf) {
+        Ok(p) => p,
+        Err(e) => {
+            crate::fast::complete_error(&chan, e);
+            return None;
+        }
+    };
     let deplete = depletion(&door, pool, left);
     door.active.fetch_add(1, Ordering::AcqRel);
     crate::fast::serving(&chan);
@@ -1004,18 +1020,21 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         pool.idle.fetch_sub(1, Ordering::AcqRel);
         return None;
     }
-    // A follower waits on the pool's fast-path board; the leader in epoll.
+    // A thread that just served a fast call waits on that channel for a
+    // while; every other idle thread waits in epoll.
     started();
-    match crate::fast::park(&pool) {
-        Some(crate::fast::Parked::Call(chan)) => {
-            let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
-            return take_fast(st, &pool, chan, left);
+    if let crate::fast::Parked::Call(chan) = crate::fast::park(&pool) {
+        let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
+        return take_fast(st, &pool, chan, left);
+    }
+    if st.cap > BUF_KEEP {
+        // A large argument buffer is not kept while idle in epoll.
+        // SAFETY: shrinking our own malloc'd buffer.
+        let p = unsafe { libc::realloc(st.buf.cast(), wire::CHUNK) };
+        if !p.is_null() {
+            st.buf = p.cast();
+            st.cap = wire::CHUNK;
         }
-        Some(crate::fast::Parked::Nothing) => {
-            pool.idle.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        Some(crate::fast::Parked::Epoll) | None => {}
     }
     if !crate::fdown::owned(pool.epfd.as_raw_fd()) {
         // The application closed this pool's epoll set under us (closefrom,
@@ -1040,6 +1059,11 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     }
     if leaders == 0 {
         crate::fast::promote(&pool); // someone must watch the sockets
+    }
+    if ev.u64 & crate::fast::CHAN_TOKEN != 0 {
+        // A fast-path client with no thread parked on its channel.
+        let chan = crate::fast::kicked(&pool, ev.u64)?;
+        return take_fast(st, &pool, chan, left);
     }
     let token = ev.u64;
     let (door, injector, ep) = door::lookup_token(token)?;

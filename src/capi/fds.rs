@@ -1,6 +1,8 @@
 //! Descriptor-closing wrappers: each tells `fdwatch` which descriptor
-//! numbers are about to stop naming what they named, then does exactly what
-//! libc does (same result, same errno; `close` stays a cancellation point).
+//! numbers are about to stop naming what they named, does exactly what libc
+//! does (same result, same errno; `close` stays a cancellation point), and
+//! tells `fdwatch` again once it is done (a lookup racing the system call
+//! can have recorded the first bump against the old descriptor).
 
 use crate::{fdown, fdwatch};
 
@@ -21,7 +23,9 @@ pub unsafe extern "C" fn close(fd: libc::c_int) -> libc::c_int {
     fdwatch::closing(fd);
     fdown::app_closing(fd);
     // SAFETY: libc's close, with the caller's argument.
-    unsafe { __close(fd) }
+    let r = unsafe { __close(fd) };
+    fdwatch::closed(fd);
+    r
 }
 
 /// The address of our `close`, to check that it is the one in use.
@@ -40,7 +44,11 @@ pub unsafe extern "C" fn dup2(old: libc::c_int, new: libc::c_int) -> libc::c_int
         fdown::app_closing(new);
     }
     // SAFETY: libc's dup2, with the caller's arguments.
-    unsafe { __dup2(old, new) }
+    let r = unsafe { __dup2(old, new) };
+    if old != new {
+        fdwatch::closed(new);
+    }
+    r
 }
 
 /// dup3(2): `new` is closed (replaced) first.
@@ -58,7 +66,11 @@ pub unsafe extern "C" fn dup3(
         fdown::app_closing(new);
     }
     // SAFETY: the dup3 system call, as glibc's dup3 makes it.
-    unsafe { libc::syscall(libc::SYS_dup3, old, new, flags) as libc::c_int }
+    let r = unsafe { libc::syscall(libc::SYS_dup3, old, new, flags) as libc::c_int };
+    if old != new {
+        fdwatch::closed(new);
+    }
+    r
 }
 
 /// close_range(2) (glibc 2.34): the range is closed unless only marked
@@ -72,12 +84,17 @@ pub unsafe extern "C" fn close_range(
     hi: libc::c_uint,
     flags: libc::c_int,
 ) -> libc::c_int {
-    if flags & libc::CLOSE_RANGE_CLOEXEC as libc::c_int == 0 && lo <= hi {
+    let closes = flags & libc::CLOSE_RANGE_CLOEXEC as libc::c_int == 0 && lo <= hi;
+    if closes {
         fdwatch::closing_range(lo, hi);
         fdown::app_closing_range(lo, hi);
     }
     // SAFETY: the close_range system call, as glibc's close_range makes it.
-    unsafe { libc::syscall(libc::SYS_close_range, lo, hi, flags) as libc::c_int }
+    let r = unsafe { libc::syscall(libc::SYS_close_range, lo, hi, flags) as libc::c_int };
+    if closes {
+        fdwatch::closing_range(lo, hi);
+    }
+    r
 }
 
 /// closefrom(3) (glibc 2.34): every descriptor from `lo` up is closed.
@@ -99,6 +116,7 @@ pub unsafe extern "C" fn closefrom(lo: libc::c_int) {
         )
     };
     if r == 0 {
+        fdwatch::closing_range(lo as libc::c_uint, libc::c_uint::MAX);
         return;
     }
     // Kernels before 5.9: close each open descriptor from lo up.
@@ -114,4 +132,5 @@ pub unsafe extern "C" fn closefrom(lo: libc::c_int) {
             __close(fd);
         }
     }
+    fdwatch::closing_range(lo as libc::c_uint, libc::c_uint::MAX);
 }
