@@ -19,6 +19,9 @@
  *    calls reach root's door, never the squatter's; after the server dies,
  *    the stale name is squatted: clients get EBADF, and a new fattach
  *    works;
+ *  - a fifo, which cannot carry the attribute, uses the file-derived name:
+ *    it works; a squatter there makes fattach fail with EBUSY (a known
+ *    difference) but intercepts nothing;
  *  - 330 idle connections of the other uid to the server's control socket
  *    and 330 to its rendezvous, re-opened as the server closes them: root
  *    clients still open the name, call the door, and door_info a door
@@ -608,6 +611,75 @@ static void test_squatted_names(void) {
     (void)unlink(p);
 }
 
+/*
+ * A file that cannot carry the rendezvous attribute (a fifo: user
+ * attributes are for regular files and directories) falls back to the
+ * file-derived name: it works, and a squatter there can block fattach
+ * (EBUSY, a known difference) but intercepts nothing.
+ */
+static void test_fallback_name(void) {
+    char p[PATH_MAX], names[4][128];
+    int d = new_door(25), ready[2], quit[2], fd, n;
+    pid_t pid;
+
+    REQUIRE(d >= 0);
+    (void)snprintf(p, sizeof(p), "%s/fifo", tdir);
+    (void)unlink(p);
+    REQUIRE(mkfifo(p, 0666) == 0);
+    REQUIRE(chmod(p, 0666) == 0);
+    CHECK_EQ(fattach(d, p), 0);
+    fd = open(p, O_RDONLY | O_NONBLOCK);
+    if (CHECK(fd >= 0)) {
+        CHECK_EQ(call_tag(fd, NULL), 25);
+        close(fd);
+    }
+    {
+        pid_t c = harness_fork();
+
+        REQUIRE(c >= 0);
+        if (c == 0) {
+            if (CHECK_EQ(drop(), 0)) {
+                CHECK_EQ(open_call(p, O_RDONLY | O_NONBLOCK), 25);
+                fd = open(p, O_PATH);
+                if (CHECK(fd >= 0)) {
+                    expect_errno(call_tag(fd, NULL), EBADF);
+                    close(fd);
+                }
+            }
+            harness_child_exit();
+        }
+        harness_wait_child(c);
+    }
+    CHECK_EQ(fdetach(p), 0);
+    expect_errno(open_call(p, O_RDONLY | O_NONBLOCK), EBADF);
+
+    n = predictable_names(p, names, 4);
+    REQUIRE(n > 0);
+    REQUIRE(pipe(ready) == 0 && pipe(quit) == 0);
+    REQUIRE(pipe2(squat_hits, O_NONBLOCK) == 0);
+    pid = spawn_squatter(names, n, ready, quit);
+    REQUIRE(pid > 0);
+    close(ready[1]);
+    close(quit[0]);
+    if (CHECK(get1(ready[0]))) {
+        char ch;
+
+        expect_errno(fattach(d, p), EBUSY);
+        errno = 0;
+        CHECK(open_call(p, O_RDONLY | O_NONBLOCK) != 666);
+        CHECK_EQ(errno, EBADF);
+        CHECK_EQ(read(squat_hits[0], &ch, 1), -1);
+    }
+    put1(quit[1]);
+    harness_wait_child(pid);
+    close(ready[0]);
+    close(quit[1]);
+    close(squat_hits[0]);
+    close(squat_hits[1]);
+    close(d);
+    (void)unlink(p);
+}
+
 /* ---------------------------------------------------------------- */
 /* 3. Idle connections of another uid starve nobody. */
 
@@ -929,6 +1001,7 @@ int main(int argc, char **argv) {
 
     RUN(test_private_attachment);
     RUN(test_squatted_names);
+    RUN(test_fallback_name);
     RUN(test_idle_connections);
     RUN(test_fake_door);
 

@@ -149,6 +149,32 @@ pub fn attach(
     Ok(())
 }
 
+/// Moves this process's attachment of the file `key` to `listener`
+/// (bound to `name`); the old listener closes.
+pub fn relisten(key: &FileKey, listener: OwnedFd, name: Vec<u8>) -> R<()> {
+    let old = door::with_proc(|st| {
+        let l = st
+            .atts
+            .iter()
+            .find(|(_, a)| a.key.same_file(key))
+            .map(|(&l, _)| l)
+            .ok_or(libc::EINVAL)?;
+        epoll_add(st.mgr_epfd, listener.as_raw_fd())?;
+        let Some(mut a) = st.atts.remove(&l) else {
+            return Err(libc::EINVAL);
+        };
+        let new = listener.as_raw_fd();
+        st.owned.retain(|&o| o != l);
+        st.owned.push(new);
+        let old = std::mem::replace(&mut a._listener, listener);
+        a.name = name;
+        st.atts.insert(new, a);
+        Ok(old)
+    })?;
+    drop(old);
+    Ok(())
+}
+
 /// Does this process serve an attachment of the file `key`?
 pub fn attached_here(st: &Proc, key: &FileKey) -> bool {
     st.atts.values().any(|a| a.key.same_file(key))

@@ -162,12 +162,14 @@ pub fn unpublish(covered: RawFd, name: &[u8]) {
 }
 
 /// The name a client of the file `fd` (its own descriptor, or ours when
-/// `by_path`) should try: the published one, else the fallback.
+/// `by_path`) should try: the published one, else the fallback (no
+/// attribute, a filesystem or file type without user attributes, or one
+/// this caller may not read). EBADF: an O_PATH descriptor.
 fn rendezvous_of(fd: RawFd, k: &FileKey, by_path: bool) -> R<Vec<u8>> {
     match published_name(fd, by_path) {
         Ok(n) => Ok(n),
-        Err(libc::ENODATA | libc::ENOTSUP) => Ok(file_rendezvous_name(k)),
-        Err(e) => Err(e),
+        Err(libc::EBADF) => Err(libc::EBADF),
+        Err(_) => Ok(file_rendezvous_name(k)),
     }
 }
 
@@ -305,24 +307,44 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     }
     // The attachment holds a reference of its own, as namefs does.
     let dup = crate::client::new_reference(fd, &id)?;
-    // A fresh random name, published on the file; where the file cannot
-    // carry it, the name derived from the file's identity.
+    // Our own copy of the covered descriptor, to publish the name through
+    // once the attachment (which owns `covered`) is registered.
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
+    let mine = sys::own(sys::cvt(unsafe {
+        libc::fcntl(covered.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0)
+    })?);
+    // A fresh random name. It is registered before it is published, so
+    // that of two threads attaching the same file, the loser (EBUSY from
+    // `attach`) never overwrites the winner's name.
     let rnd = wire::rdv_name([crate::door::random_u64(), crate::door::random_u64()]);
-    let mut listener = crate::control::listen_on(&rnd)?;
-    let mut name = rnd;
-    if publish(covered.as_raw_fd(), &name).is_err() {
-        name = file_rendezvous_name(&k);
-        listener = match crate::control::listen_on(&name) {
-            Ok(l) => l,
-            Err(libc::EADDRINUSE) => return Err(libc::EBUSY),
-            Err(e) => return Err(e),
-        };
-    }
-    let r = crate::door::with_proc(|st| {
+    let listener = crate::control::listen_on(&rnd)?;
+    crate::door::with_proc(|st| {
         crate::control::ensure_started(st)?;
-        crate::control::attach(st, &k, dup, covered, listener, name.clone())
-    });
-    r
+        crate::control::attach(st, &k, dup, covered, listener, rnd.clone())
+    })?;
+    if publish(mine.as_raw_fd(), &rnd).is_ok() {
+        // Another process attaching at the same moment may have written
+        // over it: the last writer has the name, the others fail.
+        if published_name(mine.as_raw_fd(), true).ok().as_deref() == Some(&rnd[..]) {
+            return Ok(());
+        }
+        crate::control::detach_key(&k);
+        return Err(libc::EBUSY);
+    }
+    // The file cannot carry the name: listen on the one derived from it.
+    let derived = file_rendezvous_name(&k);
+    let r =
+        crate::control::listen_on(&derived).and_then(|l| crate::control::relisten(&k, l, derived));
+    if r.is_err() {
+        crate::control::detach_key(&k);
+    }
+    r.map_err(|e| {
+        if e == libc::EADDRINUSE {
+            libc::EBUSY
+        } else {
+            e
+        }
+    })
 }
 
 /// fdetach (spec §4.18).
@@ -347,11 +369,11 @@ pub fn fdetach(path: *const libc::c_char) -> R<()> {
     let covered = sys::own(sys::cvt(unsafe {
         libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC)
     })?);
-    let name = match rendezvous_of(covered.as_raw_fd(), &k, true) {
+    let name = match published_name(covered.as_raw_fd(), true) {
         Ok(n) => n,
         // Cannot read the attribute: only the owner or root could detach.
-        Err(_) if euid != 0 && euid != k.uid => return Err(libc::EPERM),
-        Err(_) => return Err(libc::EINVAL),
+        Err(libc::EACCES) if euid != 0 && euid != k.uid => return Err(libc::EPERM),
+        Err(_) => file_rendezvous_name(&k),
     };
     let dl = Deadline::after_ms(crate::control::ANSWER_MS);
     let s = match connect(&name, k.uid, &dl) {
