@@ -307,10 +307,22 @@ enum Event {
     Nothing,
 }
 
+/// How many connections the manager holds (`Proc::conns.len()`, kept
+/// here so that an idle manager need not take the process lock to know
+/// there are none).
+static CONNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn set_conns(st: &Proc) {
+    CONNS.store(st.conns.len(), std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Closes the connections whose deadline has passed; returns how many
 /// milliseconds until the next deadline (at most `max_ms`). Allocates
 /// nothing.
 fn expire_conns(now: u64, max_ms: i32) -> i32 {
+    if CONNS.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return max_ms;
+    }
     door::with_proc(|st| {
         let Proc { conns, owned, .. } = st;
         let mut next = u64::MAX;
@@ -324,6 +336,7 @@ fn expire_conns(now: u64, max_ms: i32) -> i32 {
                 true
             }
         });
+        CONNS.store(conns.len(), std::sync::atomic::Ordering::Relaxed);
         Ok(if next == u64::MAX {
             max_ms
         } else {
@@ -414,6 +427,7 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
         } else if st.atts.contains_key(&fd) {
             Event::Accept(ConnKind::Rendezvous { listener: fd })
         } else if let Some(c) = st.conns.remove(&fd) {
+            set_conns(st);
             let att = match c.kind {
                 ConnKind::Rendezvous { listener } => {
                     st.atts.get(&listener).map(|a| (a.door.clone(), a.key))
@@ -456,6 +470,7 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
                     };
                     st.conns.insert(c, conn);
                     st.owned.push(c);
+                    set_conns(st);
                 }
                 Ok(())
             });

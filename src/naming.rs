@@ -509,4 +509,27 @@ mod tests {
         assert!(file_rendezvous_name(&k1).len() < 107);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn only_an_opened_descriptor_of_the_file_proves_access() {
+        let dir = std::env::temp_dir().join(format!("libdoor-ut-pa-{}", sys::getpid()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (f, g) = (dir.join("f"), dir.join("g"));
+        std::fs::write(&f, b"x").unwrap();
+        std::fs::write(&g, b"y").unwrap();
+        let c = std::ffi::CString::new(f.to_str().unwrap()).unwrap();
+        let k = key_of_path(&c).unwrap();
+        let ro = std::fs::File::open(&f).unwrap();
+        let wo = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
+        let other = std::fs::File::open(&g).unwrap();
+        // SAFETY: c is NUL-terminated; O_PATH opens nothing for I/O.
+        let opath = sys::own(unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) });
+        assert!(proves_access(ro.as_raw_fd(), &k));
+        assert!(proves_access(wo.as_raw_fd(), &k));
+        assert!(!proves_access(other.as_raw_fd(), &k));
+        assert!(!proves_access(opath.as_raw_fd(), &k));
+        assert!(!proves_access(-1, &k));
+        assert!(!resolve(opath.as_raw_fd()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
