@@ -759,10 +759,17 @@ pub fn recv_until(s: RawFd, iov: &mut [libc::iovec], dl: &Deadline) -> R<sys::Re
     }
 }
 
-/// Waits (by the deadline) until the other side has closed the connection,
-/// so that when a request returns, the server holds no descriptor for it
-/// any more (a caller counting descriptors sees none).
+/// How long a client waits, once a peer has answered, for it to close the
+/// connection (on top of what is left of the request's deadline).
+const CLOSE_MS: u64 = 500;
+
+/// Waits (by the deadline, or `CLOSE_MS` from now if that is later) until
+/// the other side has closed the connection, so that when a request
+/// returns, the server holds no descriptor for it any more (a caller
+/// counting descriptors sees none).
 pub fn wait_closed_until(s: RawFd, dl: &Deadline) {
+    let min = Deadline::after_ms(CLOSE_MS);
+    let dl = &Deadline(dl.0.max(min.0));
     let mut b = [0u8; 16];
     loop {
         // SAFETY: b is a writable buffer.
