@@ -10,6 +10,14 @@
 //! server thread is busy. "Connection refused" means the server image is
 //! gone: `di_target == -1`. The same thread accepts on the rendezvous
 //! listeners of `naming.rs`.
+//!
+//! Nothing a peer does can stall the manager or starve other users: it
+//! only reads with MSG_DONTWAIT and writes on non-blocking sockets; a
+//! connection that has not sent its request within `CONN_DEADLINE_MS` of
+//! being accepted is closed; and connections of other users are capped
+//! per uid (`PER_UID`) and in all (`MAX_FOREIGN`), so that its own uid and
+//! root always find room. Clients, in turn, wait for a manager or a
+//! rendezvous at most `ANSWER_MS`, and a caught signal ends the wait.
 
 use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};
@@ -21,7 +29,16 @@ use crate::naming::{self, FileKey};
 use crate::sys::{self, R};
 use crate::wire::{self, DoorName, HDR_LEN, Hdr, QueryReply};
 
+/// Connections the manager holds at once, in all.
 const MAX_CONNS: usize = 256;
+/// ... of which other users' (neither this process's euid nor root).
+const MAX_FOREIGN: usize = 192;
+/// ... and of one other user.
+const PER_UID: usize = 8;
+/// A connection must have sent its request this soon after its accept.
+const CONN_DEADLINE_MS: u64 = 1000;
+/// How long a client waits for the answer of a manager or rendezvous.
+pub const ANSWER_MS: u64 = 1000;
 
 /// What a connection accepted by the manager is for.
 #[derive(Clone, Copy, Debug)]
@@ -30,18 +47,31 @@ pub enum ConnKind {
     Rendezvous { listener: RawFd },
 }
 
+/// A connection accepted by the manager, waiting for its request.
+#[derive(Clone, Copy, Debug)]
+pub struct Conn {
+    pub kind: ConnKind,
+    /// The connecting process's euid (SO_PEERCRED).
+    pub uid: u32,
+    /// `sys::now_ns()` past which it is closed unanswered.
+    pub deadline: u64,
+}
+
 /// One fattach'ed name: its rendezvous listener holds a reference to the
 /// door (as namefs holds one on the door's file).
 pub struct Attachment {
     pub _listener: OwnedFd,
     /// An O_PATH descriptor of the covered file: while attached, its inode
     /// cannot be freed, so its number cannot be reused by a new file.
-    pub _covered: Option<OwnedFd>,
+    pub covered: OwnedFd,
     pub door: Arc<OwnedFd>,
     pub key: FileKey,
+    /// The rendezvous name (published on the covered file, or derived).
+    pub name: Vec<u8>,
 }
 
-fn listen_on(name: &[u8]) -> R<OwnedFd> {
+/// A listening rendezvous or control socket bound to `name`.
+pub fn listen_on(name: &[u8]) -> R<OwnedFd> {
     // SAFETY: plain socket creation.
     let s = sys::own(sys::cvt(unsafe {
         libc::socket(
@@ -52,7 +82,7 @@ fn listen_on(name: &[u8]) -> R<OwnedFd> {
     })?);
     sys::bind_abstract(s.as_raw_fd(), name)?;
     // SAFETY: listen on our own socket.
-    sys::cvt(unsafe { libc::listen(s.as_raw_fd(), 64) })?;
+    sys::cvt(unsafe { libc::listen(s.as_raw_fd(), libc::SOMAXCONN) })?;
     Ok(s)
 }
 
@@ -90,29 +120,83 @@ pub fn ensure_started(st: &mut Proc) -> R<()> {
     Ok(())
 }
 
-/// Registers an attachment (naming::fattach). EBUSY if the name is taken.
-pub fn attach(st: &mut Proc, key: &FileKey, door: OwnedFd, covered: Option<OwnedFd>) -> R<()> {
-    let l = match listen_on(&naming::rendezvous_name(key)) {
-        Ok(l) => l,
-        Err(libc::EADDRINUSE) => return Err(libc::EBUSY),
-        Err(e) => return Err(e),
-    };
-    epoll_add(st.mgr_epfd, l.as_raw_fd())?;
-    st.owned.push(l.as_raw_fd());
-    st.owned.push(door.as_raw_fd());
-    if let Some(c) = &covered {
-        st.owned.push(c.as_raw_fd());
+/// Registers an attachment (naming::fattach): the manager serves
+/// `listener` (bound to `name`) from now on.
+pub fn attach(
+    st: &mut Proc,
+    key: &FileKey,
+    door: OwnedFd,
+    covered: OwnedFd,
+    listener: OwnedFd,
+    name: Vec<u8>,
+) -> R<()> {
+    if attached_here(st, key) {
+        return Err(libc::EBUSY); // another thread of ours won the race
     }
+    epoll_add(st.mgr_epfd, listener.as_raw_fd())?;
+    st.owned.push(listener.as_raw_fd());
+    st.owned.push(door.as_raw_fd());
+    st.owned.push(covered.as_raw_fd());
     st.atts.insert(
-        l.as_raw_fd(),
+        listener.as_raw_fd(),
         Attachment {
-            _listener: l,
-            _covered: covered,
+            _listener: listener,
+            covered,
             door: Arc::new(door),
             key: *key,
+            name,
         },
     );
     Ok(())
+}
+
+/// Moves this process's attachment of the file `key` to `listener`
+/// (bound to `name`); the old listener closes.
+pub fn relisten(key: &FileKey, listener: OwnedFd, name: Vec<u8>) -> R<()> {
+    let old = door::with_proc(|st| {
+        let l = st
+            .atts
+            .iter()
+            .find(|(_, a)| a.key.same_file(key))
+            .map(|(&l, _)| l)
+            .ok_or(libc::EINVAL)?;
+        epoll_add(st.mgr_epfd, listener.as_raw_fd())?;
+        let Some(mut a) = st.atts.remove(&l) else {
+            return Err(libc::EINVAL);
+        };
+        let new = listener.as_raw_fd();
+        st.owned.retain(|&o| o != l);
+        st.owned.push(new);
+        let old = std::mem::replace(&mut a._listener, listener);
+        a.name = name;
+        st.atts.insert(new, a);
+        Ok(old)
+    })?;
+    drop(old);
+    Ok(())
+}
+
+/// Does this process serve an attachment of the file `key`?
+pub fn attached_here(st: &Proc, key: &FileKey) -> bool {
+    st.atts.values().any(|a| a.key.same_file(key))
+}
+
+/// Detaches this process's attachment of the file `key`, if any.
+pub fn detach_key(key: &FileKey) -> bool {
+    let l = door::with_proc(|st| {
+        Ok(st
+            .atts
+            .iter()
+            .find(|(_, a)| a.key.same_file(key))
+            .map(|(&l, _)| l))
+    });
+    match l {
+        Ok(Some(l)) => {
+            detach(l);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Epoll tokens of watched calls carry this bit, a generation in bits
@@ -220,8 +304,69 @@ fn client_aborted(token: u64) {
 
 enum Event {
     Accept(ConnKind),
-    Serve(ConnKind, Option<(Arc<OwnedFd>, u32)>),
+    Serve(ConnKind, Option<(Arc<OwnedFd>, FileKey)>),
     Nothing,
+}
+
+/// How many connections the manager holds (`Proc::conns.len()`, kept
+/// here so that an idle manager need not take the process lock to know
+/// there are none).
+static CONNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn set_conns(st: &Proc) {
+    CONNS.store(st.conns.len(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Closes the connections whose deadline has passed; returns how many
+/// milliseconds until the next deadline (at most `max_ms`). Allocates
+/// nothing.
+fn expire_conns(now: u64, max_ms: i32) -> i32 {
+    if CONNS.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return max_ms;
+    }
+    door::with_proc(|st| {
+        let Proc { conns, owned, .. } = st;
+        let mut next = u64::MAX;
+        conns.retain(|&fd, c| {
+            if c.deadline <= now {
+                owned.retain(|&o| o != fd);
+                sys::close_own(fd);
+                false
+            } else {
+                next = next.min(c.deadline);
+                true
+            }
+        });
+        CONNS.store(conns.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(if next == u64::MAX {
+            max_ms
+        } else {
+            (((next - now) / 1_000_000) as i32 + 1).min(max_ms)
+        })
+    })
+    .unwrap_or(max_ms)
+}
+
+/// May one more connection of `uid` be held? This process's own euid and
+/// root only meet the overall cap; other users meet their own caps first,
+/// so they can never take the room the owner and root need.
+fn admit(st: &Proc, uid: u32) -> bool {
+    if st.conns.len() >= MAX_CONNS {
+        return false;
+    }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if uid == 0 || uid == me {
+        return true;
+    }
+    let (mut foreign, mut same) = (0, 0);
+    for c in st.conns.values() {
+        if c.uid != 0 && c.uid != me {
+            foreign += 1;
+            same += usize::from(c.uid == uid);
+        }
+    }
+    foreign < MAX_FOREIGN && same < PER_UID
 }
 
 extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
@@ -243,11 +388,12 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
             return std::ptr::null_mut();
         }
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 16];
-        // SAFETY: evs is writable for 16 events.
         // Wakes up once a second when idle, to end the process if only the
         // library's daemon threads are left (illumos does not keep a
-        // process alive for them).
-        let n = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), 16, 1000) };
+        // process alive for them), and at the next connection deadline.
+        let wait_ms = expire_conns(sys::now_ns(), 1000);
+        // SAFETY: evs is writable for 16 events.
+        let n = unsafe { libc::epoll_wait(ep, evs.as_mut_ptr(), 16, wait_ms) };
         if n < 0 {
             if sys::errno() == libc::EINTR {
                 continue;
@@ -255,7 +401,9 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
             return std::ptr::null_mut();
         }
         if n == 0 {
-            crate::server::exit_if_only_daemons();
+            if wait_ms >= 1000 {
+                crate::server::exit_if_only_daemons();
+            }
             continue;
         }
         for ev in &evs[..n as usize] {
@@ -278,14 +426,15 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
             Event::Accept(ConnKind::Query)
         } else if st.atts.contains_key(&fd) {
             Event::Accept(ConnKind::Rendezvous { listener: fd })
-        } else if let Some(kind) = st.conns.remove(&fd) {
-            let att = match kind {
+        } else if let Some(c) = st.conns.remove(&fd) {
+            set_conns(st);
+            let att = match c.kind {
                 ConnKind::Rendezvous { listener } => {
-                    st.atts.get(&listener).map(|a| (a.door.clone(), a.key.uid))
+                    st.atts.get(&listener).map(|a| (a.door.clone(), a.key))
                 }
                 ConnKind::Query => None,
             };
-            Event::Serve(kind, att)
+            Event::Serve(c.kind, att)
         } else {
             Event::Nothing
         })
@@ -306,12 +455,23 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
                 return;
             }
             let c = sys::own(c).keep();
+            let Ok(pc) = sys::peer_cred(c) else {
+                sys::close_own(c);
+                return;
+            };
+            let deadline = sys::now_ns() + CONN_DEADLINE_MS * 1_000_000;
             let _ = door::with_proc(|st| {
-                if st.conns.len() >= MAX_CONNS || epoll_add(ep, c).is_err() {
+                if !admit(st, pc.uid) || epoll_add(ep, c).is_err() {
                     sys::close_own(c);
                 } else {
-                    st.conns.insert(c, kind);
+                    let conn = Conn {
+                        kind,
+                        uid: pc.uid,
+                        deadline,
+                    };
+                    st.conns.insert(c, conn);
                     st.owned.push(c);
+                    set_conns(st);
                 }
                 Ok(())
             });
@@ -319,8 +479,8 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
         Event::Serve(kind, att) => {
             match (kind, att) {
                 (ConnKind::Query, _) => serve_query(fd, pid, nonce),
-                (ConnKind::Rendezvous { listener }, Some((door_fd, uid))) => {
-                    naming::serve(fd, door_fd.as_raw_fd(), uid, || detach(listener));
+                (ConnKind::Rendezvous { listener }, Some((door_fd, key))) => {
+                    naming::serve(fd, door_fd.as_raw_fd(), &key, || detach(listener));
                 }
                 (ConnKind::Rendezvous { .. }, None) => {}
             }
@@ -334,15 +494,19 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
     }
 }
 
-/// Ends an attachment: its listener and its reference to the door close.
+/// Ends an attachment: its listener and its reference to the door close,
+/// and its name is taken off the covered file.
 fn detach(listener: RawFd) {
     let gone = door::with_proc(|st| {
         Ok(st.atts.remove(&listener).inspect(|a| {
-            let covered = a._covered.as_ref().map_or(-1, |c| c.as_raw_fd());
+            let covered = a.covered.as_raw_fd();
             st.owned
                 .retain(|&o| o != listener && o != a.door.as_raw_fd() && o != covered);
         }))
     });
+    if let Ok(Some(a)) = &gone {
+        naming::unpublish(a.covered.as_raw_fd(), &a.name);
+    }
     drop(gone);
 }
 
@@ -352,7 +516,12 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
         iov_base: (&mut hdr as *mut Hdr).cast(),
         iov_len: HDR_LEN,
     }];
-    let Ok(mut r) = sys::recv_fds(c, &mut iov, libc::MSG_DONTWAIT, true) else {
+    let Ok(mut r) = sys::recv_fds(
+        c,
+        &mut iov,
+        libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
+        false,
+    ) else {
         return;
     };
     let mut reply = QueryReply {
@@ -475,13 +644,167 @@ pub fn unwatch_chan(fd: RawFd) {
     });
 }
 
-/// Waits (bounded by the socket's timeout) until the other side has closed
-/// the connection, so that when a request returns, the server holds no
-/// descriptor for it any more (a caller counting descriptors sees none).
-pub fn wait_closed(s: RawFd) {
+/// A point in time (`sys::now_ns`) by which a peer must have answered.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline(u64);
+
+impl Deadline {
+    pub fn after_ms(ms: u64) -> Deadline {
+        Deadline(sys::now_ns() + ms * 1_000_000)
+    }
+
+    /// Milliseconds left (rounded up; 0 once passed).
+    fn left_ms(&self) -> i32 {
+        let now = sys::now_ns();
+        if now >= self.0 {
+            0
+        } else {
+            ((self.0 - now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32
+        }
+    }
+}
+
+/// SO_SNDTIMEO (which also bounds connect) in milliseconds, at least 1
+/// (0 would mean forever).
+fn set_send_timeout(fd: RawFd, ms: i32) {
+    let ms = ms.max(1) as i64;
+    let tv = libc::timeval {
+        tv_sec: ms / 1000,
+        tv_usec: (ms % 1000) * 1000,
+    };
+    // SAFETY: tv is a readable timeval of the stated size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+}
+
+/// Connects to the abstract `name` by the deadline. ETIMEDOUT when the
+/// listener's backlog stays full; EINTR when a signal is caught (a finite
+/// socket timeout makes the kernel report it even under SA_RESTART).
+pub fn connect_until(name: &[u8], dl: &Deadline) -> R<OwnedFd> {
+    // SAFETY: plain socket creation.
+    let s = sys::own(sys::cvt(unsafe {
+        libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0)
+    })?);
+    let left = dl.left_ms();
+    if left == 0 {
+        return Err(libc::ETIMEDOUT);
+    }
+    set_send_timeout(s.as_raw_fd(), left);
+    let (addr, len) = sys::abstract_addr(name);
+    // SAFETY: addr is a valid sockaddr_un of length len.
+    match sys::cvt(unsafe {
+        libc::connect(
+            s.as_raw_fd(),
+            &addr as *const _ as *const libc::sockaddr,
+            len,
+        )
+    }) {
+        Ok(_) => Ok(s),
+        Err(libc::EAGAIN) => Err(libc::ETIMEDOUT),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends one request (with `fds`) by the deadline.
+pub fn send_until(s: RawFd, iov: &[libc::iovec], fds: &[RawFd], dl: &Deadline) -> R<()> {
+    let left = dl.left_ms();
+    if left == 0 {
+        return Err(libc::ETIMEDOUT);
+    }
+    set_send_timeout(s, left);
+    match sys::send_fds(s, iov, fds, false) {
+        Ok(_) => Ok(()),
+        Err(libc::EAGAIN) => Err(libc::ETIMEDOUT),
+        Err(e) => Err(e),
+    }
+}
+
+/// Waits for `s` to become readable by the deadline: ETIMEDOUT, or EINTR
+/// when a signal is caught (poll is never restarted).
+fn poll_in(s: RawFd, dl: &Deadline) -> R<()> {
+    let mut p = libc::pollfd {
+        fd: s,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    match unsafe { libc::poll(&mut p, 1, dl.left_ms()) } {
+        0 => Err(libc::ETIMEDOUT),
+        r if r < 0 => Err(sys::errno()),
+        _ => Ok(()),
+    }
+}
+
+/// Receives the one answer by the deadline (descriptors close-on-exec).
+pub fn recv_until(s: RawFd, iov: &mut [libc::iovec], dl: &Deadline) -> R<sys::Received> {
+    loop {
+        poll_in(s, dl)?;
+        match sys::recv_fds(s, iov, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC, false) {
+            Err(libc::EAGAIN) => continue,
+            r => return r,
+        }
+    }
+}
+
+/// How long a client waits, once a peer has answered, for it to close the
+/// connection (on top of what is left of the request's deadline).
+const CLOSE_MS: u64 = 500;
+
+/// Waits (by the deadline, or `CLOSE_MS` from now if that is later) until
+/// the other side has closed the connection, so that when a request
+/// returns, the server holds no descriptor for it any more (a caller
+/// counting descriptors sees none).
+pub fn wait_closed_until(s: RawFd, dl: &Deadline) {
+    let min = Deadline::after_ms(CLOSE_MS);
+    let dl = &Deadline(dl.0.max(min.0));
     let mut b = [0u8; 16];
-    // SAFETY: b is a writable buffer.
-    while unsafe { libc::recv(s, b.as_mut_ptr().cast(), b.len(), 0) } > 0 {}
+    loop {
+        // SAFETY: b is a writable buffer.
+        let r = unsafe { libc::recv(s, b.as_mut_ptr().cast(), b.len(), libc::MSG_DONTWAIT) };
+        if r > 0 {
+            continue;
+        }
+        if r == 0 || sys::errno() != libc::EAGAIN || poll_in(s, dl).is_err() {
+            return;
+        }
+    }
+}
+
+/// Servers (pid, nonce) whose manager recently let this thread's request
+/// time out, with when that stops counting: their next requests fail at
+/// once, so many doors of one unresponsive process (a hostile one that
+/// named sockets like doors) cost one deadline, not one each.
+#[allow(clippy::type_complexity)]
+struct Slow(std::cell::Cell<[(i32, u64, u64); 4]>);
+thread_local! {
+    static SLOW: Slow = const { Slow(std::cell::Cell::new([(0, 0, 0); 4])) };
+}
+const SLOW_NS: u64 = 5_000_000_000;
+
+fn recently_slow(name: &DoorName, now: u64) -> bool {
+    SLOW.try_with(|s| {
+        s.0.get()
+            .iter()
+            .any(|&(p, n, until)| p == name.pid && n == name.nonce && now < until)
+    })
+    .unwrap_or(false)
+}
+
+fn mark_slow(name: &DoorName, now: u64) {
+    let _ = SLOW.try_with(|s| {
+        let mut v = s.0.get();
+        // Replace the entry that expires first.
+        let i = (0..v.len()).min_by_key(|&i| v[i].2).unwrap_or(0);
+        v[i] = (name.pid, name.nonce, now + SLOW_NS);
+        s.0.set(v);
+    });
 }
 
 /// Asks the server of `name` about the door `fd`. ECONNREFUSED when the
@@ -510,30 +833,34 @@ fn request(fd: RawFd, name: &DoorName, kind: u32) -> R<(QueryReply, Option<Owned
     request_with(&[fd], name, kind, 0)
 }
 
+/// One control request, bounded by `ANSWER_MS` in all (ETIMEDOUT) and
+/// interrupted by a caught signal (EINTR).
 fn request_with(
     fds: &[RawFd],
     name: &DoorName,
     kind: u32,
     size: u64,
 ) -> R<(QueryReply, Option<OwnedFd>)> {
-    // SAFETY: plain socket creation.
-    let s = sys::own(sys::cvt(unsafe {
-        libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0)
-    })?);
-    for opt in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
-        sys::set_timeo(s.as_raw_fd(), opt, 5);
+    let now = sys::now_ns();
+    if recently_slow(name, now) {
+        return Err(libc::ETIMEDOUT);
     }
-    let (addr, len) = sys::abstract_addr(&wire::ctl_name(name.pid, name.nonce));
-    sys::retry(|| {
-        // SAFETY: addr is a valid sockaddr_un of length len.
-        sys::cvt(unsafe {
-            libc::connect(
-                s.as_raw_fd(),
-                &addr as *const _ as *const libc::sockaddr,
-                len,
-            )
-        })
-    })?;
+    let dl = Deadline::after_ms(ANSWER_MS);
+    let r = request_until(fds, name, kind, size, &dl);
+    if r.as_ref().err() == Some(&libc::ETIMEDOUT) {
+        mark_slow(name, sys::now_ns());
+    }
+    r
+}
+
+fn request_until(
+    fds: &[RawFd],
+    name: &DoorName,
+    kind: u32,
+    size: u64,
+    dl: &Deadline,
+) -> R<(QueryReply, Option<OwnedFd>)> {
+    let s = connect_until(&wire::ctl_name(name.pid, name.nonce), dl)?;
     // Anyone could have bound that name after the server died: believe it
     // only if the kernel says the listener is the door's server process.
     if sys::peer_cred(s.as_raw_fd())?.pid != name.pid {
@@ -546,13 +873,13 @@ fn request_with(
         iov_base: (&hdr as *const Hdr) as *mut _,
         iov_len: HDR_LEN,
     }];
-    sys::send_fds(s.as_raw_fd(), &iov, fds, true)?;
+    send_until(s.as_raw_fd(), &iov, fds, dl)?;
     let mut q = QueryReply::default();
     let mut iov = [libc::iovec {
         iov_base: (&mut q as *mut QueryReply).cast(),
         iov_len: size_of::<QueryReply>(),
     }];
-    let mut r = sys::recv_fds(s.as_raw_fd(), &mut iov, libc::MSG_CMSG_CLOEXEC, true)?;
+    let mut r = recv_until(s.as_raw_fd(), &mut iov, dl)?;
     let want = usize::from(kind == wire::K_CLONE && q.hdr.status == 0);
     if r.len != size_of::<QueryReply>()
         || q.hdr.check(wire::K_QUERY_REPLY, 0).is_err()
@@ -565,7 +892,7 @@ fn request_with(
         return Err(q.hdr.status as i32);
     }
     let end = r.fds.pop().map(sys::own);
-    wait_closed(s.as_raw_fd());
+    wait_closed_until(s.as_raw_fd(), dl);
     Ok((q, end))
 }
 

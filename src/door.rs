@@ -183,7 +183,7 @@ pub struct Proc {
     pub mgr_epfd: RawFd,
     pub ctl_fd: RawFd,
     /// Connections the manager is serving.
-    pub conns: HashMap<RawFd, crate::control::ConnKind>,
+    pub conns: HashMap<RawFd, crate::control::Conn>,
     /// fattach rendezvous listeners of this process, by listener descriptor.
     pub atts: HashMap<RawFd, crate::control::Attachment>,
     /// Calls in progress, by reply descriptor: (generation, serving thread,

@@ -1,16 +1,26 @@
-//! fattach/fdetach without a kernel mount (DESIGN §2).
+//! fattach/fdetach without a kernel mount.
 //!
-//! `fattach(fd, path)` leaves the covered file alone and makes the calling
-//! process listen on an abstract SOCK_SEQPACKET *rendezvous* whose name is
-//! derived from the covered file's identity: `(st_dev, st_ino, birth
-//! time)`. The birth time makes a deleted-and-recreated file with a
-//! recycled inode number a different name. A client's plain `open(path)`
-//! gives it a descriptor of the regular file (so the file's owner and mode
-//! decide who may open it); the first door operation on it finds the
-//! rendezvous from `fstat`, checks that the process listening there runs
-//! as the covered file's owner or root (so nobody else can squat the name
-//! and intercept calls), receives the real door descriptor and `dup3`s it
-//! over the caller's descriptor number.
+//! `fattach(fd, path)` leaves the covered file's contents and mode alone
+//! and makes the calling process listen on an abstract SOCK_SEQPACKET
+//! *rendezvous* named `ldoor1r:<128 random bits>`. The name is published
+//! in the covered file's extended attribute `user.libdoor.rendezvous`, so
+//! only users who may read the file learn it, and nobody can take it
+//! first: it is chosen after the fact and at random. A client's plain
+//! `open(path)` gives it a descriptor of the regular file (the file's
+//! owner and mode decide who may open it); the first door operation on it
+//! reads the name through that descriptor (`fgetxattr`), connects, checks
+//! that the listener runs as the covered file's owner or root (nobody else
+//! can intercept calls), and proves its right to the door by passing that
+//! very descriptor (SCM_RIGHTS): the server hands out the door only for a
+//! descriptor of the covered file (same device, inode and birth time)
+//! opened for reading or writing, not `O_PATH`. The client then `dup3`s
+//! the door over the caller's descriptor number.
+//!
+//! Where the file cannot carry the attribute (a filesystem without user
+//! extended attributes, a device or fifo), the name falls back to one
+//! derived from the file's identity (`wire::rdv_file_name`), which another
+//! user can bind first: that blocks fattach (EBUSY) but still intercepts
+//! nothing, as the owner check and the descriptor proof still hold.
 //!
 //! The rendezvous is served by the manager thread (`control.rs`), which
 //! holds one reference to the door per attachment, as namefs does.
@@ -19,12 +29,9 @@ use crate::sys::OwnedFd;
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, RawFd};
 
+use crate::control::Deadline;
 use crate::sys::{self, R};
-use crate::wire::{self, HDR_LEN, Hdr};
-
-pub const K_OPEN: u32 = 10;
-pub const K_DETACH: u32 = 11;
-pub const K_ANSWER: u32 = 12;
+use crate::wire::{self, HDR_LEN, Hdr, K_ANSWER, K_DETACH, K_OPEN};
 
 /// The identity of a covered file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +40,13 @@ pub struct FileKey {
     pub ino: u64,
     pub btime: (i64, u32),
     pub uid: u32,
+}
+
+impl FileKey {
+    /// Same file (the owner may have changed since).
+    pub fn same_file(&self, o: &FileKey) -> bool {
+        self.dev == o.dev && self.ino == o.ino && self.btime == o.btime
+    }
 }
 
 fn statx_key(dirfd: RawFd, path: &CStr, flags: i32) -> R<FileKey> {
@@ -71,56 +85,122 @@ pub fn key_of_path(path: &CStr) -> R<FileKey> {
     statx_key(libc::AT_FDCWD, path, 0)
 }
 
-pub fn rendezvous_name(k: &FileKey) -> Vec<u8> {
-    format!(
-        "ldoor1a:{:x}:{:x}:{:x}.{:x}",
-        k.dev, k.ino, k.btime.0, k.btime.1
-    )
-    .into_bytes()
+/// The fallback rendezvous name of a file that carries no attribute.
+pub fn file_rendezvous_name(k: &FileKey) -> Vec<u8> {
+    wire::rdv_file_name(k.dev, k.ino, k.btime)
 }
 
-/// Connects to the rendezvous of `k`, checking that its listener runs as
-/// the covered file's owner or as root.
-fn connect(k: &FileKey) -> R<OwnedFd> {
-    // SAFETY: plain socket creation.
-    let s = sys::own(sys::cvt(unsafe {
-        libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0)
-    })?);
-    for opt in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
-        sys::set_timeo(s.as_raw_fd(), opt, 5);
-    }
-    let (addr, len) = sys::abstract_addr(&rendezvous_name(k));
-    sys::retry(|| {
-        // SAFETY: addr is a valid sockaddr_un of length len.
-        sys::cvt(unsafe {
-            libc::connect(
-                s.as_raw_fd(),
-                &addr as *const _ as *const libc::sockaddr,
-                len,
+/// `/proc/self/fd/N`: a path that reaches exactly the file `fd` names,
+/// even when `fd` is an O_PATH descriptor (the *xattr calls need a path
+/// or a descriptor open for I/O).
+fn fd_path(fd: RawFd) -> std::ffi::CString {
+    std::ffi::CString::new(format!("/proc/self/fd/{fd}")).unwrap_or_default()
+}
+
+/// The rendezvous name published on a file. ENODATA or ENOTSUP: none
+/// there (the fallback name applies); EBADF for an O_PATH descriptor.
+/// `by_path`: read through /proc/self/fd (an O_PATH descriptor of ours).
+fn published_name(fd: RawFd, by_path: bool) -> R<Vec<u8>> {
+    let mut buf = [0u8; 64];
+    let n = if by_path {
+        let p = fd_path(fd);
+        // SAFETY: p is NUL-terminated; buf is writable for its length.
+        unsafe {
+            libc::getxattr(
+                p.as_ptr(),
+                wire::RDV_XATTR.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
             )
-        })
-    })?;
+        }
+    } else {
+        // SAFETY: as above, on a descriptor.
+        unsafe {
+            libc::fgetxattr(
+                fd,
+                wire::RDV_XATTR.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        }
+    };
+    if n < 0 {
+        return Err(match sys::errno() {
+            libc::EOPNOTSUPP => libc::ENOTSUP,
+            e => e,
+        });
+    }
+    // Anyone who may write the file may have written anything there.
+    wire::check_rdv_name(&buf[..n as usize])
+        .map(|b| b.to_vec())
+        .ok_or(libc::EINVAL)
+}
+
+/// Publishes `name` on the covered file (an O_PATH descriptor of ours).
+fn publish(covered: RawFd, name: &[u8]) -> R<()> {
+    let p = fd_path(covered);
+    // SAFETY: p and the attribute name are NUL-terminated; name is readable.
+    sys::cvt(unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            wire::RDV_XATTR.as_ptr(),
+            name.as_ptr().cast(),
+            name.len(),
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// Removes the published name if it still is `name` (best effort: a file
+/// we may no longer write keeps a stale name, which reaches nothing).
+pub fn unpublish(covered: RawFd, name: &[u8]) {
+    if published_name(covered, true).ok().as_deref() == Some(name) {
+        let p = fd_path(covered);
+        // SAFETY: both strings are NUL-terminated.
+        unsafe { libc::removexattr(p.as_ptr(), wire::RDV_XATTR.as_ptr()) };
+    }
+}
+
+/// The name a client of the file `fd` (its own descriptor, or ours when
+/// `by_path`) should try: the published one, else the fallback (no
+/// attribute, a filesystem or file type without user attributes, or one
+/// this caller may not read). EBADF: an O_PATH descriptor.
+fn rendezvous_of(fd: RawFd, k: &FileKey, by_path: bool) -> R<Vec<u8>> {
+    match published_name(fd, by_path) {
+        Ok(n) => Ok(n),
+        Err(libc::EBADF) => Err(libc::EBADF),
+        Err(_) => Ok(file_rendezvous_name(k)),
+    }
+}
+
+/// Connects to the rendezvous `name`, checking that its listener runs as
+/// the covered file's owner (`owner`) or as root: anyone else there is a
+/// squatter (EACCES).
+fn connect(name: &[u8], owner: u32, dl: &Deadline) -> R<OwnedFd> {
+    let s = crate::control::connect_until(name, dl)?;
     let pc = sys::peer_cred(s.as_raw_fd())?;
-    if pc.uid != k.uid && pc.uid != 0 {
-        return Err(libc::EACCES); // a squatter: not the file's owner
+    if pc.uid != owner && pc.uid != 0 {
+        return Err(libc::EACCES);
     }
     Ok(s)
 }
 
-fn ask(s: &OwnedFd, kind: u32) -> R<Vec<RawFd>> {
-    let h = Hdr::new(kind, 0, 0, 0);
+/// One request on a rendezvous connection; the descriptors of the answer.
+fn ask(s: &OwnedFd, kind: u32, proof: &[RawFd], dl: &Deadline) -> R<Vec<RawFd>> {
+    let h = Hdr::new(kind, 0, 0, proof.len() as u32);
     let iov = [libc::iovec {
         iov_base: (&h as *const Hdr) as *mut _,
         iov_len: HDR_LEN,
     }];
-    sys::send_fds(s.as_raw_fd(), &iov, &[], true)?;
+    crate::control::send_until(s.as_raw_fd(), &iov, proof, dl)?;
     let mut a = Hdr::default();
     let mut iov = [libc::iovec {
         iov_base: (&mut a as *mut Hdr).cast(),
         iov_len: HDR_LEN,
     }];
-    let mut r = sys::recv_fds(s.as_raw_fd(), &mut iov, libc::MSG_CMSG_CLOEXEC, true)?;
-    if r.len != HDR_LEN || a.check(K_ANSWER, 0).is_err() {
+    let mut r = crate::control::recv_until(s.as_raw_fd(), &mut iov, dl)?;
+    if r.len != HDR_LEN || r.truncated || a.check(K_ANSWER, 0).is_err() {
         r.close_fds();
         return Err(libc::EPROTO);
     }
@@ -128,16 +208,29 @@ fn ask(s: &OwnedFd, kind: u32) -> R<Vec<RawFd>> {
         r.close_fds();
         return Err(a.status as i32);
     }
-    crate::control::wait_closed(s.as_raw_fd());
+    crate::control::wait_closed_until(s.as_raw_fd(), dl);
     Ok(std::mem::take(&mut r.fds))
 }
 
 /// If `fd` is a descriptor of a file with a door attached, replaces it (same
 /// number, same close-on-exec flag) by the door. Returns whether it did.
+/// An O_PATH descriptor proves no right to open the file: it is never
+/// resolved (door operations on it fail with EBADF, as on a non-door).
 pub fn resolve(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL takes no pointer.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if fl < 0 || fl & libc::O_PATH != 0 {
+        return false;
+    }
     let Ok(k) = key_of_fd(fd) else { return false };
-    let Ok(s) = connect(&k) else { return false };
-    let Ok(fds) = ask(&s, K_OPEN) else {
+    let Ok(name) = rendezvous_of(fd, &k, false) else {
+        return false;
+    };
+    let dl = Deadline::after_ms(crate::control::ANSWER_MS);
+    let Ok(s) = connect(&name, k.uid, &dl) else {
+        return false;
+    };
+    let Ok(fds) = ask(&s, K_OPEN, &[fd], &dl) else {
         return false;
     };
     if fds.len() != 1 {
@@ -153,12 +246,23 @@ pub fn resolve(fd: RawFd) -> bool {
     let done = ok && {
         let flags = if cloexec { libc::O_CLOEXEC } else { 0 };
         // SAFETY: replacing the caller's descriptor with the door, which is
-        // what the caller's descriptor now names (DESIGN §2).
+        // what the caller's descriptor now names.
         let r = unsafe { libc::dup3(door, fd, flags) };
         r == fd
     };
     let _ = sys::close(door);
     done
+}
+
+/// Is something attached to the file (`covered`: our O_PATH descriptor)
+/// and alive, served by its owner or root?
+fn attached_elsewhere(covered: RawFd, k: &FileKey) -> bool {
+    let dl = Deadline::after_ms(crate::control::ANSWER_MS);
+    let mut names = vec![file_rendezvous_name(k)];
+    if let Ok(n) = published_name(covered, true) {
+        names.push(n);
+    }
+    names.iter().any(|n| connect(n, k.uid, &dl).is_ok())
 }
 
 /// fattach (spec §4.17).
@@ -188,25 +292,59 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     if is_mount_point(&path) {
         return Err(libc::EBUSY);
     }
+    // Hold the covered inode (O_PATH needs no permission on the file), and
+    // make sure it is still the file we checked.
+    // SAFETY: path is NUL-terminated; O_PATH opens nothing for I/O.
+    let covered = sys::own(sys::cvt(unsafe {
+        libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC)
+    })?);
+    if key_of_fd(covered.as_raw_fd()).ok() != Some(k) {
+        return Err(libc::EBUSY); // replaced under us
+    }
     // Something already attached and alive there: EBUSY.
-    if connect(&k).is_ok() {
+    let ours = crate::door::with_proc(|st| Ok(crate::control::attached_here(st, &k)))?;
+    if ours || attached_elsewhere(covered.as_raw_fd(), &k) {
         return Err(libc::EBUSY);
     }
     // The attachment holds a reference of its own, as namefs does.
     let dup = crate::client::new_reference(fd, &id)?;
-    // Hold the covered inode (O_PATH needs no permission on the file), and
-    // make sure it is still the file we checked.
-    // SAFETY: path is NUL-terminated; O_PATH opens nothing for I/O.
-    let covered = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    let covered = (covered >= 0).then(|| sys::own(covered));
-    if let Some(c) = &covered
-        && key_of_fd(c.as_raw_fd()).ok() != Some(k)
-    {
-        return Err(libc::EBUSY); // replaced under us
-    }
+    // Our own copy of the covered descriptor, to publish the name through
+    // once the attachment (which owns `covered`) is registered.
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
+    let mine = sys::own(sys::cvt(unsafe {
+        libc::fcntl(covered.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0)
+    })?);
+    // A fresh random name. It is registered before it is published, so
+    // that of two threads attaching the same file, the loser (EBUSY from
+    // `attach`) never overwrites the winner's name.
+    let rnd = wire::rdv_name([crate::door::random_u64(), crate::door::random_u64()]);
+    let listener = crate::control::listen_on(&rnd)?;
     crate::door::with_proc(|st| {
         crate::control::ensure_started(st)?;
-        crate::control::attach(st, &k, dup, covered)
+        crate::control::attach(st, &k, dup, covered, listener, rnd.clone())
+    })?;
+    if publish(mine.as_raw_fd(), &rnd).is_ok() {
+        // Another process attaching at the same moment may have written
+        // over it: the last writer has the name, the others fail.
+        if published_name(mine.as_raw_fd(), true).ok().as_deref() == Some(&rnd[..]) {
+            return Ok(());
+        }
+        crate::control::detach_key(&k);
+        return Err(libc::EBUSY);
+    }
+    // The file cannot carry the name: listen on the one derived from it.
+    let derived = file_rendezvous_name(&k);
+    let r =
+        crate::control::listen_on(&derived).and_then(|l| crate::control::relisten(&k, l, derived));
+    if r.is_err() {
+        crate::control::detach_key(&k);
+    }
+    r.map_err(|e| {
+        if e == libc::EADDRINUSE {
+            libc::EBUSY
+        } else {
+            e
+        }
     })
 }
 
@@ -214,14 +352,37 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
 pub fn fdetach(path: *const libc::c_char) -> R<()> {
     let path = checked_path(path)?;
     let k = key_of_path(&path)?;
-    let s = match connect(&k) {
-        Ok(s) => s,
-        Err(libc::EACCES) | Err(libc::ECONNREFUSED) | Err(libc::ENOENT) => {
-            return Err(libc::EINVAL);
+    // Attached by this very process: detach here.
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    match crate::door::with_proc(|st| Ok(crate::control::attached_here(st, &k))) {
+        Ok(true) if euid != 0 && euid != k.uid => return Err(libc::EPERM),
+        Ok(true) => {
+            return if crate::control::detach_key(&k) {
+                Ok(())
+            } else {
+                Err(libc::EINVAL)
+            };
         }
-        Err(e) => return Err(e),
+        _ => {}
+    }
+    // SAFETY: path is NUL-terminated; O_PATH opens nothing for I/O.
+    let covered = sys::own(sys::cvt(unsafe {
+        libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC)
+    })?);
+    let name = match published_name(covered.as_raw_fd(), true) {
+        Ok(n) => n,
+        // Cannot read the attribute: only the owner or root could detach.
+        Err(libc::EACCES) if euid != 0 && euid != k.uid => return Err(libc::EPERM),
+        Err(_) => file_rendezvous_name(&k),
     };
-    ask(&s, K_DETACH).map(|_| ())
+    let dl = Deadline::after_ms(crate::control::ANSWER_MS);
+    let s = match connect(&name, k.uid, &dl) {
+        Ok(s) => s,
+        Err(libc::EINTR) => return Err(libc::EINTR),
+        Err(_) => return Err(libc::EINVAL),
+    };
+    ask(&s, K_DETACH, &[], &dl).map(|_| ())
 }
 
 /// NULL or empty → ENOENT; relative → absolute (ENAMETOOLONG past PATH_MAX).
@@ -260,40 +421,63 @@ fn is_mount_point(path: &CStr) -> bool {
     }
 }
 
+/// Does `fd` (a descriptor a rendezvous client passed) prove the right to
+/// open the covered file `k`: a descriptor of that very file, opened for
+/// reading or writing (not O_PATH)? Never blocks on the file's filesystem
+/// (cached attributes only).
+fn proves_access(fd: RawFd, k: &FileKey) -> bool {
+    // SAFETY: F_GETFL takes no pointer.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if fl < 0 || fl & libc::O_PATH != 0 || fl & libc::O_ACCMODE == libc::O_ACCMODE {
+        return false;
+    }
+    statx_key(fd, c"", libc::AT_EMPTY_PATH | libc::AT_STATX_DONT_SYNC)
+        .is_ok_and(|got| got.same_file(k))
+}
+
 /// The manager's side of a rendezvous connection: answer one request.
-/// `owner_uid` is the attachment's owner (the covered file's owner).
+/// `key` is the covered file (its owner owns the attachment).
 /// A detach is carried out (by `detach`) before the answer goes out, so
 /// that when fdetach returns the name is already free (no EBUSY for an
 /// immediate fattach, EINVAL for an immediate second fdetach).
-pub fn serve(conn: RawFd, door: RawFd, owner_uid: u32, detach: impl FnOnce()) {
+pub fn serve(conn: RawFd, door: RawFd, key: &FileKey, detach: impl FnOnce()) {
     let mut h = Hdr::default();
     let mut iov = [libc::iovec {
         iov_base: (&mut h as *mut Hdr).cast(),
         iov_len: HDR_LEN,
     }];
-    let Ok(mut r) = sys::recv_fds(conn, &mut iov, libc::MSG_DONTWAIT, true) else {
+    let Ok(mut r) = sys::recv_fds(
+        conn,
+        &mut iov,
+        libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
+        false,
+    ) else {
         return;
     };
-    r.close_fds();
     let mut answer = Hdr::new(K_ANSWER, 0, 0, 0);
     let mut give: Vec<RawFd> = Vec::new();
-    if r.len != HDR_LEN || h.magic != wire::MAGIC {
+    if r.len != HDR_LEN || r.truncated || r.ctrunc || h.magic != wire::MAGIC {
         answer.status = libc::EPROTO as u32;
     } else if h.kind == K_OPEN {
-        give.push(door);
-    } else if h.kind == K_DETACH {
+        if r.fds.len() == 1 && proves_access(r.fds[0], key) {
+            give.push(door);
+        } else {
+            answer.status = libc::EACCES as u32;
+        }
+    } else if h.kind == K_DETACH && r.fds.is_empty() {
         match sys::peer_cred(conn) {
-            Ok(pc) if pc.uid == owner_uid || pc.uid == 0 => detach(),
+            Ok(pc) if pc.uid == key.uid || pc.uid == 0 => detach(),
             _ => answer.status = libc::EPERM as u32,
         }
     } else {
         answer.status = libc::EPROTO as u32;
     }
+    r.close_fds();
     let iov = [libc::iovec {
         iov_base: (&answer as *const Hdr) as *mut _,
         iov_len: HDR_LEN,
     }];
-    let _ = sys::send_fds(conn, &iov, &give, true);
+    let _ = sys::send_fds(conn, &iov, &give, false);
 }
 
 #[cfg(test)]
@@ -323,7 +507,30 @@ mod tests {
             key_of_fd(std::os::fd::AsRawFd::as_raw_fd(&file)).unwrap(),
             k1
         );
-        assert!(rendezvous_name(&k1).len() < 107);
+        assert!(file_rendezvous_name(&k1).len() < 107);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_an_opened_descriptor_of_the_file_proves_access() {
+        let dir = std::env::temp_dir().join(format!("libdoor-ut-pa-{}", sys::getpid()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (f, g) = (dir.join("f"), dir.join("g"));
+        std::fs::write(&f, b"x").unwrap();
+        std::fs::write(&g, b"y").unwrap();
+        let c = std::ffi::CString::new(f.to_str().unwrap()).unwrap();
+        let k = key_of_path(&c).unwrap();
+        let ro = std::fs::File::open(&f).unwrap();
+        let wo = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
+        let other = std::fs::File::open(&g).unwrap();
+        // SAFETY: c is NUL-terminated; O_PATH opens nothing for I/O.
+        let opath = sys::own(unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) });
+        assert!(proves_access(ro.as_raw_fd(), &k));
+        assert!(proves_access(wo.as_raw_fd(), &k));
+        assert!(!proves_access(other.as_raw_fd(), &k));
+        assert!(!proves_access(opath.as_raw_fd(), &k));
+        assert!(!proves_access(-1, &k));
+        assert!(!resolve(opath.as_raw_fd()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

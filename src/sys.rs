@@ -27,16 +27,6 @@ pub fn cvt(r: libc::c_int) -> R<libc::c_int> {
     if r == -1 { Err(errno()) } else { Ok(r) }
 }
 
-/// Retries a syscall wrapper on EINTR.
-pub fn retry<T>(mut f: impl FnMut() -> R<T>) -> R<T> {
-    loop {
-        match f() {
-            Err(libc::EINTR) => continue,
-            r => return r,
-        }
-    }
-}
-
 /// A page that every fork child sees zeroed (MADV_WIPEONFORK), holding the
 /// cached pid: no fork, however it is made, can leave a child with its
 /// parent's pid (process_vm_* calls use it on our own memory).

@@ -9,6 +9,16 @@ use crate::sys::R;
 pub const DOOR_PREFIX: &[u8] = b"ldoor1:";
 /// Prefix of a process's control socket name.
 pub const CTL_PREFIX: &[u8] = b"ldoor1c:";
+/// Prefix of an fattach rendezvous name: `ldoor1r:` and 32 hex digits of
+/// randomness chosen by the attaching process.
+pub const RDV_PREFIX: &[u8] = b"ldoor1r:";
+/// Prefix of the fallback rendezvous name, derived from the covered file's
+/// identity, used only where the file cannot carry `RDV_XATTR`.
+pub const RDV_FILE_PREFIX: &[u8] = b"ldoor1a:";
+/// The extended attribute of a covered file that holds its rendezvous name.
+pub const RDV_XATTR: &std::ffi::CStr = c"user.libdoor.rendezvous";
+/// Length of a random rendezvous name.
+pub const RDV_LEN: usize = 8 + 32;
 
 /// The identity of a door as recorded in its name at creation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +112,29 @@ pub fn ctl_name(pid: i32, nonce: u64) -> Vec<u8> {
     v
 }
 
+/// A random rendezvous name (`RDV_PREFIX` + 32 hex digits).
+pub fn rdv_name(r: [u64; 2]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(RDV_LEN);
+    v.extend_from_slice(RDV_PREFIX);
+    hex(&mut v, r[0], 16);
+    hex(&mut v, r[1], 16);
+    v
+}
+
+/// Validates a rendezvous name read from a covered file's attribute (any
+/// user who may write the file may have put anything there).
+pub fn check_rdv_name(s: &[u8]) -> Option<&[u8]> {
+    let rest = s.strip_prefix(RDV_PREFIX)?;
+    (rest.len() == 32 && rest.chunks(16).all(|c| unhex(c).is_some())).then_some(s)
+}
+
+/// The fallback rendezvous name of a file: (st_dev, st_ino, birth time).
+pub fn rdv_file_name(dev: u64, ino: u64, btime: (i64, u32)) -> Vec<u8> {
+    let mut v = RDV_FILE_PREFIX.to_vec();
+    v.extend_from_slice(format!("{dev:x}:{ino:x}:{:x}.{:x}", btime.0, btime.1).as_bytes());
+    v
+}
+
 pub const MAGIC: u32 = 0x444f_4f52; // "DOOR"
 pub const K_CALL: u32 = 1;
 pub const K_REPLY: u32 = 2;
@@ -113,6 +146,14 @@ pub const K_GO: u32 = 5;
 pub const K_CLONE: u32 = 6;
 /// Control request: set up a fast-path channel (fast.rs).
 pub const K_CHAN: u32 = 7;
+/// Rendezvous request: give me the door. Carries exactly one descriptor,
+/// the asker's own descriptor of the covered file, opened for reading or
+/// writing: the proof that it may open the file.
+pub const K_OPEN: u32 = 10;
+/// Rendezvous request: detach (the asker must be the owner or root).
+pub const K_DETACH: u32 = 11;
+/// Rendezvous answer: `status` 0 and the door (K_OPEN), or an errno.
+pub const K_ANSWER: u32 = 12;
 
 /// CALL flag, honoured only on the server's own injection channel: this is
 /// an unreferenced notification (argp == DOOR_UNREF_DATA).
@@ -255,6 +296,23 @@ mod tests {
         let mut bad = e.clone();
         bad.extend_from_slice(b":1");
         assert_eq!(DoorName::decode(&bad), None);
+    }
+    #[test]
+    fn rendezvous_names() {
+        let n = rdv_name([u64::MAX, 1]);
+        assert_eq!(n.len(), RDV_LEN);
+        assert_eq!(check_rdv_name(&n), Some(&n[..]));
+        assert_eq!(check_rdv_name(&n[..RDV_LEN - 1]), None);
+        let mut bad = n.clone();
+        bad[10] = b'G';
+        assert_eq!(check_rdv_name(&bad), None);
+        bad = n.clone();
+        bad.push(b'0');
+        assert_eq!(check_rdv_name(&bad), None);
+        assert_eq!(check_rdv_name(b"ldoor1a:1:2:3.4"), None);
+        let f = rdv_file_name(0x801, 12, (5, 6));
+        assert_eq!(f, b"ldoor1a:801:c:5.6");
+        assert!(rdv_file_name(u64::MAX, u64::MAX, (i64::MAX, u32::MAX)).len() < 107);
     }
     #[test]
     fn parts_cover_everything() {
