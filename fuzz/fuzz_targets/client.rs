@@ -154,7 +154,7 @@ fn fake_server(srv: RawFd, ctl: RawFd, done: RawFd, cli: RawFd, msgs: &[Msg]) {
                 for m in call_script.drain(..) {
                     let mut fds = Vec::new();
                     make_fds(&m, cli, &mut fds);
-                    send_msg(rs, m.data, &fds, libc::MSG_DONTWAIT);
+                    send_msg(rs, &m.wire(), &fds, libc::MSG_DONTWAIT);
                     close_all(&mut fds);
                 }
                 // SAFETY: our copy of the reply channel.
@@ -179,7 +179,7 @@ fn fake_server(srv: RawFd, ctl: RawFd, done: RawFd, cli: RawFd, msgs: &[Msg]) {
                 if let Some(m) = ctl_script.pop_front() {
                     let mut fds = Vec::new();
                     make_fds(&m, cli, &mut fds);
-                    send_msg(c, m.data, &fds, libc::MSG_DONTWAIT);
+                    send_msg(c, &m.wire(), &fds, libc::MSG_DONTWAIT);
                     close_all(&mut fds);
                 }
                 // SAFETY: our connection.

@@ -6,11 +6,13 @@
 //! each `[ctl: u8][len: u16 little-endian][len bytes]` (a short last
 //! message takes what is left). `ctl` says where the message goes and
 //! which descriptors ride with it:
-//!   bits 0-2  descriptor kind (see `FdKind`)
+//!   bits 0-2  descriptor kind (see `FdKind`; memfd kinds take their
+//!             size and content from the message, see `Msg::parts`)
 //!   bit 3     the target's special descriptor goes first (the server
 //!             target's reply channel, the control target's second door)
 //!   bits 4-5  destination (target-specific)
 //!   bit 6     two descriptors of the kind instead of one
+//!   bit 7     the bytes sent are the message's bytes repeated 1024 times
 //! The seeds are real traffic written in this format (`seeds` target).
 #![allow(dead_code)]
 
@@ -130,14 +132,14 @@ pub enum FdKind {
     DevNull,
     Pipe,
     SeqPacket,
-    /// A size-sealed memfd of 8 KiB holding the message's bytes.
+    /// A memfd whose size is sealed (shrink, grow, seal).
     SealedMemfd,
-    /// The same, not sealed.
+    /// A memfd without seals.
     Memfd,
     /// The target's door (a duplicate).
     Door,
-    /// A size-sealed memfd of 4 KiB holding the message's bytes.
-    SmallMemfd,
+    /// A memfd sealed against shrinking only (it can still be sealed more).
+    ShrinkSealedMemfd,
 }
 
 impl From<u8> for FdKind {
@@ -150,25 +152,59 @@ impl From<u8> for FdKind {
             4 => FdKind::SealedMemfd,
             5 => FdKind::Memfd,
             6 => FdKind::Door,
-            _ => FdKind::SmallMemfd,
+            _ => FdKind::ShrinkSealedMemfd,
         }
     }
 }
 
-pub fn fd_kind_code(k: FdKind) -> u8 {
-    match k {
-        FdKind::None => 0,
-        FdKind::DevNull => 1,
-        FdKind::Pipe => 2,
-        FdKind::SeqPacket => 3,
-        FdKind::SealedMemfd => 4,
-        FdKind::Memfd => 5,
-        FdKind::Door => 6,
-        FdKind::SmallMemfd => 7,
+impl FdKind {
+    pub fn is_memfd(self) -> bool {
+        matches!(
+            self,
+            FdKind::SealedMemfd | FdKind::Memfd | FdKind::ShrinkSealedMemfd
+        )
     }
 }
 
-fn memfd(content: &[u8], len: usize, seal: bool) -> RawFd {
+/// Sizes a memfd can have (bits 6-7 of a memfd message's first byte).
+pub const MEMFD_SIZES: [usize; 4] = [4096, 8192, 64 * 1024 + 4096, 256 * 1024 + 4096];
+
+impl<'a> Msg<'a> {
+    /// What is sent, and a memfd's (size, content). A message carrying
+    /// memfds starts with one byte: bits 0-5 are the sent length in 4-byte
+    /// units, bits 6-7 the memfd size (MEMFD_SIZES); the sent bytes follow,
+    /// then the memfd's content.
+    pub fn parts(&self) -> (&'a [u8], usize, &'a [u8]) {
+        if !self.kind().is_memfd() || self.data.is_empty() {
+            return (self.data, 4096, &[]);
+        }
+        let b = self.data[0];
+        let rest = &self.data[1..];
+        let n = ((b & 0x3f) as usize * 4).min(rest.len());
+        (&rest[..n], MEMFD_SIZES[(b >> 6) as usize], &rest[n..])
+    }
+    /// The bytes sent. With ctl bit 7 they are repeated 1024 times (so a
+    /// script can carry full 128 KiB chunks of a large transfer).
+    pub fn wire(&self) -> std::borrow::Cow<'a, [u8]> {
+        let w = self.parts().0;
+        if self.ctl & 0x80 != 0 {
+            std::borrow::Cow::Owned(w.repeat(1024))
+        } else {
+            std::borrow::Cow::Borrowed(w)
+        }
+    }
+}
+
+/// Encodes a memfd message's data (see `Msg::parts`).
+pub fn memfd_msg(sent: &[u8], size_class: u8, content: &[u8]) -> Vec<u8> {
+    assert!(sent.len() % 4 == 0 && sent.len() / 4 < 64);
+    let mut v = vec![(size_class << 6) | (sent.len() / 4) as u8];
+    v.extend_from_slice(sent);
+    v.extend_from_slice(content);
+    v
+}
+
+fn memfd(content: &[u8], len: usize, seals: i32) -> RawFd {
     // SAFETY: plain system calls on a descriptor we create.
     unsafe {
         let fd = libc::memfd_create(
@@ -181,12 +217,8 @@ fn memfd(content: &[u8], len: usize, seal: bool) -> RawFd {
         libc::ftruncate(fd, len as libc::off_t);
         let n = content.len().min(len);
         libc::pwrite(fd, content.as_ptr().cast(), n, 0);
-        if seal {
-            libc::fcntl(
-                fd,
-                libc::F_ADD_SEALS,
-                libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
-            );
+        if seals != 0 {
+            libc::fcntl(fd, libc::F_ADD_SEALS, seals);
         }
         fd
     }
@@ -195,6 +227,7 @@ fn memfd(content: &[u8], len: usize, seal: bool) -> RawFd {
 /// Makes the descriptors a message carries (the caller closes them after
 /// sending). `door` is the target's door for `FdKind::Door`.
 pub fn make_fds(m: &Msg, door: RawFd, out: &mut Vec<RawFd>) {
+    let (_, size, content) = m.parts();
     for _ in 0..m.count() {
         // SAFETY: plain system calls creating descriptors we own.
         let fd = unsafe {
@@ -218,9 +251,13 @@ pub fn make_fds(m: &Msg, door: RawFd, out: &mut Vec<RawFd>) {
                     libc::close(p[1]);
                     p[0]
                 }
-                FdKind::SealedMemfd => memfd(m.data, 8192, true),
-                FdKind::Memfd => memfd(m.data, 8192, false),
-                FdKind::SmallMemfd => memfd(m.data, 4096, true),
+                FdKind::SealedMemfd => memfd(
+                    content,
+                    size,
+                    libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
+                ),
+                FdKind::Memfd => memfd(content, size, 0),
+                FdKind::ShrinkSealedMemfd => memfd(content, size, libc::F_SEAL_SHRINK),
                 FdKind::Door => libc::fcntl(door, libc::F_DUPFD_CLOEXEC, 0),
             }
         };
@@ -365,17 +402,24 @@ pub fn recv_msg(sock: RawFd, cap: usize, deadline: Instant) -> Result<Got, i32> 
 /// Reads and discards messages until end of file, closing any descriptor
 /// that arrives. False if `deadline` passes first.
 pub fn drain_to_eof(sock: RawFd, deadline: Instant) -> bool {
+    drain_counting(sock, deadline).is_some()
+}
+
+/// As `drain_to_eof`, returning the messages' (length, descriptors).
+pub fn drain_counting(sock: RawFd, deadline: Instant) -> Option<Vec<(usize, usize)>> {
+    let mut seen = Vec::new();
     loop {
         match recv_msg(sock, 256 * 1024, deadline) {
             Ok(mut g) => {
+                seen.push((g.data.as_ref().map_or(0, |d| d.len()), g.fds.len()));
                 close_all(&mut g.fds);
                 if g.data.is_none() {
-                    return true;
+                    return Some(seen);
                 }
             }
-            Err(libc::ETIMEDOUT) => return false,
+            Err(libc::ETIMEDOUT) => return None,
             Err(libc::EAGAIN) => continue,
-            Err(_) => return true, // ECONNRESET and the like: the end
+            Err(_) => return Some(seen), // ECONNRESET and the like: the end
         }
     }
 }

@@ -254,7 +254,7 @@ fuzz_target!(|data: &[u8]| {
         };
         let mut fds = Vec::new();
         fds_for(st, &m, &mut fds);
-        send_msg(c, m.data, &fds, libc::MSG_DONTWAIT);
+        send_msg(c, &m.wire(), &fds, libc::MSG_DONTWAIT);
         close_all(&mut fds);
         if cfg & 1 != 0 {
             open[which] = Some(c);

@@ -15,6 +15,8 @@
 #[path = "common.rs"]
 mod common;
 use common::*;
+#[path = "seeds.rs"]
+mod seeds;
 
 use libfuzzer_sys::fuzz_target;
 use std::os::fd::RawFd;
@@ -161,6 +163,11 @@ fn init() -> State {
         health(d, false);
     }
     health(a, true);
+    if let Some(dir) = std::env::var_os("LIBDOOR_FUZZ_WRITE_SEEDS") {
+        seeds::write_all(std::path::Path::new(&dir), a);
+        // SAFETY: ending the process without libFuzzer's exit hooks.
+        unsafe { libc::_exit(0) };
+    }
     std::thread::sleep(Duration::from_millis(100));
     State {
         doors: [a, b],
@@ -197,7 +204,7 @@ fuzz_target!(|data: &[u8]| {
             sent_rs = true;
         }
         all.extend_from_slice(&fds);
-        if to == door && m.data.is_empty() && all.is_empty() && !empty_ok() {
+        if to == door && m.wire().is_empty() && all.is_empty() && !empty_ok() {
             // Known finding (fuzz/README.md): an empty datagram on a door
             // reads as the end's last close. Skipped unless
             // LIBDOOR_FUZZ_EMPTY=1, so the campaign can look further.
@@ -205,7 +212,7 @@ fuzz_target!(|data: &[u8]| {
         }
         // Never block on a full queue: a server that stopped reading is
         // caught by the health check below.
-        send_msg(to, m.data, &all, libc::MSG_DONTWAIT);
+        send_msg(to, &m.wire(), &all, libc::MSG_DONTWAIT);
         close_all(&mut fds);
     }
     // SAFETY: our own descriptors.
@@ -213,8 +220,12 @@ fuzz_target!(|data: &[u8]| {
         libc::close(rs);
         libc::shutdown(rc, libc::SHUT_WR);
     }
-    if sent_rs && !drain_to_eof(rc, Instant::now() + Duration::from_secs(30)) {
-        die("the server kept the reply channel open for 30 s after the client shut it");
+    if sent_rs {
+        match drain_counting(rc, Instant::now() + Duration::from_secs(30)) {
+            None => die("the server kept the reply channel open for 30 s after the client shut it"),
+            Some(seen) if trace() => eprintln!("answers (bytes, descriptors): {seen:?}"),
+            Some(_) => {}
+        }
     }
     // SAFETY: our own descriptor.
     unsafe { libc::close(rc) };
