@@ -229,8 +229,9 @@ fn operate(fd: RawFd, cfg: u8) {
             let with_desc = op == 1 || op == 2;
             // A memfd with a name of its own: after the call, whether the
             // number still names it tells whether the library released it.
-            let tag = std::ffi::CString::new(format!("release-{}", NEXT_ID.load(Ordering::Relaxed)))
-                .unwrap();
+            let tag =
+                std::ffi::CString::new(format!("release-{}", NEXT_ID.load(Ordering::Relaxed)))
+                    .unwrap();
             // SAFETY: creating a memfd.
             let dn = unsafe { libc::memfd_create(tag.as_ptr(), libc::MFD_CLOEXEC) };
             let mut desc = door_desc_t {
@@ -245,7 +246,11 @@ fn operate(fd: RawFd, cfg: u8) {
             let mut a = door_arg_t {
                 data_ptr: ARGS.as_ptr() as *mut u8,
                 data_size: size,
-                desc_ptr: if with_desc { &mut desc } else { std::ptr::null_mut() },
+                desc_ptr: if with_desc {
+                    &mut desc
+                } else {
+                    std::ptr::null_mut()
+                },
                 desc_num: with_desc as u32,
                 rbuf,
                 rsize,
@@ -274,7 +279,11 @@ fn operate(fd: RawFd, cfg: u8) {
         // Known finding (fuzz/README.md): the server's reply status is
         // passed on as errno unchecked, so any nonzero value can come
         // back. LIBDOOR_FUZZ_STRICT_ERRNO=1 insists on a plausible errno.
-        let plausible = if strict_errno() { (1..4096).contains(&e) } else { e != 0 };
+        let plausible = if strict_errno() {
+            (1..4096).contains(&e)
+        } else {
+            e != 0
+        };
         if r != -1 || !plausible {
             die(&format!("op {op}: returned {r} with errno {e}"));
         }
@@ -289,7 +298,8 @@ fn check_results(a: &door_arg_t, rbuf: *mut u8, rsize: usize) {
         die("rsize changed but rbuf did not");
     }
     let (base, len) = (a.rbuf as usize, a.rsize);
-    let inside = |p: usize, n: usize| p >= base && p.checked_add(n).is_some_and(|e| e <= base + len);
+    let inside =
+        |p: usize, n: usize| p >= base && p.checked_add(n).is_some_and(|e| e <= base + len);
     if a.data_size > 0 && !inside(a.data_ptr as usize, a.data_size) {
         die("results outside the result buffer");
     }

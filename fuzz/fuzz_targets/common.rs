@@ -233,7 +233,9 @@ pub fn make_fds(m: &Msg, door: RawFd, out: &mut Vec<RawFd>) {
         let fd = unsafe {
             match m.kind() {
                 FdKind::None => -1,
-                FdKind::DevNull => libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC),
+                FdKind::DevNull => {
+                    libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC)
+                }
                 FdKind::Pipe => {
                     let mut p = [0; 2];
                     libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC);

@@ -223,7 +223,9 @@ fn finish(c: RawFd, what: &str) {
     // SAFETY: our connection.
     unsafe { libc::shutdown(c, libc::SHUT_WR) };
     if !drain_to_eof(c, Instant::now() + Duration::from_secs(30)) {
-        die(&format!("the manager kept a {what} connection open for 30 s"));
+        die(&format!(
+            "the manager kept a {what} connection open for 30 s"
+        ));
     }
     // SAFETY: our connection.
     unsafe { libc::close(c) };

@@ -327,10 +327,7 @@ fn script_msg(out: &mut Vec<u8>, dest: u8, special: bool, m: &MsgRec, skip_fds: 
             ctl |= 0x40;
         }
         if f.kind.is_memfd() && data.len() % 4 == 0 && data.len() / 4 < 64 {
-            let class = MEMFD_SIZES
-                .iter()
-                .position(|&s| s >= f.size)
-                .unwrap_or(3) as u8;
+            let class = MEMFD_SIZES.iter().position(|&s| s >= f.size).unwrap_or(3) as u8;
             data = memfd_msg(&data, class, &f.content);
         }
     }
@@ -406,7 +403,8 @@ fn call_op(arg: Vec<u8>, desc: u32, rsize: usize, null_params: bool) -> impl FnO
 
 /// Writes the seeds of all three targets under `dir`.
 pub fn write_all(dir: &Path, r: RawFd) {
-    let split = |n: &[u8]| -> Vec<Vec<u8>> { n.split(|&c| c == b':').map(|f| f.to_vec()).collect() };
+    let split =
+        |n: &[u8]| -> Vec<Vec<u8>> { n.split(|&c| c == b':').map(|f| f.to_vec()).collect() };
     let name = abstract_name(r, true).unwrap_or_else(|| die("seeds: R has no name"));
     // R's control socket: the listener whose name shares R's nonce field.
     let df = split(&name);
@@ -446,12 +444,40 @@ pub fn write_all(dir: &Path, r: RawFd) {
     let calls: Vec<(&str, Vec<u8>, u32, usize, bool, u8)> = vec![
         ("echo-desc", small(b'p'), DOOR_DESCRIPTOR, 16, false, 0x11),
         ("empty-desc", small(0), DOOR_DESCRIPTOR, 16, false, 0x11),
-        ("echo4k-desc", vec![1u8; 4096], DOOR_DESCRIPTOR, 4096, false, 0x29),
+        (
+            "echo4k-desc",
+            vec![1u8; 4096],
+            DOOR_DESCRIPTOR,
+            4096,
+            false,
+            0x29,
+        ),
         ("big-desc", small(2), DOOR_DESCRIPTOR, 16, false, 0x11),
-        ("descreply-desc", small(3), DOOR_DESCRIPTOR, 4096, false, 0x19),
-        ("release", small(b'p'), DOOR_DESCRIPTOR | DOOR_RELEASE, 16, false, 0x12),
+        (
+            "descreply-desc",
+            small(3),
+            DOOR_DESCRIPTOR,
+            4096,
+            false,
+            0x19,
+        ),
+        (
+            "release",
+            small(b'p'),
+            DOOR_DESCRIPTOR | DOOR_RELEASE,
+            16,
+            false,
+            0x12,
+        ),
         ("nullparams", Vec::new(), 0, 0, true, 0x03),
-        ("largearg-desc", vec![b'p'; 200 * 1024], DOOR_DESCRIPTOR, 16, false, 0x06),
+        (
+            "largearg-desc",
+            vec![b'p'; 200 * 1024],
+            DOOR_DESCRIPTOR,
+            16,
+            false,
+            0x06,
+        ),
         ("fast", small(b'p'), 0, 16, false, 0x10),
         ("fast-big", small(2), 0, 4096, false, 0x18),
     ];
@@ -585,7 +611,12 @@ fn rendezvous_seeds(dir: &Path, r: RawFd) {
             if wait_readable(l, Instant::now() + Duration::from_secs(10)) {
                 // SAFETY: accept on our listener.
                 let c = unsafe {
-                    libc::accept4(l, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC)
+                    libc::accept4(
+                        l,
+                        std::ptr::null_mut(),
+                        std::ptr::null_mut(),
+                        libc::SOCK_CLOEXEC,
+                    )
                 };
                 if let Ok(Got {
                     data: Some(d),

@@ -109,7 +109,11 @@ fn health(d: RawFd, with_desc: bool) {
     let mut a = door_arg_t {
         data_ptr: arg.as_mut_ptr(),
         data_size: arg.len(),
-        desc_ptr: if with_desc { &mut desc } else { std::ptr::null_mut() },
+        desc_ptr: if with_desc {
+            &mut desc
+        } else {
+            std::ptr::null_mut()
+        },
         desc_num: with_desc as u32,
         rbuf: rbuf.as_mut_ptr(),
         rsize: rbuf.len(),
@@ -135,11 +139,6 @@ fn health(d: RawFd, with_desc: bool) {
 fn trace() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("LIBDOOR_FUZZ_TRACE").is_some())
-}
-
-fn empty_ok() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("LIBDOOR_FUZZ_EMPTY").is_some_and(|v| v == "1"))
 }
 
 fn init() -> State {
@@ -207,12 +206,6 @@ fuzz_target!(|data: &[u8]| {
             sent_rs = true;
         }
         all.extend_from_slice(&fds);
-        if to == door && m.wire().is_empty() && all.is_empty() && !empty_ok() {
-            // Known finding (fuzz/README.md): an empty datagram on a door
-            // reads as the end's last close. Skipped unless
-            // LIBDOOR_FUZZ_EMPTY=1, so the campaign can look further.
-            continue;
-        }
         // Never block on a full queue: a server that stopped reading is
         // caught by the health check below.
         send_msg(to, &m.wire(), &all, libc::MSG_DONTWAIT);
