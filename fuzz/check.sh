@@ -3,17 +3,22 @@
 # every committed seed, then fuzzes each target for a bounded time
 # (FUZZ_SECONDS, default 40) from a scratch copy of its corpus. A crash,
 # descriptor leak, hang (-timeout) or failed build fails the stage. Ends
-# with one line `N passed, N failed` (one count per target, plus the build).
+# with one line `N passed, N failed` (one count per target, plus the build;
+# a formatting error counts as a failure).
 set -u
 cd "$(dirname "$0")"
 SECS=${FUZZ_SECONDS:-40}
 TARGETS="server client control"
 pass=0
 fail=0
+if ! cargo fmt --check; then
+    echo "fuzz: cargo fmt --check failed"
+    fail=$((fail + 1))
+fi
 if ! out=$(./build.sh 2>&1); then
     echo "$out" | tail -n 30
     echo "fuzz build failed"
-    echo "0 passed, 1 failed"
+    echo "0 passed, $((fail + 1)) failed"
     exit 1
 fi
 BIN=$(echo "$out" | tail -n 1)
