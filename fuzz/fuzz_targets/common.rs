@@ -46,8 +46,21 @@ pub fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
+/// Reports a failed check and aborts (libFuzzer then saves the input).
+/// With LIBDOOR_FUZZ_LOG=<file> the message is also appended there (in
+/// `-fork` mode the jobs' own output is not kept).
 pub fn die(what: &str) -> ! {
     eprintln!("libdoor-fuzz: {what}");
+    if let Some(p) = std::env::var_os("LIBDOOR_FUZZ_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(p)
+        {
+            let _ = writeln!(f, "pid {}: {what}", std::process::id());
+        }
+    }
     std::process::abort();
 }
 
@@ -114,6 +127,26 @@ impl Msg<'_> {
             2
         } else {
             1
+        }
+    }
+}
+
+/// Stands for "the door's id" in control-target inputs: the seeds carry
+/// it where the recorded request had the recorded door's id (ids are
+/// random per process), and the control target puts its own door's id
+/// wherever these 8 bytes appear, without knowing the request layout.
+pub const ID_TOKEN: u64 = 0x1d00_d00d_1d00_d00d;
+
+/// Replaces every occurrence of `from`'s bytes in `data` with `to`'s.
+pub fn replace_u64(data: &mut [u8], from: u64, to: u64) {
+    let (f, t) = (from.to_le_bytes(), to.to_le_bytes());
+    let mut i = 0;
+    while i + 8 <= data.len() {
+        if data[i..i + 8] == f {
+            data[i..i + 8].copy_from_slice(&t);
+            i += 8;
+        } else {
+            i += 1;
         }
     }
 }

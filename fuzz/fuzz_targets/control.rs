@@ -10,7 +10,8 @@
 //! each. Descriptors: the special bit puts door A first; the kind follows
 //! (FdKind::Door is door B, a door the request does not name); bit 6 adds
 //! a SOCK_SEQPACKET end after it (so [A, memfd, socket] is a channel
-//! request's shape). After each connection the harness reads until the
+//! request's shape). ID_TOKEN in a message stands for A's door id. After
+//! each connection the harness reads until the
 //! manager closes it (deadline). A helper process (forked before the
 //! library started) checks with door_info, through the real client code,
 //! that the manager still answers about A, by descriptor and by path.
@@ -29,6 +30,8 @@ use std::time::{Duration, Instant};
 
 struct State {
     a: RawFd,
+    /// A's door id (replaces ID_TOKEN in the inputs).
+    a_id: u64,
     b: RawFd,
     ctl: Vec<u8>,
     rv: Mutex<Vec<u8>>,
@@ -165,8 +168,12 @@ fn init() -> State {
     if !ok {
         die(&format!("helper: {e}"));
     }
+    let mut info = door_info_t::default();
+    // SAFETY: info is writable.
+    unsafe { door_info(a, &mut info) };
     let st = State {
         a,
+        a_id: info.di_uniquifier,
         b,
         ctl,
         rv: Mutex::new(rv),
@@ -222,12 +229,15 @@ fn fds_for(st: &State, m: &Msg, out: &mut Vec<RawFd>) {
 fn finish(c: RawFd, what: &str) {
     // SAFETY: our connection.
     unsafe { libc::shutdown(c, libc::SHUT_WR) };
-    if !drain_to_eof(c, Instant::now() + Duration::from_secs(30)) {
-        die(&format!(
+    match drain_counting(c, Instant::now() + Duration::from_secs(30)) {
+        None => die(&format!(
             "the manager kept a {what} connection open for 30 s"
-        ));
-    }
-    // SAFETY: our connection.
+        )),
+        Some(seen) if std::env::var_os("LIBDOOR_FUZZ_TRACE").is_some() => {
+            eprintln!("{what} answers (bytes, descriptors): {seen:?}")
+        }
+        Some(_) => {}
+    } // SAFETY: our connection.
     unsafe { libc::close(c) };
 }
 
@@ -256,7 +266,9 @@ fuzz_target!(|data: &[u8]| {
         };
         let mut fds = Vec::new();
         fds_for(st, &m, &mut fds);
-        send_msg(c, &m.wire(), &fds, libc::MSG_DONTWAIT);
+        let mut wire = m.wire().into_owned();
+        replace_u64(&mut wire, ID_TOKEN, st.a_id);
+        send_msg(c, &wire, &fds, libc::MSG_DONTWAIT);
         close_all(&mut fds);
         if cfg & 1 != 0 {
             open[which] = Some(c);

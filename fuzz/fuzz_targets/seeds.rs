@@ -423,6 +423,10 @@ pub fn write_all(dir: &Path, r: RawFd) {
         }
     }
     let real_ctl = real_ctl.unwrap_or_else(|| die("seeds: no control socket"));
+    let mut info = door_info_t::default();
+    // SAFETY: info is writable.
+    unsafe { door_info(r, &mut info) };
+    let r_id = info.di_uniquifier;
     let fake = |fields: Vec<Vec<u8>>, i: usize| {
         let mut f = fields;
         f[i] = f[i].iter().map(|_| b'f').collect();
@@ -524,6 +528,7 @@ pub fn write_all(dir: &Path, r: RawFd) {
                 one[0] &= !0x40;
             }
             s.extend_from_slice(&one);
+            replace_u64(&mut s, r_id, ID_TOKEN);
             write(dir, "control", &format!("{tag}-ctl{i}"), &s);
         }
     }
@@ -548,6 +553,7 @@ pub fn write_all(dir: &Path, r: RawFd) {
         for (i, m) in cap.ctl_reqs.iter().enumerate() {
             let mut s = vec![0u8];
             script_msg(&mut s, 0, true, m, 1);
+            replace_u64(&mut s, r_id, ID_TOKEN);
             write(dir, "control", &format!("{tag}-ctl{i}"), &s);
         }
     }
