@@ -9,11 +9,14 @@
 //! descriptor, with a DOOR_RELEASE descriptor, with NULL params, door_info,
 //! door_getparam, door_call with 200 KiB of arguments, door_call with no
 //! result buffer), bit 3 a 4 KiB result buffer instead of 16 bytes, bits
-//! 4-5 the argument size. Destination 0 (and 2) messages answer the call
-//! on its reply channel; destination 1 (and 3) messages answer control
-//! connections, one message per connection. The fake server then closes
-//! everything: the operation must return (a result or an errno), never
-//! crash or hang, and leave no descriptor behind.
+//! 4-5 the argument size, bit 6 "by path": the operation is made on a
+//! freshly opened file whose fattach rendezvous name the fake server
+//! listens on, so the library first asks that rendezvous for the door.
+//! Destination 0 (and 2) messages answer the call on its reply channel;
+//! destination 1 (and 3) messages answer control and rendezvous
+//! connections, one message per connection, in order. The fake server
+//! then closes everything: the operation must return (a result or an
+//! errno), never crash or hang, and leave no descriptor behind.
 #![no_main]
 
 #[path = "common.rs"]
@@ -35,6 +38,10 @@ struct State {
     door_nonce: usize,
     ctl_nonce: usize,
     id_field: usize,
+    /// A file and the rendezvous name an attachment to it had (free now:
+    /// the fake server listens there for "by path" inputs).
+    path: std::ffi::CString,
+    rv_name: Vec<u8>,
     baseline: usize,
 }
 static STATE: OnceLock<State> = OnceLock::new();
@@ -99,8 +106,27 @@ fn init() -> State {
     let (door_nonce, ctl_nonce) = found.unwrap_or_else(|| die("names share no nonce"));
     // The first field after the prefix is the door id.
     let id_field = 1;
+    // The rendezvous name of a file: attach, note the new listener, detach.
+    let dir = std::env::temp_dir().join(format!("libdoor-fuzz-client-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|_| die("cannot make the temporary directory"));
+    let file = dir.join("door");
+    std::fs::write(&file, b"").unwrap_or_else(|_| die("cannot make the attach point"));
+    let path = std::ffi::CString::new(file.to_string_lossy().into_owned()).unwrap();
+    let before_att = listening_names();
+    // SAFETY: a valid door and path.
+    if unsafe { fattach(d, path.as_ptr()) } != 0 {
+        die("fattach failed");
+    }
+    let rv_name = listening_names()
+        .into_iter()
+        .find(|n| !before_att.contains(n))
+        .unwrap_or_else(|| die("no rendezvous socket found"));
+    // SAFETY: a valid path.
+    unsafe { fdetach(path.as_ptr()) };
     // Keep the door open: it keeps the manager (and so the names) alive.
     let st = State {
+        path,
+        rv_name,
         door_fields: df,
         ctl_fields: cf,
         door_nonce,
@@ -118,7 +144,7 @@ fn init() -> State {
 
 /// The fake server: answers one call and the control connections by the
 /// script, then closes everything when `done` becomes readable.
-fn fake_server(srv: RawFd, ctl: RawFd, done: RawFd, cli: RawFd, msgs: &[Msg]) {
+fn fake_server(srv: RawFd, ctl: RawFd, rv: RawFd, done: RawFd, cli: RawFd, msgs: &[Msg]) {
     let mut call_script: Vec<Msg> = msgs.iter().copied().filter(|m| m.dest() & 1 == 0).collect();
     let mut ctl_script: std::collections::VecDeque<Msg> =
         msgs.iter().copied().filter(|m| m.dest() & 1 == 1).collect();
@@ -139,9 +165,14 @@ fn fake_server(srv: RawFd, ctl: RawFd, done: RawFd, cli: RawFd, msgs: &[Msg]) {
                 events: libc::POLLIN,
                 revents: 0,
             },
+            libc::pollfd {
+                fd: rv,
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
-        // SAFETY: three valid pollfds.
-        let r = unsafe { libc::poll(p.as_mut_ptr(), 3, 60_000) };
+        // SAFETY: four valid pollfds (a negative fd is ignored).
+        let r = unsafe { libc::poll(p.as_mut_ptr(), 4, 60_000) };
         if r <= 0 || p[2].revents != 0 {
             return;
         }
@@ -167,11 +198,16 @@ fn fake_server(srv: RawFd, ctl: RawFd, done: RawFd, cli: RawFd, msgs: &[Msg]) {
             }
             close_all(&mut g.fds);
         }
-        if p[1].revents != 0 {
+        // Control and rendezvous connections take the next answer of the
+        // same script, in the order they come.
+        for (i, l) in [(1, ctl), (3, rv)] {
+            if p[i].revents == 0 {
+                continue;
+            }
             // SAFETY: accept on our listener.
             let c = unsafe {
                 libc::accept4(
-                    ctl,
+                    l,
                     std::ptr::null_mut(),
                     std::ptr::null_mut(),
                     libc::SOCK_CLOEXEC,
@@ -352,18 +388,55 @@ fn run_one(st: &State, data: &[u8]) {
         }
         s
     };
+    // "By path" (cfg bit 6): the operation opens the file whose
+    // rendezvous name the fake server listens on.
+    let by_path = cfg & 0x40 != 0;
+    let rv = if by_path {
+        // SAFETY: plain socket calls on a descriptor we own.
+        unsafe {
+            let s = libc::socket(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                0,
+            );
+            if !bind_abstract(s, &st.rv_name) || libc::listen(s, 16) != 0 {
+                die("cannot bind the rendezvous name");
+            }
+            s
+        }
+    } else {
+        -1
+    };
     let mut p = [0; 2];
     // SAFETY: p has room for two descriptors.
     unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) };
     std::thread::scope(|s| {
-        let server = s.spawn(|| fake_server(srv, ctl, p[0], cli, &msgs));
+        let server = s.spawn(|| fake_server(srv, ctl, rv, p[0], cli, &msgs));
         // The operation runs on its own thread: its fast-path channels go
         // when it exits, so the descriptor count is exact afterwards.
-        s.spawn(|| operate(cli, cfg)).join().ok();
+        s.spawn(|| {
+            if by_path {
+                // SAFETY: opening our file; closing what the number names
+                // afterwards (the file, or the door put in its place).
+                unsafe {
+                    let f = libc::open(st.path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+                    operate(f, cfg);
+                    libc::close(f);
+                }
+            } else {
+                operate(cli, cfg)
+            }
+        })
+        .join()
+        .ok();
         // SAFETY: one byte into our pipe.
         unsafe { libc::write(p[1], b"x".as_ptr().cast(), 1) };
         server.join().ok();
     });
+    if rv >= 0 {
+        // SAFETY: our listener.
+        unsafe { libc::close(rv) };
+    }
     for fd in [srv, cli, ctl, p[0], p[1]] {
         // SAFETY: our descriptors.
         unsafe { libc::close(fd) };

@@ -485,8 +485,13 @@ pub fn write_all(dir: &Path, r: RawFd) {
         ("fast", small(b'p'), 0, 16, false, 0x10),
         ("fast-big", small(2), 0, 4096, false, 0x18),
     ];
+    let mut echo_replies = Vec::new();
+    let mut info_replies = Vec::new();
     for (tag, arg, desc, rsize, nullp, cfg) in calls {
         let cap = capture(&n, call_op(arg, desc, rsize, nullp));
+        if tag == "echo-desc" {
+            echo_replies = cap.replies.clone();
+        }
         // Server target: first message with the reply channel, the rest
         // on the reply channel; the token byte via cfg bit 1.
         if let Some(first) = &cap.call_first {
@@ -550,6 +555,9 @@ pub fn write_all(dir: &Path, r: RawFd) {
             script_msg(&mut s, 1, false, m, 0);
         }
         write(dir, "client", tag, &s);
+        if cfg == 4 {
+            info_replies = cap.ctl_reps.clone();
+        }
         for (i, m) in cap.ctl_reqs.iter().enumerate() {
             let mut s = vec![0u8];
             script_msg(&mut s, 0, true, m, 1);
@@ -557,13 +565,28 @@ pub fn write_all(dir: &Path, r: RawFd) {
             write(dir, "control", &format!("{tag}-ctl{i}"), &s);
         }
     }
-    rendezvous_seeds(dir, r);
+    // "By path": the rendezvous' answer (the door), then what the door
+    // answers (client target, cfg bit 6).
+    if let Some(answer) = rendezvous_seeds(dir, r) {
+        let mut s = vec![0x44u8];
+        script_msg(&mut s, 1, false, &answer, 0);
+        for m in &info_replies {
+            script_msg(&mut s, 1, false, m, 0);
+        }
+        write(dir, "client", "path-info", &s);
+        let mut s = vec![0x51u8];
+        script_msg(&mut s, 1, false, &answer, 0);
+        for m in &echo_replies {
+            script_msg(&mut s, 0, false, m, 0);
+        }
+        write(dir, "client", "path-call", &s);
+    }
 }
 
 /// Rendezvous requests: attach R to a file, note the listener's name,
 /// detach, listen on that name ourselves and record what the library's
 /// open-time resolution and fdetach send.
-fn rendezvous_seeds(dir: &Path, r: RawFd) {
+fn rendezvous_seeds(dir: &Path, r: RawFd) -> Option<MsgRec> {
     let tmp: PathBuf = std::env::temp_dir().join(format!("libdoor-seeds-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).ok();
     let file = tmp.join("door");
@@ -645,5 +668,29 @@ fn rendezvous_seeds(dir: &Path, r: RawFd) {
         put_msg(&mut s, 0x10, d);
         write(dir, "control", &format!("rendezvous{i}"), &s);
     }
+    // The real rendezvous' answer to the open request.
+    let mut answer = None;
+    // SAFETY: valid door and path.
+    if let Some(req) = reqs.first()
+        && unsafe { fattach(r, path.as_ptr()) } == 0
+    {
+        if let Some(c) = connect_abstract(&rv) {
+            send_msg(c, req, &[], 0);
+            if let Ok(Got {
+                data: Some(d),
+                mut fds,
+                ..
+            }) = recv_msg(c, 4096, Instant::now() + Duration::from_secs(10))
+            {
+                answer = Some(rec(&d, &fds));
+                close_all(&mut fds);
+            }
+            // SAFETY: our connection.
+            unsafe { libc::close(c) };
+        }
+        // SAFETY: valid path.
+        unsafe { fdetach(path.as_ptr()) };
+    }
     std::fs::remove_dir_all(&tmp).ok();
+    answer
 }
