@@ -97,8 +97,10 @@ fn health(d: RawFd, with_desc: bool) {
     } else {
         -1
     };
+    // Not DOOR_RELEASE: a retried call passes the same descriptor again,
+    // and it is closed here afterwards.
     let mut desc = door_desc_t {
-        d_attributes: DOOR_DESCRIPTOR | DOOR_RELEASE,
+        d_attributes: DOOR_DESCRIPTOR,
         d_data: door_desc_data {
             d_desc: door_desc_inner {
                 d_descriptor: dn,
@@ -118,8 +120,22 @@ fn health(d: RawFd, with_desc: bool) {
         rbuf: rbuf.as_mut_ptr(),
         rsize: rbuf.len(),
     };
-    // SAFETY: a valid door_arg_t.
-    let r = unsafe { door_call(d, &mut a) };
+    // A signal (libFuzzer's SIGALRM timer) interrupts door_call with EINTR
+    // or EAGAIN, as on illumos: call again.
+    let mut r = -1;
+    for _ in 0..100 {
+        // SAFETY: a valid door_arg_t.
+        r = unsafe { door_call(d, &mut a) };
+        if r == 0 || !matches!(errno(), libc::EINTR | libc::EAGAIN) {
+            break;
+        }
+        a.rbuf = rbuf.as_mut_ptr();
+        a.rsize = rbuf.len();
+    }
+    if dn >= 0 {
+        // SAFETY: our descriptor (the server closed its own copy).
+        unsafe { libc::close(dn) };
+    }
     if r != 0 {
         die(&format!(
             "health call failed: errno {} (with descriptor: {with_desc})",
