@@ -57,6 +57,11 @@ stage "compat (ASan+UBSan)" make -s -C compat-tests SANITIZE=1 check
 # `make soak` is the full run.
 stage "soak (short)" make -s -C compat-tests/soak short
 
+# Coverage-guided fuzzing of what a hostile peer sends (fuzz/README.md):
+# build the libFuzzer targets, replay the committed corpus, fuzz each
+# target for FUZZ_SECONDS (40 by default).
+stage "fuzz (libFuzzer)" bash fuzz/check.sh
+
 # Install into a scratch prefix, build the suite through pkg-config only.
 inst() {
     local pre=$LOG/prefix

@@ -1084,7 +1084,10 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             let _ = pool.rearm(ep.as_raw_fd(), token);
             return None;
         }
-        Ok(r) if r.len == 0 && r.fds.is_empty() => {
+        // An empty message reads like end of file: believe it only if the
+        // peer really is closed (or shut for writing), else it is a
+        // malformed message, dropped below.
+        Ok(r) if r.len == 0 && r.fds.is_empty() && peer_closed(ep.as_raw_fd()) => {
             // Every copy of this end's client side is closed (and nothing
             // is queued on it any more): one reference fewer.
             pool.remove(ep.as_raw_fd());
@@ -1281,6 +1284,18 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         n: ndesc as u32,
         deplete,
     })
+}
+
+/// Has the peer of `fd` closed (or shut its sending side)?
+fn peer_closed(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    r == 1 && p.revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0
 }
 
 /// Receives the continuation messages of a transfer into `buf` (whose
