@@ -275,7 +275,7 @@ fn transact(
         if h.kind != wire::K_GO {
             r.close_fds();
             return Err(if h.kind == wire::K_REPLY && h.status != 0 {
-                h.status as i32
+                wire::peer_errno(h.status)
             } else {
                 libc::EINTR
             });
@@ -540,7 +540,7 @@ fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawF
     }
     if hdr.status != 0 {
         r.close_fds();
-        return Err(hdr.status as i32);
+        return Err(wire::peer_errno(hdr.status));
     }
     let Some(arg) = arg else {
         r.close_fds();

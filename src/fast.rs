@@ -1165,7 +1165,7 @@ fn wait_reply(
     let size = h.rep_size.load(Ordering::Acquire) as usize;
     let slow = h.rep_slow.load(Ordering::Acquire) != 0;
     let res = if status != 0 {
-        Err(status as i32)
+        Err(crate::wire::peer_errno(status))
     } else if slow {
         let r = crate::client::receive_reply(c.sock.as_raw_fd(), arg).map(|_| false);
         if r.is_err() {

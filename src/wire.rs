@@ -233,6 +233,16 @@ fn data_messages(size: usize) -> usize {
 
 /// Does a transfer of `size` bytes wait for the receiver's go-ahead
 /// (K_GO) after its header message?
+/// The errno a server reported for a call, as the caller's door_call
+/// returns it: a value that is no errno at all (a hostile or broken
+/// server) becomes EINTR, as for any server that fails a call mid-way.
+pub fn peer_errno(status: u32) -> i32 {
+    match status {
+        1..=133 => status as i32,
+        _ => libc::EINTR,
+    }
+}
+
 pub fn needs_go(size: usize) -> bool {
     size > CHUNK
 }
@@ -273,6 +283,14 @@ pub struct QueryReply {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn peer_errno_is_an_errno() {
+        assert_eq!(peer_errno(libc::EMFILE as u32), libc::EMFILE);
+        assert_eq!(peer_errno(67_108_864), libc::EINTR);
+        assert_eq!(peer_errno(0), libc::EINTR);
+        assert_eq!(peer_errno(u32::MAX), libc::EINTR);
+    }
     use super::*;
     #[test]
     fn name_roundtrip() {

@@ -62,7 +62,7 @@ unsafe extern "C" fn procedure(
 
 fn strict_errno() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("LIBDOOR_FUZZ_STRICT_ERRNO").is_some_and(|v| v == "1"))
+    *ON.get_or_init(|| std::env::var_os("LIBDOOR_FUZZ_STRICT_ERRNO").is_none_or(|v| v != "0"))
 }
 
 fn split(n: &[u8]) -> Vec<Vec<u8>> {
@@ -312,11 +312,10 @@ fn operate(fd: RawFd, cfg: u8) {
     }
     if r != 0 {
         let e = errno();
-        // Known finding (fuzz/README.md): the server's reply status is
-        // passed on as errno unchecked, so any nonzero value can come
-        // back. LIBDOOR_FUZZ_STRICT_ERRNO=1 insists on a plausible errno.
+        // A server's status that is no errno comes back as EINTR
+        // (wire::peer_errno); LIBDOOR_FUZZ_STRICT_ERRNO=0 relaxes this.
         let plausible = if strict_errno() {
-            (1..4096).contains(&e)
+            (1..=133).contains(&e)
         } else {
             e != 0
         };
