@@ -456,20 +456,11 @@ pub fn serve(conn: RawFd, door: RawFd, key: &FileKey, detach: impl FnOnce()) {
     };
     let mut answer = Hdr::new(K_ANSWER, 0, 0, 0);
     let mut give: Vec<RawFd> = Vec::new();
-    let mut own_end = None;
     if r.len != HDR_LEN || r.truncated || r.ctrunc || h.magic != wire::MAGIC {
         answer.status = libc::EPROTO as u32;
     } else if h.kind == K_OPEN {
         if r.fds.len() == 1 && proves_access(r.fds[0], key) {
-            // Each opener gets an end of the door of its own (one more
-            // reference, as an open of the attached path is on illumos):
-            // what one holder does to its socket (a shutdown) cannot reach
-            // the other openers. The attachment's own end only if no new
-            // one can be made.
-            own_end = crate::client::identify(door)
-                .and_then(|id| crate::client::new_reference(door, &id))
-                .ok();
-            give.push(own_end.as_ref().map_or(door, |e| e.as_raw_fd()));
+            give.push(door);
         } else {
             answer.status = libc::EACCES as u32;
         }
@@ -487,7 +478,6 @@ pub fn serve(conn: RawFd, door: RawFd, key: &FileKey, detach: impl FnOnce()) {
         iov_len: HDR_LEN,
     }];
     let _ = sys::send_fds(conn, &iov, &give, false);
-    drop(own_end); // the opener holds it now
 }
 
 #[cfg(test)]
