@@ -556,13 +556,19 @@ static void huge_call_child(void) {
     char small[4096], rb[64];
     int i, e;
 
+    char *fenced;
+
     setup_bad();
     REQUIRE(g_door >= 0);
+    /* 8 KiB readable, then 4 MiB that is surely not: a reservation. */
+    fenced = mmap(NULL, 8192 + (4 << 20), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(fenced != MAP_FAILED);
+    REQUIRE(mprotect(fenced, 8192, PROT_READ) == 0);
     memset(small, 's', sizeof(small));
     for (i = 0; i < 2; i++) {
         /* Far more than the buffer holds, but a size the server takes. */
         memset(&a, 0, sizeof(a));
-        a.data_ptr = g_ro;
+        a.data_ptr = fenced;
         a.data_size = 3 << 20;
         a.rbuf = rb;
         a.rsize = sizeof(rb);

@@ -586,7 +586,7 @@ fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawF
     };
     let unmap = |fds: &mut Vec<RawFd>| {
         for fd in fds.drain(..) {
-            let _ = sys::close(fd);
+            sys::close_received(fd);
         }
         if maplen > 0 {
             // SAFETY: unmapping the mapping made above.

@@ -608,7 +608,13 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -
         ruid: real.as_ref().map_or(pc.uid, |r| r.uid[0]),
         rgid: real.as_ref().map_or(pc.gid, |r| r.gid[0]),
     };
-    if sys::sock_type(fds[2]) != Ok(libc::SOCK_SEQPACKET) {
+    // The channel's socket must be one end of a pair whose other end the
+    // requesting process holds: not a listener (always readable), not a
+    // connection to a third party (our replies would go there).
+    if sys::sock_type(fds[2]) != Ok(libc::SOCK_SEQPACKET)
+        || sys::sock_listening(fds[2]) != Ok(false)
+        || sys::peer_cred(fds[2]).map(|p| p.pid) != Ok(pc.pid)
+    {
         return Err(libc::EINVAL);
     }
     let sock = sys::own(fds.remove(2));

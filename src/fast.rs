@@ -74,8 +74,15 @@ const WITHDRAWN: i32 = -1;
 /// Arguments at least this large, to a server thread parked on another
 /// CPU, are copied in pieces of this size while the server copies them out.
 const PIPE_CHUNK: usize = 256 * 1024;
-/// How long a server thread waits for a client to fill in its arguments.
-const STALL_NS: u64 = 10_000_000_000;
+/// Channels one other user may hold to this process (each costs us a
+/// descriptor and a mapping); a thread keeps at most 32 (MAX_CHANS).
+const CHANS_PER_UID: usize = 128;
+/// How long a server thread waits for a client that makes no progress
+/// filling in its arguments before it drops the call.
+const STALL_NS: u64 = 1_000_000_000;
+/// How long, at most, it spins (rather than sleeps) in that wait while no
+/// progress is made: the client's CPU, which decides, is the client's word.
+const STALL_SPIN_NS: u64 = 1_000_000;
 /// Pool epoll tokens of channel sockets carry this bit (door ends are
 /// numbered from 1 up).
 pub const CHAN_TOKEN: u64 = 1 << 62;
@@ -379,6 +386,21 @@ pub fn setup(door: &Arc<Door>, mem: OwnedFd, sock: OwnedFd, caller: Caller, cap:
     // pre-faulted: the client chose its size.
     let map = Map::new(mem.as_raw_fd(), DATA_OFF + cap, false)?;
     let mut t = table();
+    // Every channel costs this process a descriptor and a mapping: a user
+    // other than our own or root gets at most CHANS_PER_UID of them.
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if caller.euid != me && caller.euid != 0 {
+        let n = t
+            .slots
+            .iter()
+            .flatten()
+            .filter(|c| c.caller.euid == caller.euid)
+            .count();
+        if n >= CHANS_PER_UID {
+            return Err(libc::EAGAIN);
+        }
+    }
     let i = match t.slots.iter().position(|s| s.is_none()) {
         Some(i) => i,
         None if t.slots.len() < 0xffff => {
@@ -643,7 +665,8 @@ pub fn request(chan: &SrvChan) -> Option<(usize, bool)> {
 /// into `buf`, this thread's own buffer of at least `size` bytes: what the
 /// procedure sees cannot change under it. A client may still be filling
 /// them in (`req_done`): copy what is there, wait for the rest (spinning
-/// while the client runs on another CPU, for at most STALL_NS in all).
+/// briefly while the client says it runs on another CPU, then sleeping),
+/// and drop the call after STALL_NS without progress.
 pub fn args(chan: &SrvChan, size: usize, buf: *mut u8) -> R<*mut u8> {
     if size == 0 {
         return Ok(ptr::null_mut());
@@ -662,15 +685,17 @@ pub fn args(chan: &SrvChan, size: usize, buf: *mut u8) -> R<*mut u8> {
             // is size-sealed, and buf holds at least size bytes.
             unsafe { ptr::copy_nonoverlapping(chan.data().add(at), buf.add(at), done - at) };
             at = done;
+            t0 = 0; // progress: the stall clock starts again
             continue;
         }
+        let now = now_ns();
         if t0 == 0 {
-            t0 = now_ns();
+            t0 = now;
         }
-        if now_ns() - t0 > STALL_NS || chan.gone.load(Ordering::Acquire) {
+        if now - t0 > STALL_NS || chan.gone.load(Ordering::Acquire) {
             return Err(libc::EINTR);
         }
-        if h.ccpu.load(Ordering::Relaxed) != cpu() {
+        if now - t0 < STALL_SPIN_NS && h.ccpu.load(Ordering::Relaxed) != cpu() {
             spin_while(|| h.req_done.load(Ordering::Acquire) as usize == at);
             continue;
         }

@@ -235,7 +235,7 @@ pub fn resolve(fd: RawFd) -> bool {
     };
     if fds.len() != 1 {
         for f in fds {
-            let _ = sys::close(f);
+            sys::close_received(f);
         }
         return false;
     }

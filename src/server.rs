@@ -914,6 +914,9 @@ fn reserve(st: &mut ServerTls, need: usize) -> R<()> {
 /// before dropping the call: a client that stops mid-transfer cannot keep
 /// a server thread forever.
 const STALL_TIMEOUT_SECS: i64 = 10;
+/// How long a server thread waits for, or on, a client around a call's
+/// hand-over (the release marker, K_GO, a reply send).
+const HANDSHAKE_SECS: i64 = 2;
 
 /// The creation function to run when the pool has just run out of idle
 /// threads (spec §4.13, §5.4).
@@ -1125,10 +1128,16 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         return None;
     }
     let reply = sys::own(r.fds.remove(0));
+    // No client may hold a server thread: every send on the reply channel,
+    // and every wait for the client before the procedure runs, is bounded
+    // (the client's side is in the same process tree as its call, and
+    // answers in microseconds unless it stalls on purpose).
+    sys::set_timeo(reply.as_raw_fd(), libc::SO_SNDTIMEO, HANDSHAKE_SECS);
+    sys::set_rcvtimeo(reply.as_raw_fd(), HANDSHAKE_SECS);
     let descs_fds = std::mem::take(&mut r.fds);
     let close_all = |fds: &[RawFd]| {
         for &fd in fds {
-            let _ = sys::close(fd);
+            sys::close_received(fd);
         }
     };
     // The one-byte token tells the client we picked the call up: if we

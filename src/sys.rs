@@ -201,6 +201,23 @@ pub fn peer_groups(fd: RawFd) -> R<Vec<u32>> {
     }
 }
 
+/// Is `fd` a listening socket (SO_ACCEPTCONN)?
+pub fn sock_listening(fd: RawFd) -> R<bool> {
+    let mut t: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: t/len describe a writable int.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut t as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(t != 0)
+}
+
 pub fn sock_type(fd: RawFd) -> R<i32> {
     let mut t: libc::c_int = 0;
     let mut len = size_of::<libc::c_int>() as libc::socklen_t;
@@ -321,9 +338,31 @@ impl Received {
     /// Closes every received descriptor (used when a message is rejected).
     pub fn close_fds(&mut self) {
         for fd in self.fds.drain(..) {
-            let _ = close(fd);
+            close_received(fd);
         }
     }
+}
+
+/// Closes a descriptor a peer sent us and we do not keep. A socket's
+/// SO_LINGER is turned off first: the peer chose it, and a lingering close
+/// of the last reference would block this thread for as long as it said.
+pub fn close_received(fd: RawFd) {
+    let off = libc::linger {
+        l_onoff: 0,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt with a valid linger (fails harmlessly on a
+    // descriptor that is not a socket).
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&off as *const libc::linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    let _ = close(fd);
 }
 
 /// Receives one message into `iov`, collecting descriptors and credentials.
