@@ -23,7 +23,10 @@ lib:
 	$(CARGO) build --release --locked
 	ln -sf libdoor.so $(REL)/libdoor.so.1
 
-install: lib
+# Copies what `make` built (it never runs cargo: under sudo there may be
+# none on the PATH).
+install:
+	@test -f $(REL)/libdoor.so || { echo "make install: run 'make' first" >&2; exit 1; }
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sys $(DESTDIR)$(PKGCONFIGDIR)
 	# The .pc names this install's own PREFIX/LIBDIR, so it is written anew.
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \

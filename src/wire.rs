@@ -231,8 +231,6 @@ fn data_messages(size: usize) -> usize {
     }
 }
 
-/// Does a transfer of `size` bytes wait for the receiver's go-ahead
-/// (K_GO) after its header message?
 /// The errno a server reported for a call, as the caller's door_call
 /// returns it: a value that is no errno at all (a hostile or broken
 /// server) becomes EINTR, as for any server that fails a call mid-way.
@@ -243,6 +241,8 @@ pub fn peer_errno(status: u32) -> i32 {
     }
 }
 
+/// Does a transfer of `size` bytes wait for the receiver's go-ahead
+/// (K_GO) after its header message?
 pub fn needs_go(size: usize) -> bool {
     size > CHUNK
 }
