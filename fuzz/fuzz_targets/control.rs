@@ -315,9 +315,26 @@ fuzz_target!(|data: &[u8]| {
         match connect_abstract(&rv) {
             Some(c) => finish(c, "probe"),
             None => {
+                // Detached, or attached again under a new random name that
+                // we have not seen yet (EBUSY): either way, learn the name
+                // the covered file publishes now.
                 // SAFETY: a valid door and path.
-                if unsafe { fattach(st.a, st.path.as_ptr()) } != 0 {
+                if unsafe { fattach(st.a, st.path.as_ptr()) } != 0 && errno() != libc::EBUSY {
                     die(&format!("fattach again failed: errno {}", errno()));
+                }
+                let mut buf = [0u8; 128];
+                // SAFETY: a NUL-terminated path and attribute name; buf is
+                // writable for its length.
+                let n = unsafe {
+                    libc::getxattr(
+                        st.path.as_ptr(),
+                        c"user.libdoor.rendezvous".as_ptr(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                    )
+                };
+                if n > 0 {
+                    *st.rv.lock().unwrap() = buf[..n as usize].to_vec();
                 }
             }
         }
