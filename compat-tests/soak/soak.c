@@ -97,7 +97,6 @@ struct shared {
     volatile long attaches[MAXP];
     volatile long descs[MAXP];
     volatile long churn_ebadf[MAXP];
-    volatile long known_bug[MAXP]; /* see churn_once() */
 };
 
 static struct shared *sh;
@@ -108,7 +107,6 @@ static int nprocs = 8, nthreads = 8, me;
 #define SKIP_FORK   4
 #define SKIP_DESC   8
 static int skip;
-static int known_bugs_count; /* LIBDOOR_KNOWN_BUGS=1 */
 static char dir[128];
 static int doors[MAXP]; /* this process's descriptors for every door */
 
@@ -259,17 +257,7 @@ static void churn_once(void) {
     }
     snprintf(path, sizeof(path), "%s/c%d", dir, me);
     if (fattach(d, path) != 0) {
-        /*
-         * KNOWN BUG (reported): a fork child of this process that has
-         * not yet run libdoor's fork handler still holds the previous
-         * attachment's rendezvous socket, so its name is still bound:
-         * EBUSY.  Counted apart; LIBDOOR_KNOWN_BUGS=1 makes it a failure.
-         */
-        if (errno == EBUSY && !known_bugs_count) {
-            __atomic_fetch_add(&sh->known_bug[me], 1, __ATOMIC_RELAXED);
-            fprintf(stderr, "soak[%d]: KNOWN BUG: fattach EBUSY after fdetach (fork window)\n", me);
-        } else
-            fail("fattach (churn)", errno);
+        fail("fattach (churn)", errno);
     } else {
         __atomic_fetch_add(&sh->attaches[me], 1, __ATOMIC_RELAXED);
         usleep(2000);
@@ -541,8 +529,6 @@ int main(int argc, char **argv) {
         return (2);
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    known_bugs_count =
-        getenv("LIBDOOR_KNOWN_BUGS") != NULL && atoi(getenv("LIBDOOR_KNOWN_BUGS")) > 0;
     sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED)
         return (2);
@@ -627,7 +613,6 @@ int main(int argc, char **argv) {
         }
     }
     total = 0;
-    long known = 0;
     long forks = 0, revokes = 0, attaches = 0, descs = 0, ebadf = 0;
     for (i = 0; i < nprocs; i++) {
         total += sh->calls[i];
@@ -636,16 +621,11 @@ int main(int argc, char **argv) {
         attaches += sh->attaches[i];
         descs += sh->descs[i];
         ebadf += sh->churn_ebadf[i];
-        known += sh->known_bug[i];
     }
     printf("soak: %ld calls in %.1f s = %.0f calls/s; %ld with "
            "descriptors, %ld revoked doors, %ld forks, %ld fattach cycles, "
            "%ld EBADF on detached paths\n",
            total, t, (double)total / t, descs, revokes, forks, attaches, ebadf);
-    if (known > 0)
-        printf("  note: KNOWN BUG (not counted; LIBDOOR_KNOWN_BUGS=1 counts it): %ld fattach "
-               "EBUSY right after fdetach while a fork child held the old name\n",
-               known);
     if (min_calls > 0) {
         if (total >= min_calls)
             passed++;
