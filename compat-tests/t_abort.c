@@ -799,7 +799,21 @@ test_signal_waiting_no_thread(void)
 		CHECK(wait_sem(&sh->go, 20) == 0);
 		expect_errno(call_op(fd, OP_ECHO), EAGAIN);
 		sem_post(&sh->client_done);
-		CHECK_FDS(before, "after the second EAGAIN");
+		{
+			/*
+			 * The first call may have ended on the fast path
+			 * (its channel withdrawn and kept) or on the socket
+			 * path before this thread had a channel; then the
+			 * second sets the channel up: two descriptors,
+			 * documented, kept for the thread's later calls.
+			 */
+			int n = count_fds_settled(before);
+
+			if (n == before + 2)
+				NOTE("second EAGAIN set up this thread's fast-path channel");
+			else if (!CHECK_EQ(n, before))
+				dump_fds("after the second EAGAIN");
+		}
 		harness_child_exit();
 	}
 	CHECK(wait_sem(&sh->client_ready, 20) == 0);
