@@ -95,9 +95,7 @@ pub fn close_own(fd: libc::c_int) -> bool {
         return false;
     }
     crate::fdwatch::closing(fd);
-    // SAFETY: the close system call on a number we owned until now; the
-    // raw call bypasses libdoor's own `close` wrapper.
-    unsafe { libc::syscall(libc::SYS_close, fd) };
+    crate::sys::raw_close(fd);
     true
 }
 

@@ -201,8 +201,8 @@ pub fn peer_groups(fd: RawFd) -> R<Vec<u32>> {
     }
 }
 
-/// Is `fd` a listening socket (SO_ACCEPTCONN)?
-pub fn sock_listening(fd: RawFd) -> R<bool> {
+/// An integer SOL_SOCKET option of `fd`.
+fn sockopt_int(fd: RawFd, opt: libc::c_int) -> R<libc::c_int> {
     let mut t: libc::c_int = 0;
     let mut len = size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: t/len describe a writable int.
@@ -210,28 +210,21 @@ pub fn sock_listening(fd: RawFd) -> R<bool> {
         libc::getsockopt(
             fd,
             libc::SOL_SOCKET,
-            libc::SO_ACCEPTCONN,
-            (&mut t as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    })?;
-    Ok(t != 0)
-}
-
-pub fn sock_type(fd: RawFd) -> R<i32> {
-    let mut t: libc::c_int = 0;
-    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: t/len describe a writable int.
-    cvt(unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_TYPE,
+            opt,
             (&mut t as *mut libc::c_int).cast(),
             &mut len,
         )
     })?;
     Ok(t)
+}
+
+/// Is `fd` a listening socket (SO_ACCEPTCONN)?
+pub fn sock_listening(fd: RawFd) -> R<bool> {
+    sockopt_int(fd, libc::SO_ACCEPTCONN).map(|t| t != 0)
+}
+
+pub fn sock_type(fd: RawFd) -> R<i32> {
+    sockopt_int(fd, libc::SO_TYPE)
 }
 
 pub fn set_passcred(fd: RawFd) -> R<()> {
@@ -672,7 +665,7 @@ impl FromRawFd for OwnedFd {
 /// (a first `door_create` returns 3, a first `open` after it 4).
 pub const FD_FLOOR: RawFd = 256;
 
-fn raw_close(fd: RawFd) {
+pub(crate) fn raw_close(fd: RawFd) {
     // SAFETY: the close system call on a descriptor we own, bypassing
     // libdoor's own close wrapper (nothing of the application's is closed).
     unsafe { libc::syscall(libc::SYS_close, fd) };
