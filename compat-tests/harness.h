@@ -640,14 +640,14 @@ union harness_cmsg {
 };
 
 /*
- * Send descriptors fds[0..n-1] (n from 1 to HARNESS_MAX_FDS) and one data
- * byte over the UNIX socket `sock` (SCM_RIGHTS): 0, or -1 on error.
+ * Send `len` bytes of `buf` with descriptors fds[0..n-1] (n from 1 to
+ * HARNESS_MAX_FDS) over the UNIX socket `sock` (SCM_RIGHTS): what
+ * sendmsg() returns.  Hostile-peer tests use it to hand-make messages.
  */
-HARNESS_FN int
-send_fds(int sock, const int *fds, int n)
+HARNESS_FN ssize_t
+send_msg_fds(int sock, const void *buf, size_t len, const int *fds, int n)
 {
-	char byte = 'F';
-	struct iovec iov = { &byte, 1 };
+	struct iovec iov = { (void *)buf, len };
 	union harness_cmsg u;
 	struct msghdr m;
 	struct cmsghdr *c;
@@ -667,7 +667,19 @@ send_fds(int sock, const int *fds, int n)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN((size_t)n * sizeof (int));
 	memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof (int));
-	return (sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1);
+	return (sendmsg(sock, &m, MSG_NOSIGNAL));
+}
+
+/*
+ * Send descriptors fds[0..n-1] (n from 1 to HARNESS_MAX_FDS) and one data
+ * byte over the UNIX socket `sock` (SCM_RIGHTS): 0, or -1 on error.
+ */
+HARNESS_FN int
+send_fds(int sock, const int *fds, int n)
+{
+	char byte = 'F';
+
+	return (send_msg_fds(sock, &byte, 1, fds, n) == 1 ? 0 : -1);
 }
 
 /*

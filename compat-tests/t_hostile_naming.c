@@ -434,29 +434,12 @@ static void squat_proc(void *cookie, char *argp, size_t arg_size, door_desc_t *d
 /* Answers one request the way a manager does, with the squatter's door. */
 static void squat_answer(int c, int door) {
     uint32_t req[8], ans[8];
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec iov;
-    struct msghdr m;
-    struct cmsghdr *cm;
 
     (void)recv(c, req, sizeof(req), MSG_DONTWAIT);
     memset(ans, 0, sizeof(ans));
     ans[0] = 0x444f4f52;
     ans[1] = 12;
-    iov.iov_base = ans;
-    iov.iov_len = sizeof(ans);
-    memset(&m, 0, sizeof(m));
-    memset(cbuf, 0, sizeof(cbuf));
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof(cbuf);
-    cm = CMSG_FIRSTHDR(&m);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &door, sizeof(int));
-    (void)sendmsg(c, &m, MSG_NOSIGNAL);
+    (void)send_msg_fds(c, ans, sizeof(ans), &door, 1);
 }
 
 /*

@@ -90,26 +90,6 @@ static void become_nobody(void) {
         _exit(3);
 }
 
-static int send_with_fd(int s, const void *buf, size_t len, int fd) {
-    struct iovec iov = {(void *)buf, len};
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    struct msghdr m;
-    struct cmsghdr *c;
-
-    memset(&m, 0, sizeof(m));
-    memset(cbuf, 0, sizeof(cbuf));
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof(cbuf);
-    c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return (int)sendmsg(s, &m, MSG_NOSIGNAL);
-}
-
 /* The attacker: `n` hand-made calls that stall their server thread. */
 static void stalling_calls(int door, int n, int fill, int ready) {
     int i;
@@ -139,7 +119,7 @@ static void stalling_calls(int door, int n, int fill, int ready) {
         h.kind = K_CALL;
         h.status = fill ? 0 : F_RELEASE;
         h.size = fill ? 200000 : 0;
-        (void)send_with_fd(door, &h, sizeof(h), sp[0]);
+        (void)send_msg_fds(door, &h, sizeof(h), &sp[0], 1);
         (void)close(sp[0]); /* keeps sp[1]: the channel stays open */
         (void)usleep(50000);
     }
