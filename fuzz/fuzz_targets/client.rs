@@ -446,27 +446,6 @@ fuzz_target!(|data: &[u8]| {
     let st = STATE.get_or_init(init);
     run_one(st, data);
     if RUNS.fetch_add(1, Ordering::Relaxed) % 16 == 0 {
-        // Open finding (fuzz/README.md): once in a few 40 s runs the count
-        // settled one above the start-up baseline and stayed there, which
-        // looks like state the library makes once per process (not yet
-        // identified). One such step of at most 2 is allowed and reported;
-        // a leak grows with the inputs and is still caught.
-        let extra = SLACK.load(Ordering::Relaxed);
-        let t0 = std::time::Instant::now();
-        let mut now = fd_count();
-        while now > st.baseline + extra && t0.elapsed() < std::time::Duration::from_secs(2) {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            now = fd_count();
-        }
-        if extra == 0 && now > st.baseline && now <= st.baseline + 2 {
-            let n = now - st.baseline;
-            eprintln!(
-                "libdoor-fuzz: client target: descriptors settled {n} above the baseline (allowed once)"
-            );
-            SLACK.store(n, Ordering::Relaxed);
-        }
-        check_fds(st.baseline + SLACK.load(Ordering::Relaxed), "client target");
+        check_fds(st.baseline, "client target");
     }
 });
-
-static SLACK: AtomicUsize = AtomicUsize::new(0);
