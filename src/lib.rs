@@ -11,19 +11,7 @@
 compile_error!("libdoor must be built with panic = \"abort\" (see Cargo.toml)");
 
 pub mod abi;
+mod backend;
 mod capi;
-mod client;
-mod control;
-mod create;
-mod door;
-mod fast;
-mod fault;
-mod fdown;
-mod fdwatch;
-mod naming;
-mod server;
+mod core;
 mod sys;
-mod thr;
-mod ucred;
-mod unref;
-mod wire;

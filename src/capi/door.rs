@@ -4,9 +4,9 @@ use std::os::fd::RawFd;
 
 use super::or_minus_one;
 use crate::abi::*;
-use crate::client;
-use crate::door as core;
-use crate::server;
+use crate::backend::user::client;
+use crate::backend::user::door as core;
+use crate::backend::user::server;
 use crate::sys::{self, R};
 
 /// Creates a door served by the calling process.
@@ -27,7 +27,7 @@ pub unsafe extern "C" fn door_create(
     cookie: *mut libc::c_void,
     attributes: uint_t,
 ) -> i32 {
-    or_minus_one(crate::create::create(
+    or_minus_one(crate::backend::user::create::create(
         server_procedure.map_or(0, |p| p as usize),
         cookie as usize,
         attributes,
@@ -59,7 +59,7 @@ pub unsafe extern "C" fn door_xcreate(
     crcookie: *mut libc::c_void,
     nthread: i32,
 ) -> i32 {
-    or_minus_one(crate::create::xcreate(
+    or_minus_one(crate::backend::user::create::xcreate(
         server_procedure.map_or(0, |p| p as usize),
         cookie as usize,
         attributes,
@@ -84,7 +84,7 @@ pub unsafe extern "C" fn door_xcreate(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
     // One fault-catching scope: its checks are made once per call.
-    or_minus_one(crate::fault::scope(|| client::call(d, params)).map(|_| 0))
+    or_minus_one(crate::sys::fault::scope(|| client::call(d, params)).map(|_| 0))
 }
 
 /// Returns results to the caller and waits for the next invocation.
@@ -158,7 +158,7 @@ fn revoke_core(d: RawFd) -> R<i32> {
     }
     if let Some(door) = core::lookup(id.name.id) {
         core::revoke(&door);
-        crate::fast::sweep_dead();
+        crate::backend::user::fast::sweep_dead();
     }
     sys::close(d).map(|_| 0)
 }
@@ -203,15 +203,15 @@ pub unsafe extern "C" fn door_ucred(info: *mut *mut libc::c_void) -> i32 {
     let r = (|| {
         let existing: *mut libc::c_void = sys::copy_in(info)?;
         let (caller, reply) = server::current_caller().ok_or(libc::EINVAL)?;
-        let creds = crate::ucred::caller_creds(&caller, reply);
+        let creds = crate::core::ucred::caller_creds(&caller, reply);
         if !existing.is_null() {
             // The caller's ucred: written with a checked copy (EFAULT).
-            crate::ucred::fill_user(existing.cast(), &creds)?;
+            crate::core::ucred::fill_user(existing.cast(), &creds)?;
             return Ok(0);
         }
-        let p = crate::ucred::alloc()?;
+        let p = crate::core::ucred::alloc()?;
         // SAFETY: p is a fresh full-size ucred of ours.
-        unsafe { crate::ucred::fill(p, &creds) };
+        unsafe { crate::core::ucred::fill(p, &creds) };
         if let Err(e) = sys::copy_out(info, &(p as *mut libc::c_void)) {
             // SAFETY: freeing what we just allocated.
             unsafe { libc::free(p.cast()) };

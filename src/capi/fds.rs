@@ -4,7 +4,7 @@
 //! tells `fdwatch` again once it is done (a lookup racing the system call
 //! can have recorded the first bump against the old descriptor).
 
-use crate::{fdown, fdwatch};
+use crate::sys::{fdown, fdwatch};
 
 #[cfg(target_env = "gnu")]
 unsafe extern "C" {

@@ -1,9 +1,9 @@
 //! `<thread.h>`: Solaris threads (thr_*), mapped onto pthreads by
-//! `crate::thr`. Like Solaris, these return an error number (0 on success)
+//! `crate::core::thr`. Like Solaris, these return an error number (0 on success)
 //! and leave errno alone, except where noted.
 
+use crate::core::thr;
 use crate::sys;
-use crate::thr;
 
 type StartFn = extern "C" fn(*mut libc::c_void) -> *mut libc::c_void;
 
@@ -300,7 +300,7 @@ pub unsafe extern "C" fn thr_keycreate_once(key: *mut u32, dtor: Destructor) -> 
     if slot.load(Ordering::Acquire) != ONCE_KEY {
         return 0;
     }
-    let _g = crate::door::lock(&ONCE);
+    let _g = crate::backend::user::door::lock(&ONCE);
     if slot.load(Ordering::Acquire) != ONCE_KEY {
         return 0;
     }

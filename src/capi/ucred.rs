@@ -1,8 +1,8 @@
 //! `<ucred.h>`: credential accessors.
 
 use super::or_minus_one;
+use crate::core::ucred::{self as core, Ucred};
 use crate::sys::{self, R};
-use crate::ucred::{self as core, Ucred};
 
 fn cred_section(uc: *const Ucred) -> R<&'static Ucred> {
     if uc.is_null() {

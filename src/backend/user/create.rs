@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::door::{self, XCreate};
+use super::server;
 use crate::abi::*;
-use crate::door::{self, XCreate};
-use crate::server;
 use crate::sys::{self, R};
 
 fn check_attrs(attrs: u32) -> R<()> {
@@ -39,9 +39,9 @@ pub fn create(proc_: usize, cookie: usize, attrs: u32, _x: Option<()>) -> R<i32>
 /// thread (for an unref door) and the manager.
 fn start_library_threads(attrs: u32) -> R<()> {
     if attrs & (DOOR_UNREF | DOOR_UNREF_MULTI) != 0 {
-        crate::unref::ensure_thread();
+        super::unref::ensure_thread();
     }
-    door::with_proc(crate::control::ensure_started)
+    door::with_proc(super::control::ensure_started)
 }
 
 /// The handshake between door_xcreate and the threads its `crf` starts.

@@ -29,9 +29,9 @@ use crate::sys::OwnedFd;
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, RawFd};
 
-use crate::control::Deadline;
+use super::control::Deadline;
+use super::wire::{self, HDR_LEN, Hdr, K_ANSWER, K_DETACH, K_OPEN};
 use crate::sys::{self, R};
-use crate::wire::{self, HDR_LEN, Hdr, K_ANSWER, K_DETACH, K_OPEN};
 
 /// The identity of a covered file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,7 +178,7 @@ fn rendezvous_of(fd: RawFd, k: &FileKey, by_path: bool) -> R<Vec<u8>> {
 /// the covered file's owner (`owner`) or as root: anyone else there is a
 /// squatter (EACCES).
 fn connect(name: &[u8], owner: u32, dl: &Deadline) -> R<OwnedFd> {
-    let s = crate::control::connect_until(name, dl)?;
+    let s = super::control::connect_until(name, dl)?;
     let pc = sys::peer_cred(s.as_raw_fd())?;
     if pc.uid != owner && pc.uid != 0 {
         return Err(libc::EACCES);
@@ -193,13 +193,13 @@ fn ask(s: &OwnedFd, kind: u32, proof: &[RawFd], dl: &Deadline) -> R<Vec<RawFd>> 
         iov_base: (&h as *const Hdr) as *mut _,
         iov_len: HDR_LEN,
     }];
-    crate::control::send_until(s.as_raw_fd(), &iov, proof, dl)?;
+    super::control::send_until(s.as_raw_fd(), &iov, proof, dl)?;
     let mut a = Hdr::default();
     let mut iov = [libc::iovec {
         iov_base: (&mut a as *mut Hdr).cast(),
         iov_len: HDR_LEN,
     }];
-    let mut r = crate::control::recv_until(s.as_raw_fd(), &mut iov, dl)?;
+    let mut r = super::control::recv_until(s.as_raw_fd(), &mut iov, dl)?;
     if r.len != HDR_LEN || r.truncated || a.check(K_ANSWER, 0).is_err() {
         r.close_fds();
         return Err(libc::EPROTO);
@@ -208,7 +208,7 @@ fn ask(s: &OwnedFd, kind: u32, proof: &[RawFd], dl: &Deadline) -> R<Vec<RawFd>> 
         r.close_fds();
         return Err(a.status as i32);
     }
-    crate::control::wait_closed_until(s.as_raw_fd(), dl);
+    super::control::wait_closed_until(s.as_raw_fd(), dl);
     Ok(std::mem::take(&mut r.fds))
 }
 
@@ -226,7 +226,7 @@ pub fn resolve(fd: RawFd) -> bool {
     let Ok(name) = rendezvous_of(fd, &k, false) else {
         return false;
     };
-    let dl = Deadline::after_ms(crate::control::ANSWER_MS);
+    let dl = Deadline::after_ms(super::control::ANSWER_MS);
     let Ok(s) = connect(&name, k.uid, &dl) else {
         return false;
     };
@@ -240,7 +240,7 @@ pub fn resolve(fd: RawFd) -> bool {
         return false;
     }
     let door = fds[0];
-    let ok = crate::client::identify_socket(door).is_ok();
+    let ok = super::client::identify_socket(door).is_ok();
     // SAFETY: F_GETFD takes no pointer.
     let cloexec = unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC != 0;
     let done = ok && {
@@ -257,7 +257,7 @@ pub fn resolve(fd: RawFd) -> bool {
 /// Is something attached to the file (`covered`: our O_PATH descriptor)
 /// and alive, served by its owner or root?
 fn attached_elsewhere(covered: RawFd, k: &FileKey) -> bool {
-    let dl = Deadline::after_ms(crate::control::ANSWER_MS);
+    let dl = Deadline::after_ms(super::control::ANSWER_MS);
     let mut names = vec![file_rendezvous_name(k)];
     if let Ok(n) = published_name(covered, true) {
         names.push(n);
@@ -270,7 +270,7 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     if !sys::fd_is_open(fd) {
         return Err(libc::EBADF);
     }
-    let Ok(id) = crate::client::identify(fd) else {
+    let Ok(id) = super::client::identify(fd) else {
         return Err(libc::EINVAL); // neither a door nor a stream
     };
     let path = checked_path(path)?;
@@ -302,12 +302,12 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
         return Err(libc::EBUSY); // replaced under us
     }
     // Something already attached and alive there: EBUSY.
-    let ours = crate::door::with_proc(|st| Ok(crate::control::attached_here(st, &k)))?;
+    let ours = super::door::with_proc(|st| Ok(super::control::attached_here(st, &k)))?;
     if ours || attached_elsewhere(covered.as_raw_fd(), &k) {
         return Err(libc::EBUSY);
     }
     // The attachment holds a reference of its own, as namefs does.
-    let dup = crate::client::new_reference(fd, &id)?;
+    let dup = super::client::new_reference(fd, &id)?;
     // Our own copy of the covered descriptor, to publish the name through
     // once the attachment (which owns `covered`) is registered.
     // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
@@ -317,11 +317,11 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     // A fresh random name. It is registered before it is published, so
     // that of two threads attaching the same file, the loser (EBUSY from
     // `attach`) never overwrites the winner's name.
-    let rnd = wire::rdv_name([crate::door::random_u64(), crate::door::random_u64()]);
-    let listener = crate::control::listen_on(&rnd)?;
-    crate::door::with_proc(|st| {
-        crate::control::ensure_started(st)?;
-        crate::control::attach(st, &k, dup, covered, listener, rnd.clone())
+    let rnd = wire::rdv_name([super::door::random_u64(), super::door::random_u64()]);
+    let listener = super::control::listen_on(&rnd)?;
+    super::door::with_proc(|st| {
+        super::control::ensure_started(st)?;
+        super::control::attach(st, &k, dup, covered, listener, rnd.clone())
     })?;
     if publish(mine.as_raw_fd(), &rnd).is_ok() {
         // Another process attaching at the same moment may have written
@@ -329,15 +329,15 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
         if published_name(mine.as_raw_fd(), true).ok().as_deref() == Some(&rnd[..]) {
             return Ok(());
         }
-        crate::control::detach_key(&k);
+        super::control::detach_key(&k);
         return Err(libc::EBUSY);
     }
     // The file cannot carry the name: listen on the one derived from it.
     let derived = file_rendezvous_name(&k);
     let r =
-        crate::control::listen_on(&derived).and_then(|l| crate::control::relisten(&k, l, derived));
+        super::control::listen_on(&derived).and_then(|l| super::control::relisten(&k, l, derived));
     if r.is_err() {
-        crate::control::detach_key(&k);
+        super::control::detach_key(&k);
     }
     r.map_err(|e| {
         if e == libc::EADDRINUSE {
@@ -355,10 +355,10 @@ pub fn fdetach(path: *const libc::c_char) -> R<()> {
     // Attached by this very process: detach here.
     // SAFETY: geteuid has no preconditions.
     let euid = unsafe { libc::geteuid() };
-    match crate::door::with_proc(|st| Ok(crate::control::attached_here(st, &k))) {
+    match super::door::with_proc(|st| Ok(super::control::attached_here(st, &k))) {
         Ok(true) if euid != 0 && euid != k.uid => return Err(libc::EPERM),
         Ok(true) => {
-            return if crate::control::detach_key(&k) {
+            return if super::control::detach_key(&k) {
                 Ok(())
             } else {
                 Err(libc::EINVAL)
@@ -376,7 +376,7 @@ pub fn fdetach(path: *const libc::c_char) -> R<()> {
         Err(libc::EACCES) if euid != 0 && euid != k.uid => return Err(libc::EPERM),
         Err(_) => file_rendezvous_name(&k),
     };
-    let dl = Deadline::after_ms(crate::control::ANSWER_MS);
+    let dl = Deadline::after_ms(super::control::ANSWER_MS);
     let s = match connect(&name, k.uid, &dl) {
         Ok(s) => s,
         Err(libc::EINTR) => return Err(libc::EINTR),

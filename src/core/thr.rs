@@ -12,7 +12,7 @@
 use std::cell::Cell;
 use std::sync::{Condvar, Mutex};
 
-use crate::door::lock;
+use crate::backend::user::door::lock;
 use crate::sys::{self, R};
 
 pub const THR_BOUND: libc::c_long = 0x01;
@@ -120,7 +120,9 @@ fn ending(id: u32) {
                 t.daemons = t.daemons.saturating_sub(1);
             }
             CHANGED.notify_all();
-            !daemon && t.daemons > 0 && crate::server::only_daemons_besides_me(t.daemons)
+            !daemon
+                && t.daemons > 0
+                && crate::backend::user::server::only_daemons_besides_me(t.daemons)
         };
         if last_user {
             // The last non-daemon thread is ending: so does the process.

@@ -18,10 +18,10 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::door::{self, Door, Pool};
+use super::wire::{self, HDR_LEN, Hdr};
 use crate::abi::*;
-use crate::door::{self, Door, Pool};
 use crate::sys::{self, R};
-use crate::wire::{self, HDR_LEN, Hdr};
 
 /// The caller of the invocation a thread is serving.
 #[derive(Clone, Copy, Debug, Default)]
@@ -39,7 +39,7 @@ pub enum ReplyTo {
     /// The call's reply channel (one per call; its peer is the waiting client).
     Sock(OwnedFd),
     /// A fast-path channel (fast.rs).
-    Fast(Arc<crate::fast::SrvChan>),
+    Fast(Arc<super::fast::SrvChan>),
 }
 
 impl ReplyTo {
@@ -146,7 +146,7 @@ pub fn current_caller() -> Option<(Caller, RawFd)> {
     // SAFETY: own thread's state.
     let st = unsafe { &*st };
     let cur = st.cur.as_ref()?;
-    if crate::client::hung_up(cur.reply.fd()) {
+    if super::client::hung_up(cur.reply.fd()) {
         return None;
     }
     Some((cur.caller, cur.reply.fd()))
@@ -357,7 +357,7 @@ pub fn only_daemons_besides_me(extra: usize) -> bool {
 /// Called by the manager now and then: if only the library's own daemon
 /// threads are left, the process ends as it would on illumos.
 pub fn exit_if_only_daemons() {
-    if live_threads() <= daemon_count() + crate::thr::daemons() {
+    if live_threads() <= daemon_count() + crate::core::thr::daemons() {
         // SAFETY: every user thread has ended; exit as illumos would.
         unsafe { libc::exit(0) }
     }
@@ -412,7 +412,7 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
         }
         (*st).anchor
     };
-    if let Err(e) = crate::fault::scope(|| reply_and_release(st, data, size, desc, ndesc)) {
+    if let Err(e) = crate::sys::fault::scope(|| reply_and_release(st, data, size, desc, ndesc)) {
         return e;
     }
     // SAFETY: own thread's state.
@@ -538,18 +538,18 @@ fn reply_and_release(
     };
     let r: R<()> = (|| {
         match &cur.reply {
-            ReplyTo::Fast(chan) if n == 0 && size <= crate::fast::capacity(chan) => {
+            ReplyTo::Fast(chan) if n == 0 && size <= super::fast::capacity(chan) => {
                 // Results in our own argument area or on this thread's live
                 // stack are known readable: no checked copy needed.
                 let (a, e) = (data as usize, (data as usize).saturating_add(size));
                 let in_buf = a >= st.buf as usize && e <= st.buf as usize + st.cap;
                 let in_stack = sys::on_own_stack(a, size) && e <= st.anchor;
                 if let Some(p) = &pool {
-                    crate::fast::pre_arm(p, chan);
+                    super::fast::pre_arm(p, chan);
                 }
-                if let Err(e) = crate::fast::complete(chan, data, size, in_buf || in_stack) {
+                if let Err(e) = super::fast::complete(chan, data, size, in_buf || in_stack) {
                     if let Some(p) = &pool {
-                        crate::fast::unarm(p);
+                        super::fast::unarm(p);
                     }
                     return Err(e);
                 }
@@ -559,7 +559,7 @@ fn reply_and_release(
                 // The client is told first, so that it reads while we send, so
                 // an unreadable buffer must be found before.
                 check_readable(data, size)?;
-                crate::fast::complete_slow(chan);
+                super::fast::complete_slow(chan);
                 let _ = send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
                 release_descs(&descs);
                 if releasing {
@@ -569,13 +569,13 @@ fn reply_and_release(
             ReplyTo::Sock(sock) => {
                 // Stop watching first: once the reply is out the client may
                 // close its channel at once, which is not an abort.
-                crate::control::unwatch_call(sock.as_raw_fd());
+                super::control::unwatch_call(sock.as_raw_fd());
                 // EPIPE/ECONNRESET mean the client went away: the results are
                 // discarded and door_return succeeds. EFAULT leaves the client
                 // waiting (and watched again).
                 if let Err(libc::EFAULT) = send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds) {
                     let no_cancel = cur.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
-                    crate::control::watch_call(sock.as_raw_fd(), no_cancel);
+                    super::control::watch_call(sock.as_raw_fd(), no_cancel);
                     return Err(libc::EFAULT);
                 }
                 release_descs(&descs);
@@ -593,7 +593,7 @@ fn reply_and_release(
     st.pre_idle = pool;
     if let Some(cur) = st.cur.take() {
         cur.door.active.fetch_sub(1, Ordering::AcqRel);
-        crate::unref::call_done(&cur.door);
+        super::unref::call_done(&cur.door);
     }
     Ok(())
 }
@@ -731,13 +731,13 @@ pub fn send_transfer(sock: RawFd, hdr: &Hdr, data: *const u8, size: usize, fds: 
 pub fn finish_current(cur: Current, err: i32) {
     match &cur.reply {
         ReplyTo::Sock(f) => {
-            crate::control::unwatch_call(f.as_raw_fd());
+            super::control::unwatch_call(f.as_raw_fd());
             send_status(f.as_raw_fd(), err);
         }
-        ReplyTo::Fast(c) => crate::fast::complete_error(c, err),
+        ReplyTo::Fast(c) => super::fast::complete_error(c, err),
     }
     cur.door.active.fetch_sub(1, Ordering::AcqRel);
-    crate::unref::call_done(&cur.door);
+    super::unref::call_done(&cur.door);
 }
 
 pub fn send_status(reply: RawFd, err: i32) {
@@ -850,7 +850,7 @@ fn run_depletion(d: Depletion) {
             // Any return is accepted here (0 = declined); on anything but 1
             // the start argument is leaked rather than freed, in case crf
             // started a thread anyway.
-            let _ = unsafe { crf(&mut info, crate::create::xcreate_start, arg, crcookie) };
+            let _ = unsafe { crf(&mut info, super::create::xcreate_start, arg, crcookie) };
         }
     }
 }
@@ -932,7 +932,7 @@ fn depletion(door: &Arc<Door>, pool: &Pool, left: usize) -> Option<Depletion> {
         Some(x) => Some(Depletion::X {
             info: door.info(sys::getpid()),
             crf: x.crf,
-            arg: crate::create::start_arg(None, door.id, x),
+            arg: super::create::start_arg(None, door.id, x),
             crcookie: x.crcookie as *mut libc::c_void,
         }),
         None => Some(Depletion::Private(door.info(sys::getpid()))),
@@ -944,12 +944,12 @@ fn depletion(door: &Arc<Door>, pool: &Pool, left: usize) -> Option<Depletion> {
 fn take_fast(
     st: &mut ServerTls,
     pool: &Arc<Pool>,
-    chan: Arc<crate::fast::SrvChan>,
+    chan: Arc<super::fast::SrvChan>,
     left: usize,
 ) -> Option<Invocation> {
     let door = chan.door.clone();
-    let Some((size, no_results)) = crate::fast::request(&chan) else {
-        crate::fast::complete_error(&chan, libc::EINVAL);
+    let Some((size, no_results)) = super::fast::request(&chan) else {
+        super::fast::complete_error(&chan, libc::EINVAL);
         return None;
     };
     let p = door.params();
@@ -968,25 +968,25 @@ fn take_fast(
         0
     };
     if err != 0 {
-        crate::fast::complete_error(&chan, err);
+        super::fast::complete_error(&chan, err);
         return None;
     }
     // The arguments are copied into this thread's own buffer, whatever
     // their size: the client can write to the channel at any time.
     if reserve(st, size).is_err() {
-        crate::fast::complete_error(&chan, libc::ENOMEM);
+        super::fast::complete_error(&chan, libc::ENOMEM);
         return None;
     }
-    let argp = match crate::fast::args(&chan, size, st.buf) {
+    let argp = match super::fast::args(&chan, size, st.buf) {
         Ok(p) => p,
         Err(e) => {
-            crate::fast::complete_error(&chan, e);
+            super::fast::complete_error(&chan, e);
             return None;
         }
     };
     let deplete = depletion(&door, pool, left);
     door.active.fetch_add(1, Ordering::AcqRel);
-    crate::fast::serving(&chan);
+    super::fast::serving(&chan);
     // SAFETY: door_create stored a door_server_procedure_t here.
     let proc_ = unsafe { std::mem::transmute::<usize, door_server_procedure_t>(door.proc_) };
     let cookie = door.cookie as *mut libc::c_void;
@@ -1026,7 +1026,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     // A thread that just served a fast call waits on that channel for a
     // while; every other idle thread waits in epoll.
     started();
-    if let crate::fast::Parked::Call(chan) = crate::fast::park(&pool) {
+    if let super::fast::Parked::Call(chan) = super::fast::park(&pool) {
         let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
         return take_fast(st, &pool, chan, left);
     }
@@ -1039,7 +1039,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             st.cap = wire::CHUNK;
         }
     }
-    if !crate::fdown::owned(pool.epfd.as_raw_fd()) {
+    if !crate::sys::fdown::owned(pool.epfd.as_raw_fd()) {
         // The application closed this pool's epoll set under us (closefrom,
         // close_range, a daemonize loop): its doors are gone, and the
         // number may name one of the application's files now. This thread
@@ -1061,11 +1061,11 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         return None; // a signal while parked: park again (spec §4.5)
     }
     if leaders == 0 {
-        crate::fast::promote(&pool); // someone must watch the sockets
+        super::fast::promote(&pool); // someone must watch the sockets
     }
-    if ev.u64 & crate::fast::CHAN_TOKEN != 0 {
+    if ev.u64 & super::fast::CHAN_TOKEN != 0 {
         // A fast-path client with no thread parked on its channel.
-        let chan = crate::fast::kicked(&pool, ev.u64)?;
+        let chan = super::fast::kicked(&pool, ev.u64)?;
         return take_fast(st, &pool, chan, left);
     }
     let token = ev.u64;
@@ -1152,7 +1152,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             libc::MSG_DONTWAIT,
         )
     };
-    if t == 1 && crate::client::hung_up(reply.as_raw_fd()) {
+    if t == 1 && super::client::hung_up(reply.as_raw_fd()) {
         // The client gave up (a signal: EAGAIN) before we took the call.
         close_all(&descs_fds);
         return None;
@@ -1259,7 +1259,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         let dp = unsafe { st.buf.add(desc_off) } as *mut door_desc_t;
         for (i, &fd) in fds.iter().enumerate() {
             // SAFETY: i < ndesc, inside the reserved area.
-            unsafe { dp.add(i).write(crate::client::describe_received(fd)) };
+            unsafe { dp.add(i).write(super::client::describe_received(fd)) };
         }
         dp
     } else {
@@ -1271,7 +1271,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let proc_ = unsafe { std::mem::transmute::<usize, door_server_procedure_t>(door.proc_) };
     let cookie = door.cookie as *mut libc::c_void;
     let no_cancel = door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
-    crate::control::watch_call(reply.as_raw_fd(), no_cancel);
+    super::control::watch_call(reply.as_raw_fd(), no_cancel);
     st.cur = Some(Current {
         reply: ReplyTo::Sock(reply),
         door,

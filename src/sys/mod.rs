@@ -2,6 +2,10 @@
 //! where errno is written (`set_errno`). Everything returns `R<T>`, whose
 //! error is a plain errno value.
 
+pub mod fault;
+pub mod fdown;
+pub mod fdwatch;
+
 use std::mem::{MaybeUninit, size_of, zeroed};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 
@@ -431,7 +435,7 @@ pub fn copy_in_bytes(src: *const u8, dst: *mut u8, len: usize) -> R<()> {
     if on_thread_stack()
         // SAFETY: dst holds len bytes of ours; src is the caller's
         // (checked by the fault-catching copy).
-        && let Some(ok) = unsafe { crate::fault::copy(dst, src, len) }
+        && let Some(ok) = unsafe { crate::sys::fault::copy(dst, src, len) }
     {
         return if ok { Ok(()) } else { Err(libc::EFAULT) };
     }
@@ -594,7 +598,7 @@ pub fn copy_out_bytes(dst: *mut u8, src: *const u8, len: usize) -> R<()> {
     if on_thread_stack()
         // SAFETY: src holds len bytes of ours; dst is the caller's
         // (checked by the fault-catching copy).
-        && let Some(ok) = unsafe { crate::fault::copy(dst, src, len) }
+        && let Some(ok) = unsafe { crate::sys::fault::copy(dst, src, len) }
     {
         return if ok { Ok(()) } else { Err(libc::EFAULT) };
     }
@@ -633,7 +637,7 @@ impl OwnedFd {
 }
 impl Drop for OwnedFd {
     fn drop(&mut self) {
-        crate::fdown::close_own(self.0);
+        crate::sys::fdown::close_own(self.0);
     }
 }
 impl AsRawFd for OwnedFd {
@@ -645,7 +649,7 @@ impl IntoRawFd for OwnedFd {
     /// Hands the descriptor out of the library (to the application), at
     /// the lowest free number, as a descriptor the kernel just made.
     fn into_raw_fd(self) -> RawFd {
-        crate::fdown::disown(self.0);
+        crate::sys::fdown::disown(self.0);
         lower(self.keep())
     }
 }
@@ -654,7 +658,7 @@ impl FromRawFd for OwnedFd {
     /// up to `FD_FLOOR` or above where the limit allows.
     unsafe fn from_raw_fd(fd: RawFd) -> Self {
         let fd = lift(fd);
-        crate::fdown::register(fd);
+        crate::sys::fdown::register(fd);
         OwnedFd(fd)
     }
 }
@@ -736,7 +740,7 @@ pub fn own(fd: RawFd) -> OwnedFd {
 /// Closes a descriptor kept with `OwnedFd::keep`, unless the application
 /// closed that number meanwhile.
 pub fn close_own(fd: RawFd) {
-    crate::fdown::close_own(fd);
+    crate::sys::fdown::close_own(fd);
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `ucred_t`: an opaque credential block with illumos' header shape
 //! (spec §2.9): eight 32-bit words, then a `prcred` section.
 
-use crate::server::Caller;
+use crate::backend::user::server::Caller;
 use crate::sys::{self, R};
 
 /// Most supplementary groups a ucred holds (Linux's NGROUPS_MAX).

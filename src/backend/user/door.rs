@@ -14,9 +14,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use super::wire::DoorName;
 use crate::abi::*;
 use crate::sys::{self, R};
-use crate::wire::DoorName;
 
 /// Request limits of a door (spec §4.10).
 #[derive(Clone, Copy, Debug)]
@@ -35,7 +35,7 @@ pub struct Pool {
     /// The private door's id, 0 for the shared pool.
     pub private_id: u64,
     /// The pool's fast-path board and leader count (fast.rs).
-    pub fast: crate::fast::PoolFast,
+    pub fast: super::fast::PoolFast,
 }
 
 impl Pool {
@@ -183,9 +183,9 @@ pub struct Proc {
     pub mgr_epfd: RawFd,
     pub ctl_fd: RawFd,
     /// Connections the manager is serving.
-    pub conns: HashMap<RawFd, crate::control::Conn>,
+    pub conns: HashMap<RawFd, super::control::Conn>,
     /// fattach rendezvous listeners of this process, by listener descriptor.
-    pub atts: HashMap<RawFd, crate::control::Attachment>,
+    pub atts: HashMap<RawFd, super::control::Attachment>,
     /// Calls in progress, by reply descriptor: (generation, serving thread,
     /// DOOR_NO_CANCEL). The manager cancels the thread if the client aborts.
     pub inflight: HashMap<RawFd, (u32, libc::pthread_t, bool)>,
@@ -262,7 +262,7 @@ extern "C" fn atfork_parent() {
 
 extern "C" fn atfork_child() {
     // The parent's starting threads are not in the child.
-    crate::server::STARTING.store(0, std::sync::atomic::Ordering::Release);
+    super::server::STARTING.store(0, std::sync::atomic::Ordering::Release);
     FORK_GUARD.with(|f| {
         if let Some(mut g) = f.borrow_mut().take()
             && let Some(old) = g.take()
@@ -280,8 +280,8 @@ extern "C" fn atfork_child() {
             std::mem::forget(old);
         }
     });
-    crate::server::after_fork_child();
-    crate::client::after_fork_child();
+    super::server::after_fork_child();
+    super::client::after_fork_child();
 }
 
 /// Registers the fork handlers once per process.
@@ -302,12 +302,12 @@ pub fn init_atfork() {
 pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
     init_atfork();
     let mut g = lock(&STATE);
-    let lost = crate::fdown::lost_gen();
+    let lost = crate::sys::fdown::lost_gen();
     if let Some(p) = g.as_mut()
         && p.lost_seen != lost
     {
         p.lost_seen = lost;
-        if p.owned.iter().any(|&fd| !crate::fdown::owned(fd)) {
+        if p.owned.iter().any(|&fd| !crate::sys::fdown::owned(fd)) {
             // The application closed descriptors of this state (closefrom,
             // close_range, a loop of close from 3 up): its doors are gone.
             // Close what is still ours and start afresh; numbers that are
@@ -331,7 +331,7 @@ pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
             started: false,
             ctl_started: false,
             owned: vec![epfd],
-            lost_seen: crate::fdown::lost_gen(),
+            lost_seen: crate::sys::fdown::lost_gen(),
             mgr_epfd: -1,
             ctl_fd: -1,
             conns: HashMap::new(),
@@ -376,7 +376,7 @@ pub fn create(
     xcreate: Option<XCreate>,
 ) -> R<(RawFd, Arc<Door>, bool)> {
     with_proc(|st| {
-        crate::control::ensure_started(st)?;
+        super::control::ensure_started(st)?;
         let private = attrs & DOOR_PRIVATE != 0;
         let pool = if private {
             Pool::new(0)?
@@ -450,7 +450,7 @@ pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
     st.next_token += 1;
     let sfd = server.as_raw_fd();
     door.pool.add(sfd, token)?;
-    crate::control::watch_end(st, sfd, token);
+    super::control::watch_end(st, sfd, token);
     st.owned.push(sfd);
     st.tokens.insert(token, (door.id, false, Arc::new(server)));
     lock(&door.ends).push(token);
@@ -469,7 +469,7 @@ pub fn lookup_token(token: u64) -> Option<(Arc<Door>, bool, Arc<OwnedFd>)> {
             // whoever called through it gets EBADF instead of waiting.
             let (_, _, fd) = st.tokens.remove(&token)?;
             let raw = fd.as_raw_fd();
-            crate::control::unwatch_end(st, raw);
+            super::control::unwatch_end(st, raw);
             st.owned.retain(|&o| o != raw);
             let epfd = st.shared.epfd.as_raw_fd();
             drop(g);
@@ -500,7 +500,7 @@ fn drop_token(st: &mut Proc, pool: &Pool, token: u64) -> Option<Arc<OwnedFd>> {
     let (_, _, fd) = st.tokens.remove(&token)?;
     let raw = fd.as_raw_fd();
     pool.remove(raw);
-    crate::control::unwatch_end(st, raw);
+    super::control::unwatch_end(st, raw);
     st.owned.retain(|&o| o != raw);
     Some(fd)
 }
@@ -540,10 +540,10 @@ pub fn end_gone(token: u64) {
     drop(closed);
     if let Some(id) = unreachable {
         // Nobody holds the door any more: its fast-path channels go too.
-        crate::fast::door_revoked(id);
+        super::fast::door_revoked(id);
     }
     if let Some(d) = fire {
-        crate::unref::condition(&d);
+        super::unref::condition(&d);
     }
 }
 
@@ -603,5 +603,5 @@ pub fn revoke(door: &Arc<Door>) {
     }
     drop(g);
     drop(closed); // closes the server ends unless a receiver holds one this instant
-    crate::fast::door_revoked(door.id);
+    super::fast::door_revoked(door.id);
 }

@@ -11,11 +11,11 @@
 use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
 
+use super::door;
+use super::server;
+use super::wire::{self, DoorName, HDR_LEN, Hdr};
 use crate::abi::*;
-use crate::door;
-use crate::server;
 use crate::sys::{self, R};
-use crate::wire::{self, DoorName, HDR_LEN, Hdr};
 
 /// What a descriptor says about itself, if it is a door.
 #[derive(Clone, Copy, Debug)]
@@ -33,7 +33,7 @@ pub fn identify(fd: RawFd) -> R<Ident> {
         Err(_) if !is_socket(fd) => {
             // Another thread may resolve the same descriptor meanwhile:
             // whoever wins, the descriptor is then the door.
-            crate::naming::resolve(fd);
+            super::naming::resolve(fd);
             identify_socket(fd)
         }
         // It may have just become the door (resolved by another thread).
@@ -108,7 +108,7 @@ pub fn describe_received(fd: RawFd) -> door_desc_t {
 }
 
 pub fn after_fork_child() {
-    crate::fast::after_fork_child();
+    super::fast::after_fork_child();
 }
 
 /// A new end (a countable reference) of the door `fd`, made by its server.
@@ -117,7 +117,7 @@ pub fn new_reference(fd: RawFd, id: &Ident) -> R<sys::OwnedFd> {
         let d = door::lookup(id.name.id).ok_or(libc::EBADF)?;
         door::with_proc(|st| door::new_end(st, &d))
     } else {
-        crate::control::clone_end(fd, &id.name)
+        super::control::clone_end(fd, &id.name)
     }
 }
 
@@ -148,7 +148,7 @@ pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
         && a.data_size <= FAST_MAX
     {
         let (data, size) = (a.data_ptr as *const u8, a.data_size);
-        if let Some(r) = crate::fast::call(fd, arg.as_mut(), data, size, params) {
+        if let Some(r) = super::fast::call(fd, arg.as_mut(), data, size, params) {
             // true: the results and *params are already written back.
             if !r? && let Some(a) = &arg {
                 sys::copy_out(params, a)?;
@@ -657,7 +657,7 @@ pub fn status(fd: RawFd) -> R<Status> {
             },
         });
     }
-    match crate::control::query(fd, &id.name) {
+    match super::control::query(fd, &id.name) {
         Ok(q) => {
             let mut info = name_info(&id.name, q.target, 0);
             info.di_attributes = q.attrs & DOOR_ATTR_MASK & !DOOR_LOCAL;

@@ -13,10 +13,10 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 
+use super::door::{self, Door, lock};
+use super::wire::{self, HDR_LEN, Hdr};
 use crate::abi::*;
-use crate::door::{self, Door, lock};
 use crate::sys;
-use crate::wire::{self, HDR_LEN, Hdr};
 
 struct Queue {
     /// The process the queue and its thread belong to (a fork child starts over).
@@ -36,7 +36,7 @@ fn this_process(q: &mut Queue) {
     let pid = sys::getpid();
     if q.pid != pid {
         // A fork child: the parent's queue and thread are not ours.
-        crate::door::bury(std::mem::take(&mut q.doors));
+        super::door::bury(std::mem::take(&mut q.doors));
         q.pid = pid;
         q.started = false;
     }
@@ -47,7 +47,7 @@ fn this_process(q: &mut Queue) {
 pub fn ensure_thread() {
     let mut q = lock(&QUEUE);
     this_process(&mut q);
-    if !q.started && crate::server::spawn_daemon(unref_main, std::ptr::null_mut()) {
+    if !q.started && super::server::spawn_daemon(unref_main, std::ptr::null_mut()) {
         q.started = true;
     }
 }
@@ -101,7 +101,7 @@ extern "C" fn unref_main(_: *mut libc::c_void) -> *mut libc::c_void {
         libc::sigfillset(&mut set);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
-    crate::server::started_daemon();
+    super::server::started_daemon();
     loop {
         let door = {
             let mut q = lock(&QUEUE);

@@ -39,9 +39,9 @@ use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::door::{Door, Pool, lock};
+use super::server::Caller;
 use crate::abi::*;
-use crate::door::{Door, Pool, lock};
-use crate::server::Caller;
 use crate::sys::{self, R};
 
 const CHAN_MAGIC: u32 = 0x4448_4344; // "DCHD"
@@ -363,7 +363,7 @@ fn table() -> std::sync::MutexGuard<'static, Table> {
     let pid = sys::getpid();
     if t.pid != pid {
         // A fork child: the parent's channels are not ours.
-        crate::door::bury(std::mem::take(&mut t.slots));
+        super::door::bury(std::mem::take(&mut t.slots));
         t.pid = pid;
     }
     t
@@ -423,7 +423,7 @@ pub fn setup(door: &Arc<Door>, mem: OwnedFd, sock: OwnedFd, caller: Caller, cap:
     });
     door.pool
         .add(chan.sock.as_raw_fd(), CHAN_TOKEN | id as u64)?;
-    crate::control::watch_chan(chan.sock.as_raw_fd(), id);
+    super::control::watch_chan(chan.sock.as_raw_fd(), id);
     t.slots[i] = Some(chan);
     Ok(id)
 }
@@ -443,7 +443,7 @@ pub fn chan_gone(id: u32) {
     chan.gone.store(true, Ordering::Release);
     chan.wake_server();
     chan.door.pool.remove(chan.sock.as_raw_fd());
-    crate::control::unwatch_chan(chan.sock.as_raw_fd());
+    super::control::unwatch_chan(chan.sock.as_raw_fd());
     let serving = lock(&chan.serving);
     if *serving != 0 && chan.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL == 0 {
         // SAFETY: the thread is alive: it clears `serving` (under this
@@ -483,7 +483,7 @@ pub fn door_revoked(door_id: u64) {
         c.hdr().cwake.fetch_add(1, Ordering::Release);
         futex_wake(&c.hdr().cwake);
         c.door.pool.remove(c.sock.as_raw_fd());
-        crate::control::unwatch_chan(c.sock.as_raw_fd());
+        super::control::unwatch_chan(c.sock.as_raw_fd());
     }
 }
 
@@ -871,8 +871,8 @@ pub fn sweep_dead() {
 fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // A process that only calls doors forks too: its children must drop
     // the channels (after_fork_child).
-    crate::door::init_atfork();
-    let id = crate::client::identify(fd)?;
+    super::door::init_atfork();
+    let id = super::client::identify(fd)?;
     let len = DATA_OFF + cap;
     let mem = memfd(len)?;
     let (mine, theirs) = sys::seqpacket_pair()?;
@@ -897,7 +897,7 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // SAFETY: a fresh zeroed mapping of len bytes starting with a ChanHdr.
     unsafe { (*(chan.map.ptr as *mut ChanHdr)).magic = CHAN_MAGIC };
     let mut chan = chan;
-    chan.id = crate::control::chan_setup(fd, &id.name, &chan.mem, theirs, cap)?;
+    chan.id = super::control::chan_setup(fd, &id.name, &chan.mem, theirs, cap)?;
     Ok(chan)
 }
 
@@ -915,7 +915,7 @@ pub fn call(
     }
     // Read before any check of the descriptor, so that a close after the
     // check is seen at the next call.
-    let epoch = crate::fdwatch::epoch(fd);
+    let epoch = crate::sys::fdwatch::epoch(fd);
     MINE.try_with(|m| {
         let mut v = m.try_borrow_mut().ok()?;
         let gen_now = CRED_GEN.load(Ordering::Acquire);
@@ -936,7 +936,7 @@ pub fn call(
             // (EAGAIN: withdrawn before any thread took it; the channel is
             // idle and stays.)
             v.remove(pos);
-        } else if r.is_none() && crate::client::hung_up(c.sock.as_raw_fd()) {
+        } else if r.is_none() && super::client::hung_up(c.sock.as_raw_fd()) {
             // Falling back to the socket path because the server side is
             // gone (dead server, unreachable door): the channel goes now.
             v.remove(pos);
@@ -1169,7 +1169,7 @@ fn wait_reply(
             }
             libc::ETIMEDOUT
                 // Is the server still there?
-                if crate::client::hung_up(c.sock.as_raw_fd()) => {
+                if super::client::hung_up(c.sock.as_raw_fd()) => {
                     return Err(
                         match h.state.compare_exchange(
                             C_REQ,
@@ -1190,9 +1190,9 @@ fn wait_reply(
     let size = h.rep_size.load(Ordering::Acquire) as usize;
     let slow = h.rep_slow.load(Ordering::Acquire) != 0;
     let res = if status != 0 {
-        Err(crate::wire::peer_errno(status))
+        Err(super::wire::peer_errno(status))
     } else if slow {
-        let r = crate::client::receive_reply(c.sock.as_raw_fd(), arg).map(|_| false);
+        let r = super::client::receive_reply(c.sock.as_raw_fd(), arg).map(|_| false);
         if r.is_err() {
             // Part of that reply may still sit in the socket: never reuse
             // this channel (the caller drops channels not left idle).
@@ -1204,7 +1204,7 @@ fn wait_reply(
         Err(libc::EINTR) // a server writing nonsense
     } else {
         let data = c.map.ptr.wrapping_add(DATA_OFF) as *const u8;
-        crate::client::place_results(arg, size, params, |dst, n| {
+        super::client::place_results(arg, size, params, |dst, n| {
             sys::copy_out_bytes(dst, data, n)
         })
     };

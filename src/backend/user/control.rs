@@ -23,11 +23,11 @@ use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
+use super::door::{self, Proc};
+use super::naming::{self, FileKey};
+use super::wire::{self, DoorName, HDR_LEN, Hdr, QueryReply};
 use crate::abi::*;
-use crate::door::{self, Proc};
-use crate::naming::{self, FileKey};
 use crate::sys::{self, R};
-use crate::wire::{self, DoorName, HDR_LEN, Hdr, QueryReply};
 
 /// Connections the manager holds at once, in all.
 const MAX_CONNS: usize = 256;
@@ -113,7 +113,7 @@ pub fn ensure_started(st: &mut Proc) -> R<()> {
     st.owned.push(ep);
     st.mgr_epfd = ep;
     st.ctl_fd = ctl;
-    if !crate::server::spawn_daemon(manager_main, ep as usize as *mut libc::c_void) {
+    if !super::server::spawn_daemon(manager_main, ep as usize as *mut libc::c_void) {
         return Err(libc::EAGAIN);
     }
     st.ctl_started = true;
@@ -380,9 +380,9 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     let Some((pid, nonce)) = door::identity() else {
         return std::ptr::null_mut();
     };
-    crate::server::started_daemon();
+    super::server::started_daemon();
     loop {
-        if !crate::fdown::owned(ep) {
+        if !crate::sys::fdown::owned(ep) {
             // The application closed our descriptors (closefrom and the
             // like): this manager's process state is retired.
             return std::ptr::null_mut();
@@ -402,7 +402,7 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         }
         if n == 0 {
             if wait_ms >= 1000 {
-                crate::server::exit_if_only_daemons();
+                super::server::exit_if_only_daemons();
             }
             continue;
         }
@@ -410,7 +410,7 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
             if ev.u64 & CALL_BIT != 0 {
                 client_aborted(ev.u64);
             } else if ev.u64 & CHAN_BIT != 0 {
-                crate::fast::chan_gone(ev.u64 as u32);
+                super::fast::chan_gone(ev.u64 as u32);
             } else if ev.u64 & END_BIT != 0 {
                 end_hung_up(ev.u64);
             } else {
@@ -538,7 +538,7 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
     let mut give: Option<OwnedFd> = None;
     // The asker must hold a descriptor of this very door.
     if valid
-        && let Ok(id) = crate::client::identify_socket(r.fds[0])
+        && let Ok(id) = super::client::identify_socket(r.fds[0])
         && id.name.pid == pid
         && id.name.nonce == nonce
         && id.name.id == hdr.aux
@@ -596,12 +596,12 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
 /// channel socket]. The caller's credentials are those of the connection
 /// (kernel-attested when it connected), read ids from /proc.
 fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -> R<u32> {
-    if !crate::fast::enabled() || cap > crate::fast::CAP_MAX as u64 {
+    if !super::fast::enabled() || cap > super::fast::CAP_MAX as u64 {
         return Err(libc::ENOTSUP);
     }
     let pc = sys::peer_cred(c)?;
-    let real = crate::ucred::proc_creds(pc.pid).ok();
-    let caller = crate::server::Caller {
+    let real = crate::core::ucred::proc_creds(pc.pid).ok();
+    let caller = super::server::Caller {
         pid: pc.pid,
         euid: pc.uid,
         egid: pc.gid,
@@ -619,7 +619,7 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -
     }
     let sock = sys::own(fds.remove(2));
     let mem = sys::own(fds.remove(1));
-    crate::fast::setup(d, mem, sock, caller, cap as usize)
+    super::fast::setup(d, mem, sock, caller, cap as usize)
 }
 
 /// Epoll tokens of fast-path channel sockets carry this bit.

@@ -94,7 +94,7 @@ pub fn close_own(fd: libc::c_int) -> bool {
     if !disown(fd) {
         return false;
     }
-    crate::fdwatch::closing(fd);
+    crate::sys::fdwatch::closing(fd);
     crate::sys::raw_close(fd);
     true
 }

@@ -1,0 +1,2 @@
+//! Door backends: how doors are made, called and served.
+pub mod user;
