@@ -15,3 +15,7 @@ mod backend;
 mod capi;
 mod core;
 mod sys;
+
+// The folder layering (capi → core → backend → sys), checked by `cargo test`.
+#[cfg(test)]
+mod layering;

@@ -1,2 +1,125 @@
-//! Door backends: how doors are made, called and served.
+//! Door backends: how doors are made, called and served, behind one
+//! interface (`Backend`) that `core` calls.
+//!
+//! `user` is the userspace backend (sockets, a manager thread, a
+//! shared-memory fast path). A kernel backend (ioctls on `/dev/door`) will
+//! sit next to it as `backend/kernel/`, implement the same trait, and be
+//! chosen in `get`. A backend names only `sys` and `abi` below it, never
+//! `core` or `capi` above it, nor another backend; what it shares with
+//! `core` is the plain data defined here.
+
+use std::ffi::CStr;
+use std::os::fd::RawFd;
+
+use crate::abi::{
+    door_arg_t, door_cred_t, door_desc_t, door_info_t, door_server_func_t,
+    door_xcreate_server_func_t, door_xcreate_thrsetup_func_t,
+};
+use crate::sys::R;
+use crate::sys::creds::Creds;
+
 pub mod user;
+
+/// Request limits of a door (the DOOR_PARAM_* values).
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    pub data_min: usize,
+    pub data_max: usize,
+    pub desc_max: usize,
+}
+
+/// What a backend does. Every method has the validation order and errno
+/// of the C function it serves, except for the rules `core` applies
+/// before or after it (noted on each).
+pub trait Backend: Sync {
+    /// The backend's name, as `libdoor_backend()` reports it.
+    fn name(&self) -> &'static CStr;
+
+    /// `door_create`: a new door served by this process; its descriptor.
+    fn create(&self, proc_: usize, cookie: usize, attrs: u32) -> R<i32>;
+
+    /// `door_xcreate`.
+    #[allow(clippy::too_many_arguments)]
+    fn xcreate(
+        &self,
+        proc_: usize,
+        cookie: usize,
+        attrs: u32,
+        crf: Option<door_xcreate_server_func_t>,
+        setupf: Option<door_xcreate_thrsetup_func_t>,
+        crcookie: usize,
+        nthread: i32,
+    ) -> R<i32>;
+
+    /// `door_call` (inside the caller's fault scope).
+    fn call(&self, d: RawFd, params: *mut door_arg_t) -> R<()>;
+
+    /// `door_return`: returns only on failure, with its errno.
+    fn door_return(
+        &self,
+        data: *const u8,
+        size: usize,
+        desc: *const door_desc_t,
+        ndesc: u32,
+    ) -> i32;
+
+    /// `door_info` of descriptor `d` (not DOOR_QUERY).
+    fn info(&self, d: RawFd) -> R<door_info_t>;
+
+    /// `door_info(DOOR_QUERY)`: the door this server thread serves now
+    /// (EBADF if none).
+    fn bound_info(&self) -> R<door_info_t>;
+
+    /// `door_revoke` up to, not including, closing `d`.
+    fn revoke(&self, d: RawFd) -> R<()>;
+
+    /// The ids of the caller of the invocation this thread serves
+    /// (`door_cred`), or None outside an invocation.
+    fn caller_ids(&self) -> Option<door_cred_t>;
+
+    /// The full credentials of that caller (`door_ucred`).
+    fn caller_creds(&self) -> Option<Creds>;
+
+    /// `door_bind`.
+    fn bind(&self, d: RawFd) -> R<()>;
+
+    /// `door_unbind`.
+    fn unbind(&self) -> R<()>;
+
+    /// The limits of door `d` (None: the door has none, as a door served
+    /// elsewhere that did not say) and its attributes (`door_getparam`).
+    fn params(&self, d: RawFd) -> R<(Option<Params>, u32)>;
+
+    /// `door_setparam` for the server of door `d` (EPERM otherwise):
+    /// `change` is applied to its limits, under their lock, with the
+    /// door's attributes.
+    fn set_params(&self, d: RawFd, change: &mut dyn FnMut(&mut Params, u32) -> R<()>) -> R<()>;
+
+    /// `door_server_create`: installs `f` and returns the previous one.
+    fn set_server_func(&self, f: Option<door_server_func_t>) -> door_server_func_t;
+
+    /// `fattach`.
+    fn fattach(&self, fd: RawFd, path: *const libc::c_char) -> R<()>;
+
+    /// `fdetach`.
+    fn fdetach(&self, path: *const libc::c_char) -> R<()>;
+
+    /// The process's credentials changed (a set*id call): nothing attested
+    /// before may be used after. Async-signal-safe.
+    fn credentials_changed(&self);
+
+    /// Are the calling thread, `extra` others and the library's own daemon
+    /// threads all the threads of this process?
+    fn only_daemons_besides_me(&self, extra: usize) -> bool;
+
+    /// Tells the backend how many of the application's threads are
+    /// daemons (THR_DAEMON): when only those and the library's own are
+    /// left, the process ends.
+    fn count_app_daemons_with(&self, count: fn() -> usize);
+}
+
+/// The backend of this process.
+#[inline]
+pub fn get() -> &'static dyn Backend {
+    &user::USER
+}

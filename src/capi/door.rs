@@ -1,13 +1,9 @@
 //! `<door.h>`: the door functions.
 
-use std::os::fd::RawFd;
-
 use super::or_minus_one;
 use crate::abi::*;
-use crate::backend::user::client;
-use crate::backend::user::door as core;
-use crate::backend::user::server;
-use crate::sys::{self, R};
+use crate::core::door as core;
+use crate::sys;
 
 /// Creates a door served by the calling process.
 ///
@@ -27,11 +23,10 @@ pub unsafe extern "C" fn door_create(
     cookie: *mut libc::c_void,
     attributes: uint_t,
 ) -> i32 {
-    or_minus_one(crate::backend::user::create::create(
+    or_minus_one(core::create(
         server_procedure.map_or(0, |p| p as usize),
         cookie as usize,
         attributes,
-        None,
     ))
 }
 
@@ -59,7 +54,7 @@ pub unsafe extern "C" fn door_xcreate(
     crcookie: *mut libc::c_void,
     nthread: i32,
 ) -> i32 {
-    or_minus_one(crate::backend::user::create::xcreate(
+    or_minus_one(core::xcreate(
         server_procedure.map_or(0, |p| p as usize),
         cookie as usize,
         attributes,
@@ -83,8 +78,9 @@ pub unsafe extern "C" fn door_xcreate(
 /// memory of the stated sizes (unreadable memory gives EFAULT).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
-    // One fault-catching scope: its checks are made once per call.
-    or_minus_one(crate::sys::fault::scope(|| client::call(d, params)).map(|_| 0))
+    // Our close wrappers are the ones the descriptor checks may trust.
+    super::fds::announce();
+    or_minus_one(core::call(d, params).map(|_| 0))
 }
 
 /// Returns results to the caller and waits for the next invocation.
@@ -105,7 +101,7 @@ pub unsafe extern "C" fn door_return(
     desc_ptr: *mut door_desc_t,
     num_desc: uint_t,
 ) -> i32 {
-    let e = server::door_return(data_ptr as *const u8, data_size, desc_ptr, num_desc);
+    let e = core::door_return(data_ptr as *const u8, data_size, desc_ptr, num_desc);
     or_minus_one(Err(e))
 }
 
@@ -121,20 +117,10 @@ pub unsafe extern "C" fn door_return(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_info(d: i32, info: *mut door_info_t) -> i32 {
     or_minus_one(
-        info_core(d)
+        core::info(d)
             .and_then(|i| sys::copy_out(info, &i))
             .map(|_| 0),
     )
-}
-
-fn info_core(d: RawFd) -> R<door_info_t> {
-    if d == DOOR_QUERY {
-        let id = server::bound_door().ok_or(libc::EBADF)?;
-        return core::lookup(id)
-            .map(|door| door.info(sys::getpid()))
-            .ok_or(libc::EBADF);
-    }
-    Ok(client::status(d)?.info)
 }
 
 /// Revokes a door served by this process and closes `d`.
@@ -148,19 +134,7 @@ fn info_core(d: RawFd) -> R<door_info_t> {
 /// None beyond passing an integer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_revoke(d: i32) -> i32 {
-    or_minus_one(revoke_core(d))
-}
-
-fn revoke_core(d: RawFd) -> R<i32> {
-    let id = client::identify(d)?;
-    if !id.local {
-        return Err(libc::EPERM);
-    }
-    if let Some(door) = core::lookup(id.name.id) {
-        core::revoke(&door);
-        crate::backend::user::fast::sweep_dead();
-    }
-    sys::close(d).map(|_| 0)
+    or_minus_one(core::revoke(d))
 }
 
 /// The credentials of the current invocation's caller (obsolete API).
@@ -174,19 +148,7 @@ fn revoke_core(d: RawFd) -> R<i32> {
 /// `info` points to a writable `door_cred_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_cred(info: *mut door_cred_t) -> i32 {
-    let r = server::current_caller()
-        .ok_or(libc::EINVAL)
-        .and_then(|(c, _)| {
-            // dc_resv is left as the caller had it, as libc does.
-            let mut out = sys::copy_in(info)?;
-            out.dc_euid = c.euid;
-            out.dc_egid = c.egid;
-            out.dc_ruid = c.ruid;
-            out.dc_rgid = c.rgid;
-            out.dc_pid = c.pid;
-            sys::copy_out(info, &out)
-        });
-    or_minus_one(r.map(|_| 0))
+    or_minus_one(core::cred(info))
 }
 
 /// The full credentials of the current invocation's caller.
@@ -200,26 +162,7 @@ pub unsafe extern "C" fn door_cred(info: *mut door_cred_t) -> i32 {
 /// `info` points to a `ucred_t *` that is NULL or a ucred from this library.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_ucred(info: *mut *mut libc::c_void) -> i32 {
-    let r = (|| {
-        let existing: *mut libc::c_void = sys::copy_in(info)?;
-        let (caller, reply) = server::current_caller().ok_or(libc::EINVAL)?;
-        let creds = crate::core::ucred::caller_creds(&caller, reply);
-        if !existing.is_null() {
-            // The caller's ucred: written with a checked copy (EFAULT).
-            crate::core::ucred::fill_user(existing.cast(), &creds)?;
-            return Ok(0);
-        }
-        let p = crate::core::ucred::alloc()?;
-        // SAFETY: p is a fresh full-size ucred of ours.
-        unsafe { crate::core::ucred::fill(p, &creds) };
-        if let Err(e) = sys::copy_out(info, &(p as *mut libc::c_void)) {
-            // SAFETY: freeing what we just allocated.
-            unsafe { libc::free(p.cast()) };
-            return Err(e);
-        }
-        Ok(0)
-    })();
-    or_minus_one(r)
+    or_minus_one(core::ucred(info))
 }
 
 /// Binds the calling thread to a DOOR_PRIVATE door's pool.
@@ -233,14 +176,7 @@ pub unsafe extern "C" fn door_ucred(info: *mut *mut libc::c_void) -> i32 {
 /// None.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_bind(d: i32) -> i32 {
-    let r = client::identify(d).and_then(|id| {
-        if !id.local {
-            return Err(libc::EINVAL);
-        }
-        let door = core::lookup(id.name.id).ok_or(libc::EBADF)?;
-        server::bind(&door).map(|_| 0)
-    });
-    or_minus_one(r)
+    or_minus_one(core::bind(d))
 }
 
 /// Unbinds the calling thread from its private pool.
@@ -254,7 +190,7 @@ pub unsafe extern "C" fn door_bind(d: i32) -> i32 {
 /// None.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_unbind() -> i32 {
-    or_minus_one(server::unbind().map(|_| 0))
+    or_minus_one(core::unbind())
 }
 
 /// Reads a door parameter.
@@ -268,25 +204,7 @@ pub unsafe extern "C" fn door_unbind() -> i32 {
 /// `out` points to a writable `size_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_getparam(d: i32, param: i32, out: *mut usize) -> i32 {
-    let r = client::status(d).and_then(|s| {
-        let p = s.params.unwrap_or(core::Params {
-            data_min: 0,
-            data_max: usize::MAX,
-            desc_max: if s.info.di_attributes & DOOR_REFUSE_DESC != 0 {
-                0
-            } else {
-                i32::MAX as usize
-            },
-        });
-        let v = match param {
-            DOOR_PARAM_DESC_MAX => p.desc_max,
-            DOOR_PARAM_DATA_MAX => p.data_max,
-            DOOR_PARAM_DATA_MIN => p.data_min,
-            _ => return Err(libc::EINVAL),
-        };
-        sys::copy_out(out, &v).map(|_| 0)
-    });
-    or_minus_one(r)
+    or_minus_one(core::getparam(d, param, out))
 }
 
 /// Sets a door parameter (server only).
@@ -301,31 +219,7 @@ pub unsafe extern "C" fn door_getparam(d: i32, param: i32, out: *mut usize) -> i
 /// None.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn door_setparam(d: i32, param: i32, val: usize) -> i32 {
-    let r = client::identify(d).and_then(|id| {
-        if !id.local {
-            return Err(libc::EPERM);
-        }
-        let door = core::lookup(id.name.id).ok_or(libc::EBADF)?;
-        let mut p = core::lock(&door.params);
-        match param {
-            DOOR_PARAM_DESC_MAX => {
-                if val > i32::MAX as usize {
-                    return Err(libc::ERANGE);
-                }
-                if door.attrs.load(std::sync::atomic::Ordering::Relaxed) & DOOR_REFUSE_DESC != 0
-                    && val != 0
-                {
-                    return Err(libc::ENOTSUP);
-                }
-                p.desc_max = val;
-            }
-            DOOR_PARAM_DATA_MIN if val <= p.data_max => p.data_min = val,
-            DOOR_PARAM_DATA_MAX if val >= p.data_min => p.data_max = val,
-            _ => return Err(libc::EINVAL),
-        }
-        Ok(0)
-    });
-    or_minus_one(r)
+    or_minus_one(core::setparam(d, param, val))
 }
 
 /// Installs the process's server-thread creation function; returns the
@@ -339,7 +233,7 @@ pub unsafe extern "C" fn door_setparam(d: i32, param: i32, val: usize) -> i32 {
 pub unsafe extern "C" fn door_server_create(
     create_proc: Option<door_server_func_t>,
 ) -> Option<door_server_func_t> {
-    Some(server::set_server_func(create_proc))
+    Some(core::set_server_func(create_proc))
 }
 
 /// Which backend serves this process: "user" or "kernel" (libdoor
@@ -349,5 +243,5 @@ pub unsafe extern "C" fn door_server_create(
 /// None; the string is static.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn libdoor_backend() -> *const libc::c_char {
-    c"user".as_ptr()
+    core::backend_name().as_ptr()
 }

@@ -28,9 +28,10 @@ pub unsafe extern "C" fn close(fd: libc::c_int) -> libc::c_int {
     r
 }
 
-/// The address of our `close`, to check that it is the one in use.
-pub(crate) fn close_wrapper() -> usize {
-    close as *const () as usize
+/// Tells `fdwatch` the address of our `close`, so that it can check that
+/// this is the `close` the process calls (before its first door call).
+pub(crate) fn announce() {
+    fdwatch::set_close_wrapper(close as *const () as usize);
 }
 
 /// dup2(2): `new` is closed (replaced) first.

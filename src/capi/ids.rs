@@ -21,7 +21,7 @@ fn next(cache: &AtomicUsize, name: &std::ffi::CStr) -> usize {
 }
 
 fn changed() {
-    crate::backend::user::fast::CRED_GEN.fetch_add(1, Ordering::AcqRel);
+    crate::core::door::credentials_changed();
 }
 
 macro_rules! wrap {

@@ -9,8 +9,6 @@ mod stropts;
 mod thread;
 mod ucred;
 
-pub(crate) use fds::close_wrapper;
-
 use crate::sys::{self, R};
 
 /// Maps `R<i32>` to a C return: the value, or -1 with errno set.

@@ -36,7 +36,7 @@ pub unsafe extern "C" fn isastream(fildes: i32) -> i32 {
 /// `path` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fattach(fildes: i32, path: *const libc::c_char) -> i32 {
-    or_minus_one(crate::backend::user::naming::fattach(fildes, path).map(|_| 0))
+    or_minus_one(crate::core::door::fattach(fildes, path))
 }
 
 /// Detaches the door attached at `path`.
@@ -51,5 +51,5 @@ pub unsafe extern "C" fn fattach(fildes: i32, path: *const libc::c_char) -> i32 
 /// `path` is NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fdetach(path: *const libc::c_char) -> i32 {
-    or_minus_one(crate::backend::user::naming::fdetach(path).map(|_| 0))
+    or_minus_one(crate::core::door::fdetach(path))
 }

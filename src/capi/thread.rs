@@ -300,7 +300,7 @@ pub unsafe extern "C" fn thr_keycreate_once(key: *mut u32, dtor: Destructor) -> 
     if slot.load(Ordering::Acquire) != ONCE_KEY {
         return 0;
     }
-    let _g = crate::backend::user::door::lock(&ONCE);
+    let _g = crate::sys::lock(&ONCE);
     if slot.load(Ordering::Acquire) != ONCE_KEY {
         return 0;
     }

@@ -12,7 +12,8 @@
 use std::cell::Cell;
 use std::sync::{Condvar, Mutex};
 
-use crate::backend::user::door::lock;
+use crate::backend;
+use crate::sys::lock;
 use crate::sys::{self, R};
 
 pub const THR_BOUND: libc::c_long = 0x01;
@@ -120,9 +121,7 @@ fn ending(id: u32) {
                 t.daemons = t.daemons.saturating_sub(1);
             }
             CHANGED.notify_all();
-            !daemon
-                && t.daemons > 0
-                && crate::backend::user::server::only_daemons_besides_me(t.daemons)
+            !daemon && t.daemons > 0 && backend::get().only_daemons_besides_me(t.daemons)
         };
         if last_user {
             // The last non-daemon thread is ending: so does the process.
@@ -233,6 +232,10 @@ pub fn create(
     }
     let detached = flags & THR_DETACHED != 0;
     let daemon = flags & THR_DAEMON != 0;
+    if daemon {
+        // The backend's manager ends the process when only daemons are left.
+        backend::get().count_app_daemons_with(daemons);
+    }
     self_id(); // the creator has an id too (the main thread: 1)
     let id = next_id();
     {

@@ -21,7 +21,7 @@
 //! unless `LIBDOOR_STRICT_FD=1`, which turns epochs off.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 /// Descriptor numbers watched; calls on higher numbers always `fstat`.
 pub const N: usize = 4096;
@@ -59,6 +59,19 @@ fn strict() -> bool {
     *ON.get_or_init(|| std::env::var_os("LIBDOOR_STRICT_FD").is_some_and(|v| v == "1"))
 }
 
+/// The address of libdoor's `close` wrapper, told by the C ABI layer
+/// (capi/fds.rs) before its first door call; 0 until then (epochs are not
+/// trusted).
+static OUR_CLOSE: AtomicUsize = AtomicUsize::new(0);
+
+/// Records the address of libdoor's `close` wrapper.
+#[inline]
+pub fn set_close_wrapper(addr: usize) {
+    if OUR_CLOSE.load(Ordering::Relaxed) != addr {
+        OUR_CLOSE.store(addr, Ordering::Release);
+    }
+}
+
 /// Are our close wrappers the process's `close` (and epochs trusted)?
 fn active() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
@@ -68,7 +81,7 @@ fn active() -> bool {
         }
         // SAFETY: dlsym with a valid name; RTLD_DEFAULT searches the global scope.
         let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"close".as_ptr()) } as usize;
-        found == crate::capi::close_wrapper()
+        found == OUR_CLOSE.load(Ordering::Acquire)
     })
 }
 

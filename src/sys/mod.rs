@@ -2,6 +2,7 @@
 //! where errno is written (`set_errno`). Everything returns `R<T>`, whose
 //! error is a plain errno value.
 
+pub mod creds;
 pub mod fault;
 pub mod fdown;
 pub mod fdwatch;
@@ -18,6 +19,14 @@ pub type R<T> = Result<T, Errno>;
 pub fn set_errno(e: Errno) {
     // SAFETY: __errno_location always returns this thread's errno slot.
     unsafe { *libc::__errno_location() = e }
+}
+
+/// Locks a mutex, ignoring poisoning (we never unwind: panic = abort).
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
 }
 
 /// Reads this thread's errno.

@@ -600,7 +600,7 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -
         return Err(libc::ENOTSUP);
     }
     let pc = sys::peer_cred(c)?;
-    let real = crate::core::ucred::proc_creds(pc.pid).ok();
+    let real = crate::sys::creds::proc_creds(pc.pid).ok();
     let caller = super::server::Caller {
         pid: pc.pid,
         euid: pc.uid,

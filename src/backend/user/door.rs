@@ -18,13 +18,7 @@ use super::wire::DoorName;
 use crate::abi::*;
 use crate::sys::{self, R};
 
-/// Request limits of a door (spec §4.10).
-#[derive(Clone, Copy, Debug)]
-pub struct Params {
-    pub data_min: usize,
-    pub data_max: usize,
-    pub desc_max: usize,
-}
+pub use crate::backend::Params;
 
 /// Where idle server threads wait: the process-wide pool, or the private
 /// pool of one DOOR_PRIVATE door.
@@ -213,13 +207,7 @@ pub fn revoked_params(id: u64) -> Option<Params> {
 
 static STATE: Mutex<Option<Proc>> = Mutex::new(None);
 
-/// Locks a mutex, ignoring poisoning (we never unwind: panic = abort).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
+pub use crate::sys::lock;
 
 /// A random 64-bit value from the kernel.
 pub fn random_u64() -> u64 {

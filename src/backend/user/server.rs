@@ -15,12 +15,13 @@
 use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use super::door::{self, Door, Pool};
 use super::wire::{self, HDR_LEN, Hdr};
 use crate::abi::*;
+use crate::sys::creds::{self, Creds};
 use crate::sys::{self, R};
 
 /// The caller of the invocation a thread is serving.
@@ -31,6 +32,34 @@ pub struct Caller {
     pub egid: u32,
     pub ruid: u32,
     pub rgid: u32,
+}
+
+/// The credentials of a door caller: pid, euid, egid and groups as the
+/// kernel attested them on the call's reply channel, real ids from
+/// SCM_CREDENTIALS, saved ids from /proc (see KNOWN_DIFFERENCES.md).
+pub fn caller_creds(caller: &Caller, reply: std::os::fd::RawFd) -> Creds {
+    if caller.pid == 0 {
+        // An unreferenced notification: the server's own credentials, pid 0.
+        return Creds {
+            pid: 0,
+            ..creds::own_creds()
+        };
+    }
+    let saved = creds::proc_creds(caller.pid).ok();
+    Creds {
+        pid: caller.pid,
+        uid: [
+            caller.ruid,
+            caller.euid,
+            saved.as_ref().map_or(caller.euid, |s| s.uid[2]),
+        ],
+        gid: [
+            caller.rgid,
+            caller.egid,
+            saved.as_ref().map_or(caller.egid, |s| s.gid[2]),
+        ],
+        groups: sys::peer_groups(reply).unwrap_or_default(),
+    }
 }
 
 /// The invocation a server thread is serving right now.
@@ -354,10 +383,20 @@ pub fn only_daemons_besides_me(extra: usize) -> bool {
     live_threads() <= daemon_count() + extra + 1
 }
 
+/// How many of the application's threads are daemons (THR_DAEMON), told
+/// by the thread library before it makes the first one.
+static APP_DAEMONS: OnceLock<fn() -> usize> = OnceLock::new();
+
+/// Installs the count of the application's daemon threads.
+pub fn count_app_daemons_with(count: fn() -> usize) {
+    let _ = APP_DAEMONS.set(count);
+}
+
 /// Called by the manager now and then: if only the library's own daemon
 /// threads are left, the process ends as it would on illumos.
 pub fn exit_if_only_daemons() {
-    if live_threads() <= daemon_count() + crate::core::thr::daemons() {
+    let app_daemons = APP_DAEMONS.get().map_or(0, |count| count());
+    if live_threads() <= daemon_count() + app_daemons {
         // SAFETY: every user thread has ended; exit as illumos would.
         unsafe { libc::exit(0) }
     }
