@@ -11,8 +11,9 @@
  *  2. a fast-path channel set-up request whose channel socket is a
  *     listening socket: refused, and no server thread spins on it.
  *
- * The wire format used here is libdoor's own (src/wire.rs): a message
- * header of magic, kind, status (flags), descriptor count, size and aux.
+ * The wire format used here is libdoor's own (src/backend/user/wire.rs): a
+ * message header of magic, kind, status (flags), descriptor count, size and
+ * aux.
  */
 #define _GNU_SOURCE
 #include <door.h>
