@@ -36,16 +36,18 @@ pub trait Backend: Sync {
     fn name(&self) -> &'static CStr;
 
     /// `door_create`: a new door served by this process; its descriptor.
+    /// `core` has checked `attrs`.
     fn create(&self, proc_: usize, cookie: usize, attrs: u32) -> R<i32>;
 
-    /// `door_xcreate`.
+    /// `door_xcreate`. `core` has checked `attrs`, `nthread` and `crf`,
+    /// and added DOOR_PRIVATE and DOOR_PRIVCREATE to `attrs`.
     #[allow(clippy::too_many_arguments)]
     fn xcreate(
         &self,
         proc_: usize,
         cookie: usize,
         attrs: u32,
-        crf: Option<door_xcreate_server_func_t>,
+        crf: door_xcreate_server_func_t,
         setupf: Option<door_xcreate_thrsetup_func_t>,
         crcookie: usize,
         nthread: i32,

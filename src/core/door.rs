@@ -1,6 +1,7 @@
 //! The door functions above any backend: which backend call each makes,
-//! and the rules every backend shares (DOOR_QUERY, the parameter rules,
-//! the credential blocks, closing a revoked descriptor).
+//! and the rules every backend shares (the attribute checks of door_create
+//! and door_xcreate, DOOR_QUERY, the parameter rules, the credential
+//! blocks, closing a revoked descriptor).
 
 use std::os::fd::RawFd;
 
@@ -9,12 +10,25 @@ use crate::backend::{self, Params};
 use crate::core::ucred;
 use crate::sys::{self, R};
 
-/// `door_create`.
+fn check_attrs(attrs: u32) -> R<()> {
+    if attrs & !DOOR_CREATE_MASK != 0 || (attrs & DOOR_UNREF != 0 && attrs & DOOR_UNREF_MULTI != 0)
+    {
+        return Err(libc::EINVAL);
+    }
+    Ok(())
+}
+
+/// `door_create`: DOOR_NO_DEPLETION_CB and DOOR_PRIVCREATE belong to
+/// door_xcreate.
 pub fn create(proc_: usize, cookie: usize, attrs: u32) -> R<i32> {
+    check_attrs(attrs)?;
+    if attrs & (DOOR_NO_DEPLETION_CB | DOOR_PRIVCREATE) != 0 {
+        return Err(libc::EINVAL);
+    }
     backend::get().create(proc_, cookie, attrs)
 }
 
-/// `door_xcreate`.
+/// `door_xcreate`: always a private door whose threads `crf` creates.
 pub fn xcreate(
     proc_: usize,
     cookie: usize,
@@ -24,6 +38,12 @@ pub fn xcreate(
     crcookie: usize,
     nthread: i32,
 ) -> R<i32> {
+    if attrs & DOOR_PRIVCREATE != 0 || nthread < 1 {
+        return Err(libc::EINVAL);
+    }
+    let crf = crf.ok_or(libc::EINVAL)?;
+    check_attrs(attrs)?;
+    let attrs = attrs | DOOR_PRIVATE | DOOR_PRIVCREATE;
     backend::get().xcreate(proc_, cookie, attrs, crf, setupf, crcookie, nthread)
 }
 

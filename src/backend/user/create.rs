@@ -8,20 +8,9 @@ use super::server;
 use crate::abi::*;
 use crate::sys::{self, R};
 
-fn check_attrs(attrs: u32) -> R<()> {
-    if attrs & !DOOR_CREATE_MASK != 0 || (attrs & DOOR_UNREF != 0 && attrs & DOOR_UNREF_MULTI != 0)
-    {
-        return Err(libc::EINVAL);
-    }
-    Ok(())
-}
-
-/// door_create: a new door and, for the first shared door, its first thread.
+/// door_create: a new door and, for the first shared door, its first thread
+/// (`attrs` checked by core).
 pub fn create(proc_: usize, cookie: usize, attrs: u32, _x: Option<()>) -> R<i32> {
-    check_attrs(attrs)?;
-    if attrs & (DOOR_NO_DEPLETION_CB | DOOR_PRIVCREATE) != 0 {
-        return Err(libc::EINVAL);
-    }
     let (fd, d, first) = door::create(proc_, cookie, attrs, None)?;
     start_library_threads(attrs)?;
     server::wait_started();
@@ -141,17 +130,13 @@ pub fn xcreate(
     proc_: usize,
     cookie: usize,
     attrs: u32,
-    crf: Option<door_xcreate_server_func_t>,
+    crf: door_xcreate_server_func_t,
     setupf: Option<door_xcreate_thrsetup_func_t>,
     crcookie: usize,
     nthread: i32,
 ) -> R<i32> {
-    if attrs & DOOR_PRIVCREATE != 0 || nthread < 1 {
-        return Err(libc::EINVAL);
-    }
-    let crf = crf.ok_or(libc::EINVAL)?;
-    check_attrs(attrs)?;
-    let attrs = attrs | DOOR_PRIVATE | DOOR_PRIVCREATE;
+    // attrs, crf and nthread checked by core; attrs has DOOR_PRIVATE and
+    // DOOR_PRIVCREATE.
     let x = XCreate {
         crf,
         setupf,

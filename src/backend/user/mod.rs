@@ -40,7 +40,7 @@ impl Backend for User {
         proc_: usize,
         cookie: usize,
         attrs: u32,
-        crf: Option<door_xcreate_server_func_t>,
+        crf: door_xcreate_server_func_t,
         setupf: Option<door_xcreate_thrsetup_func_t>,
         crcookie: usize,
         nthread: i32,
