@@ -779,7 +779,7 @@ struct CliChan {
     /// The descriptor number last checked to name this door, and its
     /// epoch then (-1: none).
     fd: RawFd,
-    epoch: u32,
+    epoch: u64,
 }
 impl CliChan {
     fn hdr(&self) -> &ChanHdr {
@@ -868,11 +868,23 @@ pub fn sweep_dead() {
     });
 }
 
+/// Sets up a channel to the door whose client socket is `key` (the socket
+/// that `fd` named when the caller checked it). The number `fd` may be
+/// replaced at any moment (dup2 from another thread), so the door is
+/// identified and handed to its manager through a private duplicate, made
+/// first and checked to be that very socket: the channel then serves the
+/// door `key` names, never whatever `fd` names a moment later (else a later
+/// call through `fd` naming `key` would reach another door).
 fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // A process that only calls doors forks too: its children must drop
     // the channels (after_fork_child).
     crate::door::init_atfork();
-    let id = crate::client::identify(fd)?;
+    let pin = sys::dup_own(fd)?;
+    let st = sys::fstat(pin.as_raw_fd())?;
+    if (st.st_dev, st.st_ino) != key {
+        return Err(libc::EAGAIN); // replaced since the caller's check
+    }
+    let id = crate::client::identify_socket(pin.as_raw_fd())?;
     let len = DATA_OFF + cap;
     let mem = memfd(len)?;
     let (mine, theirs) = sys::seqpacket_pair()?;
@@ -897,7 +909,7 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // SAFETY: a fresh zeroed mapping of len bytes starting with a ChanHdr.
     unsafe { (*(chan.map.ptr as *mut ChanHdr)).magic = CHAN_MAGIC };
     let mut chan = chan;
-    chan.id = crate::control::chan_setup(fd, &id.name, &chan.mem, theirs, cap)?;
+    chan.id = crate::control::chan_setup(pin.as_raw_fd(), &id.name, &chan.mem, theirs, cap)?;
     Ok(chan)
 }
 
@@ -954,7 +966,7 @@ pub fn call(
 fn slow_lookup(
     v: &mut Vec<CliChan>,
     fd: RawFd,
-    epoch: Option<u32>,
+    epoch: Option<u64>,
     size: usize,
     gen_now: u64,
 ) -> Option<usize> {

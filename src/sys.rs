@@ -733,6 +733,19 @@ pub fn own(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
+/// A private duplicate of `fd`, owned by the library (close-on-exec, at
+/// `FD_FLOOR` or above where the limit allows): it names the same open file
+/// whatever the application does with the number `fd` meanwhile.
+pub fn dup_own(fd: RawFd) -> R<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
+    let mut n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, FD_FLOOR) };
+    if n < 0 && errno() == libc::EINVAL {
+        // SAFETY: as above (a descriptor limit of FD_FLOOR or less).
+        n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    }
+    Ok(own(cvt(n)?))
+}
+
 /// Closes a descriptor kept with `OwnedFd::keep`, unless the application
 /// closed that number meanwhile.
 pub fn close_own(fd: RawFd) {
