@@ -272,8 +272,10 @@ fn transact(
     if wire::needs_go(size) || !release.is_empty() {
         // The server checks limits and stack fit before we go on.
         let (h, mut r) = recv_head(rc.as_raw_fd(), Some(fd))?;
+        // No answer at this step carries descriptors: a hostile server's
+        // are closed here, K_GO or not (they used to stay open with K_GO).
+        r.close_fds();
         if h.kind != wire::K_GO {
-            r.close_fds();
             return Err(if h.kind == wire::K_REPLY && h.status != 0 {
                 wire::peer_errno(h.status)
             } else {
