@@ -97,6 +97,8 @@ stage "install/uninstall with DESTDIR" destdir
 
 if [ -d demo ]; then
     stage "demo" make -s -C demo run
+    # The textbook door server and client (Solaris sources, built unmodified).
+    stage "textbook" make -s -C demo textbook
 fi
 
 echo
