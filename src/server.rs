@@ -525,16 +525,28 @@ fn reply_and_release(
     if n > 0 {
         hdr.aux |= wire::A_ACK;
     }
-    // Back in the pool before the client can run again.
+    // Back in the pool before the client can run again. With descriptors,
+    // only once the client has said whether it took them: until then this
+    // thread is not free (a client slow to answer must not stall the pool
+    // by holding a thread counted as idle).
     let pool = pool_of(st);
-    if let Some(p) = &pool {
-        p.idle.fetch_add(1, Ordering::AcqRel);
-    }
+    let counted = std::cell::Cell::new(false);
+    let count_idle = || {
+        if let Some(p) = &pool {
+            p.idle.fetch_add(1, Ordering::AcqRel);
+        }
+        counted.set(true);
+    };
     let undo = |p: &Option<Arc<Pool>>| {
-        if let Some(p) = p {
+        if let Some(p) = p
+            && counted.get()
+        {
             p.idle.fetch_sub(1, Ordering::AcqRel);
         }
     };
+    if n == 0 {
+        count_idle();
+    }
     let Some(cur) = st.cur.as_ref() else {
         undo(&pool);
         return Ok(());
@@ -570,6 +582,9 @@ fn reply_and_release(
                 if n > 0 && !crate::fast::taken(chan) {
                     return Ok(false);
                 }
+                if n > 0 {
+                    count_idle();
+                }
                 release_descs(&descs);
                 if releasing {
                     send_mark(chan.sock.as_raw_fd());
@@ -589,6 +604,9 @@ fn reply_and_release(
                 }
                 if n > 0 && !taken(sock.as_raw_fd()) {
                     return Ok(false);
+                }
+                if n > 0 {
+                    count_idle();
                 }
                 release_descs(&descs);
                 if releasing {
