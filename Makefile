@@ -13,7 +13,7 @@ CARGO ?= cargo
 CC ?= cc
 REL := target/release
 VERSION := 1.0.0
-HEADERS := door.h ucred.h stropts.h thread.h sys/door.h
+HEADERS := door.h ucred.h stropts.h thread.h synch.h sys/door.h
 
 .PHONY: all lib demo check install uninstall clean format-check bench soak
 

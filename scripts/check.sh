@@ -79,7 +79,8 @@ destdir() {
     local d=$LOG/dest
     make -s install PREFIX=/usr/local DESTDIR="$d" >/dev/null || return 1
     local want="usr/local/include/door.h usr/local/include/sys/door.h usr/local/include/ucred.h
-        usr/local/include/stropts.h usr/local/include/thread.h usr/local/lib/libdoor.so.1 usr/local/lib/libdoor.so
+        usr/local/include/stropts.h usr/local/include/thread.h usr/local/include/synch.h
+        usr/local/lib/libdoor.so.1 usr/local/lib/libdoor.so
         usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc"
     local ok=0 bad=0
     for f in $want; do
@@ -96,6 +97,8 @@ stage "install/uninstall with DESTDIR" destdir
 
 if [ -d demo ]; then
     stage "demo" make -s -C demo run
+    # The textbook door server and client (Solaris sources, built unmodified).
+    stage "textbook" make -s -C demo textbook
 fi
 
 echo

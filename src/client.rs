@@ -32,8 +32,15 @@ pub fn identify(fd: RawFd) -> R<Ident> {
         Ok(id) => Ok(id),
         Err(_) if !is_socket(fd) => {
             // Another thread may resolve the same descriptor meanwhile:
-            // whoever wins, the descriptor is then the door.
-            crate::naming::resolve(fd);
+            // whoever wins, the descriptor is then the door. Resolving
+            // takes two descriptors for a moment: a caller with no free
+            // slot gets them above its limit (sys::Headroom).
+            if !crate::naming::resolve(fd)
+                && !sys::has_free_fds(fd, 2)
+                && let Some(_h) = sys::Headroom::raise()
+            {
+                crate::naming::resolve(fd);
+            }
             identify_socket(fd)
         }
         // It may have just become the door (resolved by another thread).
@@ -224,7 +231,9 @@ fn transact(
     fds: &[RawFd],
     release: &[door_desc_t],
 ) -> R<()> {
-    let (rc, rs) = sys::seqpacket_pair()?;
+    // A caller with no free descriptor still calls, as on illumos: the
+    // channel then goes above its limit for the call (sys::Headroom).
+    let (rc, rs) = sys::with_headroom(sys::seqpacket_pair)?;
     let _in_flight = InFlight::set(rc.as_raw_fd());
     // A finite receive timeout makes a caught signal interrupt the wait
     // with EINTR even under SA_RESTART, as door_call must (spec §4.3).
@@ -318,7 +327,19 @@ fn transact(
         };
         let _ = sys::send_fds(rc.as_raw_fd(), &[iov], &[], true);
     }
-    receive_reply_from(rc.as_raw_fd(), arg, Some(fd))
+    let rc = rc.as_raw_fd();
+    receive_reply_from(rc, arg, Some(fd), |took| {
+        let b = if took {
+            wire::ACK_TAKEN
+        } else {
+            wire::ACK_DROPPED
+        };
+        let iov = libc::iovec {
+            iov_base: (&b as *const u8) as *mut _,
+            iov_len: 1,
+        };
+        let _ = sys::send_fds(rc, &[iov], &[], true);
+    })
 }
 
 /// The reply channel of this thread's call in progress. door_call is a
@@ -516,26 +537,35 @@ pub fn place_results(
 }
 
 /// Receives a reply (the socket path's reply channel, or a fast-path
-/// channel's socket for results too large or with descriptors).
-pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
-    receive_reply_from(rc, arg, None)
+/// channel's socket for results too large or with descriptors). `ack`
+/// tells the server whether the returned descriptors were taken, when it
+/// asks (`wire::A_ACK`).
+pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>, ack: impl FnOnce(bool)) -> R<()> {
+    receive_reply_from(rc, arg, None, ack)
 }
 
-fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawFd>) -> R<()> {
+fn receive_reply_from(
+    rc: RawFd,
+    arg: Option<&mut door_arg_t>,
+    door: Option<RawFd>,
+    ack: impl FnOnce(bool),
+) -> R<()> {
     let scratch = Scratch::get()?;
     let (hdr, mut r) = recv_head(rc, door)?;
     let inline = r.len.saturating_sub(HDR_LEN);
     let (size, nd) = (hdr.size as usize, hdr.ndesc as usize);
-    if r.ctrunc && hdr.status == 0 {
-        // Our descriptor table could not take the returned descriptors.
+    // Our descriptor table could not take the returned descriptors (all of
+    // them, or only some). As on illumos, the call still succeeds, with
+    // the data and without descriptors, and the server keeps its own.
+    let mut dropped = r.ctrunc && hdr.status == 0;
+    if dropped {
         r.close_fds();
-        return Err(libc::EMFILE);
     }
     if r.truncated
         || hdr.check(wire::K_REPLY, isize::MAX as u64 / 2).is_err()
         || (hdr.status == 0
             && (inline != wire::message_part(0, size, nd).1
-                || r.fds.len() != nd.min(sys::FDS_PER_MSG)))
+                || (!dropped && r.fds.len() != nd.min(sys::FDS_PER_MSG))))
     {
         r.close_fds();
         return Err(libc::EINTR); // a server speaking garbage: the call failed
@@ -557,9 +587,18 @@ fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawF
         arg.desc_num = 0;
         return Ok(());
     }
-    // size and nd were bounded by Hdr::check; checked all the same.
-    let data_end = if nd == 0 { size } else { roundup(size, DS) };
-    let Some(needed) = nd.checked_mul(DS).and_then(|d| data_end.checked_add(d)) else {
+    // size and nd were bounded by Hdr::check; checked all the same. No
+    // room is needed for descriptors already known to be dropped.
+    let nd_room = if dropped { 0 } else { nd };
+    let data_end = if nd_room == 0 {
+        size
+    } else {
+        roundup(size, DS)
+    };
+    let Some(needed) = nd_room
+        .checked_mul(DS)
+        .and_then(|d| data_end.checked_add(d))
+    else {
         r.close_fds();
         return Err(libc::EINTR);
     };
@@ -598,21 +637,33 @@ fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawF
     let mut fds = std::mem::take(&mut r.fds);
     // First chunk: from scratch into the destination (EFAULT-checked).
     let res = sys::copy_out_bytes(dest, scratch.0, inline)
-        .and_then(|_| server::recv_rest(rc, dest, size, nd, &mut fds));
-    if let Err(e) = res {
-        unmap(&mut fds);
-        return Err(if e == libc::EFAULT {
-            libc::EFAULT
-        } else {
-            libc::EINTR
-        });
+        .and_then(|_| server::recv_rest_lossy(rc, dest, size, nd, &mut fds, true));
+    match res {
+        Err(e) => {
+            unmap(&mut fds);
+            return Err(if e == libc::EFAULT {
+                libc::EFAULT
+            } else {
+                libc::EINTR
+            });
+        }
+        Ok(d) => dropped |= d,
     }
-    if hdr.aux & wire::A_TRAILER != 0 {
+    if dropped {
+        for fd in fds.drain(..) {
+            sys::close_received(fd);
+        }
+    }
+    if hdr.aux & wire::A_ACK != 0 {
+        ack(!dropped);
+    }
+    if hdr.aux & wire::A_TRAILER != 0 && !dropped {
         // The server closes its released descriptors before this byte.
         let mut b = [0u8; 1];
         // SAFETY: one writable byte.
         unsafe { libc::recv(rc, b.as_mut_ptr().cast(), 1, 0) };
     }
+    let nd = if dropped { 0 } else { nd };
     let descs: Vec<door_desc_t> = fds.iter().map(|&fd| describe_received(fd)).collect();
     if nd > 0 {
         // SAFETY: dest + data_end .. + nd*DS is inside rbuf/rsize or the map.

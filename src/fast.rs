@@ -126,8 +126,13 @@ struct ChanHdr {
     /// to a server running on another CPU is posted first and filled while
     /// the server copies (`args`). `u64::MAX`: the client gave up (EFAULT).
     req_done: AtomicU64,
+    /// A reply with descriptors went over the channel's socket: the server
+    /// sets ACK_WAIT, the client answers whether its descriptor table took
+    /// them (`wire::ACK_TAKEN`/`ACK_DROPPED`, then a futex wake).
+    rep_ack: AtomicU32,
 }
 const _: () = assert!(size_of::<ChanHdr>() <= DATA_OFF);
+const ACK_WAIT: u32 = 0xff;
 
 /// Is the fast path on? (`LIBDOOR_FASTPATH=0` turns it off.)
 pub fn enabled() -> bool {
@@ -735,6 +740,33 @@ pub fn complete_slow(chan: &SrvChan) {
     finish(chan, 0, 0, 1);
 }
 
+/// A reply with descriptors is about to go over the channel's socket: the
+/// client will say whether it took them (`taken`).
+pub fn expect_ack(chan: &SrvChan) {
+    chan.hdr().rep_ack.store(ACK_WAIT, Ordering::SeqCst);
+}
+
+/// Did the client take the descriptors of the reply just sent? Waits for
+/// its answer at most `server::ACK_MS`; a client that is gone or says
+/// nothing took them (a client can only mislead its own call here).
+pub fn taken(chan: &SrvChan) -> bool {
+    let h = chan.hdr();
+    let t0 = now_ns();
+    loop {
+        let v = h.rep_ack.load(Ordering::SeqCst);
+        if v != ACK_WAIT {
+            return v != crate::wire::ACK_DROPPED as u32;
+        }
+        if now_ns() - t0 > crate::server::ACK_MS as u64 * 1_000_000
+            || chan.gone.load(Ordering::Acquire)
+            || crate::client::hung_up(chan.sock.as_raw_fd())
+        {
+            return true;
+        }
+        futex_wait(&h.rep_ack, ACK_WAIT, 10_000_000);
+    }
+}
+
 /// Finishes a fast call with an error.
 pub fn complete_error(chan: &SrvChan, err: i32) {
     finish(chan, err as u32, 0, 0);
@@ -1006,7 +1038,9 @@ fn slow_lookup(
                 });
             }
             let cap = size.next_power_of_two().clamp(CAP_MIN, CAP_MAX);
-            let c = new_channel(fd, key, cap).ok()?;
+            // At the descriptor limit the channel goes above it
+            // (sys::Headroom), as the socket path's reply channel does.
+            let c = sys::with_headroom(|| new_channel(fd, key, cap)).ok()?;
             if v.len() >= MAX_CHANS {
                 v.remove(0);
             }
@@ -1204,7 +1238,16 @@ fn wait_reply(
     let res = if status != 0 {
         Err(crate::wire::peer_errno(status))
     } else if slow {
-        let r = crate::client::receive_reply(c.sock.as_raw_fd(), arg).map(|_| false);
+        let r = crate::client::receive_reply(c.sock.as_raw_fd(), arg, |took| {
+            let v = if took {
+                crate::wire::ACK_TAKEN
+            } else {
+                crate::wire::ACK_DROPPED
+            };
+            h.rep_ack.store(v as u32, Ordering::SeqCst);
+            futex_wake(&h.rep_ack);
+        })
+        .map(|_| false);
         if r.is_err() {
             // Part of that reply may still sit in the socket: never reuse
             // this channel (the caller drops channels not left idle).

@@ -22,6 +22,7 @@ mod fdown;
 mod fdwatch;
 mod naming;
 mod server;
+mod synch;
 mod sys;
 mod thr;
 mod ucred;

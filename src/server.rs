@@ -522,21 +522,36 @@ fn reply_and_release(
     if releasing {
         hdr.aux |= wire::A_TRAILER;
     }
-    // Back in the pool before the client can run again.
-    let pool = pool_of(st);
-    if let Some(p) = &pool {
-        p.idle.fetch_add(1, Ordering::AcqRel);
+    if n > 0 {
+        hdr.aux |= wire::A_ACK;
     }
+    // Back in the pool before the client can run again. With descriptors,
+    // only once the client has said whether it took them: until then this
+    // thread is not free (a client slow to answer must not stall the pool
+    // by holding a thread counted as idle).
+    let pool = pool_of(st);
+    let counted = std::cell::Cell::new(false);
+    let count_idle = || {
+        if let Some(p) = &pool {
+            p.idle.fetch_add(1, Ordering::AcqRel);
+        }
+        counted.set(true);
+    };
     let undo = |p: &Option<Arc<Pool>>| {
-        if let Some(p) = p {
+        if let Some(p) = p
+            && counted.get()
+        {
             p.idle.fetch_sub(1, Ordering::AcqRel);
         }
     };
+    if n == 0 {
+        count_idle();
+    }
     let Some(cur) = st.cur.as_ref() else {
         undo(&pool);
         return Ok(());
     };
-    let r: R<()> = (|| {
+    let r: R<bool> = (|| {
         match &cur.reply {
             ReplyTo::Fast(chan) if n == 0 && size <= crate::fast::capacity(chan) => {
                 // Results in our own argument area or on this thread's live
@@ -559,8 +574,17 @@ fn reply_and_release(
                 // The client is told first, so that it reads while we send, so
                 // an unreadable buffer must be found before.
                 check_readable(data, size)?;
+                if n > 0 {
+                    crate::fast::expect_ack(chan);
+                }
                 crate::fast::complete_slow(chan);
                 let _ = send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
+                if n > 0 && !crate::fast::taken(chan) {
+                    return Ok(false);
+                }
+                if n > 0 {
+                    count_idle();
+                }
                 release_descs(&descs);
                 if releasing {
                     send_mark(chan.sock.as_raw_fd());
@@ -578,17 +602,38 @@ fn reply_and_release(
                     crate::control::watch_call(sock.as_raw_fd(), no_cancel);
                     return Err(libc::EFAULT);
                 }
+                if n > 0 && !taken(sock.as_raw_fd()) {
+                    return Ok(false);
+                }
+                if n > 0 {
+                    count_idle();
+                }
                 release_descs(&descs);
                 if releasing {
                     send_mark(sock.as_raw_fd());
                 }
             }
         }
-        Ok(())
+        Ok(true)
     })();
-    if let Err(e) = r {
-        undo(&pool);
-        return Err(e);
+    match r {
+        Err(e) => {
+            undo(&pool);
+            return Err(e);
+        }
+        Ok(false) => {
+            // The client's descriptor table could not take the descriptors:
+            // as on illumos, its door_call succeeds without them, and our
+            // door_return fails without an errno (0), keeping every
+            // descriptor (DOOR_RELEASE ones too). The call is over.
+            undo(&pool);
+            if let Some(cur) = st.cur.take() {
+                cur.door.active.fetch_sub(1, Ordering::AcqRel);
+                crate::unref::call_done(&cur.door);
+            }
+            return Err(0);
+        }
+        Ok(true) => {}
     }
     st.pre_idle = pool;
     if let Some(cur) = st.cur.take() {
@@ -596,6 +641,41 @@ fn reply_and_release(
         crate::unref::call_done(&cur.door);
     }
     Ok(())
+}
+
+/// How long a server thread waits for a client to say whether it took
+/// the descriptors of a reply (a client that says nothing took them).
+pub const ACK_MS: i32 = 5000;
+
+/// After a reply with descriptors on a call's reply channel: did the
+/// client take them? It answers one byte (`wire::ACK_DROPPED` if its
+/// descriptor table was full); a client that closes its channel, or says
+/// nothing within `ACK_MS`, counts as having taken them.
+fn taken(sock: RawFd) -> bool {
+    let t0 = sys::now_ns();
+    loop {
+        let left = ACK_MS as i64 - ((sys::now_ns() - t0) / 1_000_000) as i64;
+        if left <= 0 {
+            return true;
+        }
+        let mut p = libc::pollfd {
+            fd: sock,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, left as i32) };
+        if r < 0 && sys::errno() == libc::EINTR {
+            continue;
+        }
+        if r != 1 {
+            return true;
+        }
+        let mut b = 0u8;
+        // SAFETY: one writable byte.
+        let n = unsafe { libc::recv(sock, (&mut b as *mut u8).cast(), 1, libc::MSG_DONTWAIT) };
+        return !(n == 1 && b == wire::ACK_DROPPED);
+    }
 }
 
 fn send_mark(sock: RawFd) {
@@ -1316,6 +1396,21 @@ pub fn recv_rest(
     ndesc: usize,
     fds: &mut Vec<RawFd>,
 ) -> R<()> {
+    recv_rest_lossy(sock, buf, size, ndesc, fds, false).map(|_| ())
+}
+
+/// `recv_rest`; with `lossy`, descriptors our table could not take are not
+/// an error: every descriptor of the transfer is then closed, the data is
+/// still received, and the result is true (some were dropped).
+pub fn recv_rest_lossy(
+    sock: RawFd,
+    buf: *mut u8,
+    size: usize,
+    ndesc: usize,
+    fds: &mut Vec<RawFd>,
+    lossy: bool,
+) -> R<bool> {
+    let mut dropped = false;
     let count = wire::message_count(size, ndesc);
     for i in 1..count {
         let (off, len, _fs, fc) = wire::message_part(i, size, ndesc);
@@ -1331,17 +1426,24 @@ pub fn recv_rest(
         }];
         let mut r = sys::recv_fds(sock, &mut iov, 0, true)?;
         let want = if len > 0 { len } else { 1 };
-        if r.ctrunc {
+        if r.ctrunc && !lossy {
             r.close_fds();
             return Err(libc::EMFILE);
         }
-        if r.len != want || r.truncated || r.fds.len() != fc {
+        if r.len != want || r.truncated || (!r.ctrunc && r.fds.len() != fc) {
             r.close_fds();
             return Err(libc::EPROTO);
         }
+        if r.ctrunc || dropped {
+            r.close_fds();
+            for fd in fds.drain(..) {
+                sys::close_received(fd);
+            }
+            dropped = true;
+        }
         fds.append(&mut r.fds);
     }
-    Ok(())
+    Ok(dropped)
 }
 
 // ---------------------------------------------------------------------

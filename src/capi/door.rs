@@ -94,7 +94,9 @@ pub unsafe extern "C" fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
 ///
 /// # Errors
 /// `E2BIG` (results to a caller that allowed none, or more than 1024
-/// descriptors), `EFAULT`, `EINVAL`.
+/// descriptors), `EFAULT`, `EINVAL`. Returns -1 with errno unchanged when
+/// the caller's descriptor table could not take the returned descriptors
+/// (the caller got the data; the descriptors stay open here).
 ///
 /// # Safety
 /// `data_ptr`/`desc_ptr` describe `data_size` bytes and `num_desc` entries.
@@ -106,6 +108,11 @@ pub unsafe extern "C" fn door_return(
     num_desc: uint_t,
 ) -> i32 {
     let e = server::door_return(data_ptr as *const u8, data_size, desc_ptr, num_desc);
+    if e == 0 {
+        // The client could not take the descriptors: it has the data, and
+        // this door_return fails leaving errno as it was, as on illumos.
+        return -1;
+    }
     or_minus_one(Err(e))
 }
 

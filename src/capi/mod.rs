@@ -6,6 +6,7 @@ mod door;
 mod fds;
 mod ids;
 mod stropts;
+mod synch;
 mod thread;
 mod ucred;
 
