@@ -86,15 +86,13 @@ uninstall:
 # prefix, so that programs find libdoor.so.1 at once. Anything else (a
 # DESTDIR staging, another PREFIX, not root) is left alone, with a hint.
 ldconfig:
-	@if [ -z "$(DESTDIR)" ] && [ -n "$(LDCONFIG)" ] && [ "$$(id -u)" = 0 ] && \
-	    { [ "$(LIBDIR)" = /usr/lib ] || [ "$(LIBDIR)" = /usr/local/lib ]; }; then \
-	    echo "$(LDCONFIG)"; $(LDCONFIG); \
-	elif [ -z "$(DESTDIR)" ] && [ "$(LDHINT)" != 0 ]; then \
-	    case "$(LIBDIR)" in /usr/lib|/usr/local/lib) \
-	        echo "note: run 'sudo ldconfig' so that programs find libdoor.so.1";; \
-	    *) echo "note: $(LIBDIR) is not searched by the dynamic linker: link with -Wl,-rpath,$(LIBDIR) or set LD_LIBRARY_PATH";; \
-	    esac; \
-	fi
+	@[ -z "$(DESTDIR)" ] || exit 0; \
+	case "$(LIBDIR)" in \
+	/usr/lib|/usr/lib/*|/usr/lib64|/usr/local/lib|/usr/local/lib/*|/usr/local/lib64) \
+	    if [ -n "$(LDCONFIG)" ] && [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(LDCONFIG); \
+	    elif [ "$(LDHINT)" != 0 ]; then echo "note: run 'sudo ldconfig' so that programs find libdoor.so.1"; fi;; \
+	*) [ "$(LDHINT)" = 0 ] || echo "note: $(LIBDIR) is not searched by the dynamic linker: link with -Wl,-rpath,$(LIBDIR) or set LD_LIBRARY_PATH";; \
+	esac
 
 # Every man page must lint clean (warnings count as failures); prints one
 # line per page and `N passed, N failed`.

@@ -74,16 +74,39 @@ inst() {
 }
 stage "compat (installed tree via pkg-config)" inst
 
+# Every man page lints clean with mandoc (warnings are failures), and every
+# alias names a page that documents it.
+stage "man pages (mandoc -Tlint)" bash scripts/man-lint.sh
+
 # DESTDIR staging and uninstall leave nothing behind.
 destdir() {
     local d=$LOG/dest
     make -s install PREFIX=/usr/local DESTDIR="$d" >/dev/null || return 1
     local want="usr/local/include/door.h usr/local/include/sys/door.h usr/local/include/ucred.h
         usr/local/include/stropts.h usr/local/include/thread.h usr/local/lib/libdoor.so.1 usr/local/lib/libdoor.so
-        usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc"
+        usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc
+        usr/local/lib/debug/usr/local/lib/libdoor.so.1.debug
+        usr/local/share/man/man3/door_call.3c usr/local/share/man/man3/door_unbind.3c
+        usr/local/share/man/man7/libdoor.7"
     local ok=0 bad=0
     for f in $want; do
         if [ -e "$d/$f" ]; then ok=$((ok + 1)); else echo "missing after install: $f"; bad=$((bad + 1)); fi
+    done
+    # Installed stripped, with a link to the separate debug info.
+    if ! readelf -S "$d/usr/local/lib/libdoor.so.1" | grep -q '\.debug_info\|\.symtab' &&
+        readelf --string-dump=.gnu_debuglink "$d/usr/local/lib/libdoor.so.1" | grep -q 'libdoor.so.1.debug'; then
+        ok=$((ok + 1))
+    else
+        echo "libdoor.so.1 is not stripped or has no .gnu_debuglink"; bad=$((bad + 1))
+    fi
+    # Every man page installed, every alias resolves to an installed page.
+    local m
+    for m in man/*.3c man/*.7; do
+        case $m in *.7) s=7 ;; *) s=3 ;; esac
+        [ -f "$d/usr/local/share/man/man$s/${m#man/}" ] || { echo "man page not installed: $m"; bad=$((bad + 1)); }
+    done
+    for m in "$d"/usr/local/share/man/man3/*; do
+        [ -e "$m" ] || { echo "dangling man link: $m"; bad=$((bad + 1)); }
     done
     make -s uninstall PREFIX=/usr/local DESTDIR="$d" >/dev/null || bad=$((bad + 1))
     local left
