@@ -18,6 +18,8 @@ DEBUGINFO ?= 1
 DESTDIR ?=
 CARGO ?= cargo
 CC ?= cc
+# STRIP= installs the libraries unstripped (for packaging tools that strip
+# and split the debug info themselves: make install STRIP= DEBUGINFO=0).
 STRIP ?= strip
 OBJCOPY ?= objcopy
 # Run after installing into a system prefix (DESTDIR empty, PREFIX /usr or
@@ -53,8 +55,12 @@ install:
 	# Installed stripped; the debug info, if kept, goes to a separate file
 	# that the library names (.gnu_debuglink). The build tree is untouched.
 	rm -f $(REL)/libdoor.so.1.debug $(REL)/libdoor.so.1.stripped $(REL)/libdoor.a.stripped
-	$(STRIP) --strip-unneeded -o $(REL)/libdoor.so.1.stripped $(REL)/libdoor.so
-	$(STRIP) --strip-debug -o $(REL)/libdoor.a.stripped $(REL)/libdoor.a
+	if [ -n "$(STRIP)" ]; then \
+	    $(STRIP) --strip-unneeded -o $(REL)/libdoor.so.1.stripped $(REL)/libdoor.so && \
+	    $(STRIP) --strip-debug -o $(REL)/libdoor.a.stripped $(REL)/libdoor.a; \
+	else \
+	    cp $(REL)/libdoor.so $(REL)/libdoor.so.1.stripped && cp $(REL)/libdoor.a $(REL)/libdoor.a.stripped; \
+	fi
 	if [ "$(DEBUGINFO)" = 1 ]; then \
 	    $(OBJCOPY) --only-keep-debug $(REL)/libdoor.so $(REL)/libdoor.so.1.debug && \
 	    chmod 644 $(REL)/libdoor.so.1.debug && \
