@@ -1,8 +1,8 @@
 /*
  * t_desc.c - passing descriptors through doors (door_desc_t).
  *
- * Clauses exercised (doors-spec.md §4.12, §4.3 steps 4 and 6, §4.4, §4.5,
- * §3.10; door_call(3C), door_return(3C)):
+ * Clauses exercised (descriptor passing and DOOR_RELEASE in door_call(3C)
+ * and door_return(3C); the 1024-descriptor limit):
  *  - descriptors pass in both directions; a passed pipe end works on the
  *    other side; the receiver shares the sender's open file (offset and
  *    status flags);

@@ -85,7 +85,7 @@ pub fn hung_up(fd: RawFd) -> bool {
 }
 
 /// The `door_desc_t` a receiver sees for a descriptor it was given
-/// (spec §4.12): DOOR_DESCRIPTOR, and for a door its attributes and id.
+/// (as on illumos): DOOR_DESCRIPTOR, and for a door its attributes and id.
 pub fn describe_received(fd: RawFd) -> door_desc_t {
     // Received close-on-exec (sys::recv_fds); the application gets it
     // without the flag, as illumos hands out passed descriptors.
@@ -137,7 +137,7 @@ const DS: usize = size_of::<door_desc_t>();
 /// Largest argument a fast-path call carries (1 GiB).
 const FAST_MAX: usize = 1 << 30;
 
-/// `door_call` (spec §4.3, §4.4).
+/// `door_call` (man/door_call.3c).
 pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     let mut arg = if params.is_null() {
         None
@@ -236,7 +236,7 @@ fn transact(
     let (rc, rs) = sys::with_headroom(sys::seqpacket_pair)?;
     let _in_flight = InFlight::set(rc.as_raw_fd());
     // A finite receive timeout makes a caught signal interrupt the wait
-    // with EINTR even under SA_RESTART, as door_call must (spec §4.3).
+    // with EINTR even under SA_RESTART: illumos never restarts door_call.
     sys::set_rcvtimeo(rc.as_raw_fd(), 86400 * 365);
     let tok = [1u8];
     sys::send_fds(
@@ -438,7 +438,7 @@ fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
         // A signal: the call is abandoned. Shut the channel first, so a
         // server thread that has not taken the call yet drops it; then, if
         // our token is still unread, no server thread had taken it: that
-        // is EAGAIN ("signal while waiting for a server thread", §4.3).
+        // is EAGAIN (illumos: a signal while waiting for a server thread).
         Err(libc::EINTR | libc::EAGAIN) => {
             // SAFETY: shutdown and ioctl(SIOCOUTQ) on our own socket.
             let queued = unsafe {
@@ -466,7 +466,7 @@ fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
 }
 
 /// Places `size` bytes of results (no descriptors), fetched by `read` into
-/// a destination, into the caller's buffers by the rules of spec §4.4.
+/// a destination, into the caller's buffers by illumos' rules (man/door_call.3c).
 /// With `params` non-NULL, `*params` is written back in the same system
 /// call as the data (returns true: nothing left to write).
 pub fn place_results(

@@ -1,7 +1,7 @@
 //! Server threads: `door_return`, the dispatch loop, the pools' growth
 //! (the server-creation function), `door_bind`/`door_unbind`.
 //!
-//! Invariant (POF, CONVENTIONS §10): every frame that calls user code
+//! Invariant (see ARCHITECTURE.md, Invariants): every frame that calls user code
 //! (the server procedure, a creation function) holds no value with a
 //! destructor at the call. `dispatch` gets everything it needs as a plain
 //! `Invocation` (Copy); the call's owned state lives in the thread's
@@ -68,10 +68,10 @@ pub struct ServerTls {
     /// first `door_return`.
     anchor: usize,
     /// Bytes of stack below the anchor that illumos would let arguments
-    /// use (spec §3.11, §5.2): arguments that would not fit get E2BIG.
+    /// use (`usable_stack`): arguments that would not fit get E2BIG.
     usable: usize,
     /// Private pool this thread is bound to (`door_bind`), with the pid
-    /// that bound it (a fork child's copy is invalid, spec §4.15).
+    /// that bound it (a fork child's copy is invalid, as on illumos).
     bound: Option<(Arc<Pool>, u64, i32)>,
     pub cur: Option<Current>,
     /// The process's shared pool, cached, with the pid it belongs to.
@@ -171,7 +171,7 @@ pub fn after_fork_child() {
 }
 
 // ---------------------------------------------------------------------
-// The server-creation function (door_server_create, spec §4.13).
+// The server-creation function (man/door_server_create.3c).
 
 static SERVER_FUNC: AtomicUsize = AtomicUsize::new(0);
 
@@ -447,7 +447,7 @@ fn forget_stack_below() {
 
 /// What illumos' libc lets a door invocation use of a thread's stack
 /// below `anchor`: the stack minus a reserve of 1/32 of its size (at most
-/// 64 KiB, at least 1 KiB) and 512 bytes of x86 slop (spec §3.11).
+/// 64 KiB, at least 1 KiB) and 512 bytes of x86 slop.
 fn usable_stack(anchor: usize) -> usize {
     // SAFETY: attr is initialised by pthread_getattr_np and destroyed.
     let (low, size) = unsafe {
@@ -471,7 +471,7 @@ fn usable_stack(anchor: usize) -> usize {
     (anchor - low).saturating_sub(reserve)
 }
 
-/// Stack an invocation needs on illumos (spec §5.2): the data and the
+/// Stack an invocation needs on illumos: the data and the
 /// descriptor array, a door_info_t when a private pool just ran dry, and
 /// struct door_results, each aligned to 16.
 fn stack_needed(size: usize, ndesc: usize, info: bool) -> usize {
@@ -886,7 +886,7 @@ enum Depletion {
 /// The top frame of every invocation. Waits for a call, runs the creation
 /// function when the pool is depleted, runs the procedure. If the
 /// procedure returns (instead of calling door_return), the thread ends
-/// and the client gets EINTR (spec §4.15).
+/// and the client gets EINTR (as on illumos).
 extern "C" fn dispatch(st: usize) -> ! {
     let st = st as *mut ServerTls;
     loop {
@@ -999,7 +999,7 @@ const STALL_TIMEOUT_SECS: i64 = 10;
 const HANDSHAKE_SECS: i64 = 2;
 
 /// The creation function to run when the pool has just run out of idle
-/// threads (spec §4.13, §5.4).
+/// threads (man/door_server_create.3c).
 fn depletion(door: &Arc<Door>, pool: &Pool, left: usize) -> Option<Depletion> {
     if left != 0 {
         return None;
@@ -1138,7 +1138,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let leaders = pool.fast.epoll_waiters.fetch_sub(1, Ordering::SeqCst) - 1;
     let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
     if n != 1 {
-        return None; // a signal while parked: park again (spec §4.5)
+        return None; // a signal while parked: park again (as illumos' libc)
     }
     if leaders == 0 {
         crate::fast::promote(&pool); // someone must watch the sockets
@@ -1241,7 +1241,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let unref = injector && hdr.status & wire::F_UNREF != 0;
     let caller = match (t, r.cred, sys::peer_cred(reply.as_raw_fd())) {
         // An unreferenced notification comes from "the kernel": pid 0 and
-        // the server's own credentials (spec §4.7).
+        // the server's own credentials, as on illumos.
         (1, _, Ok(pc)) if unref => Caller {
             pid: 0,
             euid: pc.uid,
@@ -1263,11 +1263,11 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     };
     let size = hdr.size as usize;
     let ndesc = hdr.ndesc as usize;
-    // Request limits (spec §4.3 step 4), then revocation.
+    // Request limits (ENOBUFS, ENOTSUP, ENFILE, in illumos' order), then revocation.
     let err = if door.revoked.load(Ordering::Acquire) {
         libc::EBADF
     } else if unref {
-        0 // unref invocations ignore the request limits (spec §4.10)
+        0 // unref invocations ignore the request limits (as on illumos)
     } else {
         let p = door.params();
         if size < p.data_min || size > p.data_max {
@@ -1450,7 +1450,7 @@ pub fn recv_rest_lossy(
 // Pool start and binding.
 
 /// Called after door_create: starts the pool for the first non-private
-/// door, or offers a private door to the creation function (spec §4.1).
+/// door, or offers a private door to the creation function.
 /// Returns whether it ran libdoor's default function (whose threads
 /// door_create waits for).
 pub fn after_create(door: &Arc<Door>, first_shared: bool) -> bool {
@@ -1474,7 +1474,7 @@ pub fn after_create(door: &Arc<Door>, first_shared: bool) -> bool {
     false
 }
 
-/// door_bind (spec §4.9).
+/// door_bind (man/door_bind.3c).
 pub fn bind(door: &Arc<Door>) -> R<()> {
     if door.attrs.load(Ordering::Relaxed) & DOOR_PRIVATE == 0 {
         return Err(libc::EINVAL);
@@ -1485,7 +1485,7 @@ pub fn bind(door: &Arc<Door>) -> R<()> {
     Ok(())
 }
 
-/// door_unbind (spec §4.9).
+/// door_unbind (man/door_bind.3c).
 pub fn unbind() -> R<()> {
     let Some(st) = tls_if_any() else {
         return Err(libc::EBADF);

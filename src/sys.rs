@@ -10,7 +10,7 @@ pub type Errno = i32;
 /// Result with an errno as the error.
 pub type R<T> = Result<T, Errno>;
 
-/// The only writer of errno in the library (CONVENTIONS §9).
+/// The only writer of errno in the library (ARCHITECTURE.md, Invariants).
 pub fn set_errno(e: Errno) {
     // SAFETY: __errno_location always returns this thread's errno slot.
     unsafe { *libc::__errno_location() = e }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# check-headers.sh - header ABI checks for libdoor (CONVENTIONS.md items 2-7).
+# check-headers.sh - header ABI checks for libdoor.
 #
 # Usage: compat-tests/abi/check-headers.sh [REPO_ROOT]
 #   REPO_ROOT defaults to the parent of this script's directory's parent.

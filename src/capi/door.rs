@@ -76,7 +76,7 @@ pub unsafe extern "C" fn door_xcreate(
 ///
 /// # Errors
 /// `EFAULT`, `EBADF`, `ENOBUFS`, `ENOTSUP`, `ENFILE`, `E2BIG`, `EINVAL`,
-/// `EINTR`, `EOVERFLOW`, `EMFILE`, `EAGAIN` as in the spec §4.3.
+/// `EINTR`, `EOVERFLOW`, `EMFILE`, `EAGAIN` (man/door_call.3c).
 ///
 /// # Safety
 /// `params` is NULL or points to a `door_arg_t` whose pointers describe
