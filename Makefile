@@ -4,18 +4,37 @@
 #   make check      run every test (what CI runs)
 #   make soak       the long soak test (>= 10^7 calls; CSV and plot in compat-tests/soak/results/)
 #   make install PREFIX=/usr/local DESTDIR=   |   make uninstall
+#   make man-lint   lint the man pages (man/) with mandoc
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+# Debug info of the installed libdoor.so.1 goes to a separate file here, in
+# the layout gdb searches (its debug-file-directory, then the library's
+# path); DEBUGINFO=0 installs none.
+DEBUGDIR ?= $(PREFIX)/lib/debug
+DEBUGINFO ?= 1
 DESTDIR ?=
 CARGO ?= cargo
 CC ?= cc
+# STRIP= installs the libraries unstripped (for packaging tools that strip
+# and split the debug info themselves: make install STRIP= DEBUGINFO=0).
+STRIP ?= strip
+OBJCOPY ?= objcopy
+# Run after installing into a system prefix (DESTDIR empty, PREFIX /usr or
+# /usr/local, as root); LDCONFIG= skips it.
+LDCONFIG ?= ldconfig
 REL := target/release
-VERSION := 1.0.0
-HEADERS := door.h ucred.h stropts.h thread.h sys/door.h
+# The version is written once, in Cargo.toml.
+VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
+HEADERS := door.h ucred.h stropts.h thread.h synch.h sys/door.h
+MAN3 := $(notdir $(wildcard man/*.3c))
+MAN7 := $(notdir $(wildcard man/*.7))
+# Alias pages, installed as symlinks: NAME=PAGE (both in man3).
+MANLINKS := $(shell sed -e 's/\#.*//' man/links 2>/dev/null)
 
-.PHONY: all lib demo check install uninstall clean format-check bench soak
+.PHONY: all lib demo check install uninstall ldconfig clean format-check bench soak man-lint version
 
 all: lib
 
@@ -27,21 +46,67 @@ lib:
 # none on the PATH).
 install:
 	@test -f $(REL)/libdoor.so || { echo "make install: run 'make' first" >&2; exit 1; }
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sys $(DESTDIR)$(PKGCONFIGDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sys $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
 	# The .pc names this install's own PREFIX/LIBDIR, so it is written anew.
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    pkgconfig/libdoor.pc.in > $(REL)/libdoor.pc
-	install -m 755 $(REL)/libdoor.so $(DESTDIR)$(LIBDIR)/libdoor.so.1
+	# Installed stripped; the debug info, if kept, goes to a separate file
+	# that the library names (.gnu_debuglink). The build tree is untouched.
+	rm -f $(REL)/libdoor.so.1.debug $(REL)/libdoor.so.1.stripped $(REL)/libdoor.a.stripped
+	if [ -n "$(STRIP)" ]; then \
+	    $(STRIP) --strip-unneeded -o $(REL)/libdoor.so.1.stripped $(REL)/libdoor.so && \
+	    $(STRIP) --strip-debug -o $(REL)/libdoor.a.stripped $(REL)/libdoor.a; \
+	else \
+	    cp $(REL)/libdoor.so $(REL)/libdoor.so.1.stripped && cp $(REL)/libdoor.a $(REL)/libdoor.a.stripped; \
+	fi
+	if [ "$(DEBUGINFO)" = 1 ]; then \
+	    $(OBJCOPY) --only-keep-debug $(REL)/libdoor.so $(REL)/libdoor.so.1.debug && \
+	    chmod 644 $(REL)/libdoor.so.1.debug && \
+	    (cd $(REL) && $(OBJCOPY) --add-gnu-debuglink=libdoor.so.1.debug libdoor.so.1.stripped) && \
+	    install -d $(DESTDIR)$(DEBUGDIR)$(LIBDIR) && \
+	    install -m 644 $(REL)/libdoor.so.1.debug $(DESTDIR)$(DEBUGDIR)$(LIBDIR)/libdoor.so.1.debug; \
+	fi
+	install -m 755 $(REL)/libdoor.so.1.stripped $(DESTDIR)$(LIBDIR)/libdoor.so.1
 	ln -sf libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so
-	install -m 644 $(REL)/libdoor.a $(DESTDIR)$(LIBDIR)/libdoor.a
+	install -m 644 $(REL)/libdoor.a.stripped $(DESTDIR)$(LIBDIR)/libdoor.a
 	for h in $(HEADERS); do install -m 644 include/$$h $(DESTDIR)$(INCLUDEDIR)/$$h; done
 	install -m 644 $(REL)/libdoor.pc $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
+	for m in $(MAN3); do install -m 644 man/$$m $(DESTDIR)$(MANDIR)/man3/$$m; done
+	for m in $(MAN7); do install -m 644 man/$$m $(DESTDIR)$(MANDIR)/man7/$$m; done
+	for l in $(MANLINKS); do ln -sf $${l#*=} $(DESTDIR)$(MANDIR)/man3/$${l%%=*}; done
+	@$(MAKE) -s ldconfig
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so $(DESTDIR)$(LIBDIR)/libdoor.a
+	rm -f $(DESTDIR)$(DEBUGDIR)$(LIBDIR)/libdoor.so.1.debug
 	for h in $(HEADERS); do rm -f $(DESTDIR)$(INCLUDEDIR)/$$h; done
 	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
+	for m in $(MAN3); do rm -f $(DESTDIR)$(MANDIR)/man3/$$m; done
+	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$m; done
+	for l in $(MANLINKS); do rm -f $(DESTDIR)$(MANDIR)/man3/$${l%%=*}; done
+	@$(MAKE) -s ldconfig LDHINT=0
+
+# Refreshes the dynamic linker's cache after (un)installing into a system
+# prefix, so that programs find libdoor.so.1 at once. Anything else (a
+# DESTDIR staging, another PREFIX, not root) is left alone, with a hint.
+ldconfig:
+	@[ -z "$(DESTDIR)" ] || exit 0; \
+	case "$(LIBDIR)" in \
+	/usr/lib|/usr/lib/*|/usr/lib64|/usr/local/lib|/usr/local/lib/*|/usr/local/lib64) \
+	    if [ -n "$(LDCONFIG)" ] && [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(LDCONFIG); \
+	    elif [ "$(LDHINT)" != 0 ]; then echo "note: run 'sudo ldconfig' so that programs find libdoor.so.1"; fi;; \
+	*) [ "$(LDHINT)" = 0 ] || echo "note: $(LIBDIR) is not searched by the dynamic linker: link with -Wl,-rpath,$(LIBDIR) or set LD_LIBRARY_PATH";; \
+	esac
+
+# Every man page must lint clean (warnings count as failures); prints one
+# line per page and `N passed, N failed`.
+man-lint:
+	@bash scripts/man-lint.sh
+
+version:
+	@echo $(VERSION)
 
 demo: lib
 	$(MAKE) -C demo run
@@ -53,9 +118,10 @@ check: lib
 bench: lib
 	$(MAKE) -C benches run
 
+# The C sources follow the Solaris style (cstyle), which clang-format cannot
+# express, so only the Rust formatting is checked.
 format-check:
 	$(CARGO) fmt --check
-	clang-format --dry-run --Werror compat-tests/*.c compat-tests/*.h compat-tests/abi/*.c demo/*.c
 
 clean:
 	$(CARGO) clean

@@ -1,5 +1,5 @@
 /* bench.h - helpers shared by the libdoor benchmarks (timing, pinning, statistics).
- * Adapted from the project's IPC-floor reference benchmarks (shared/reference/ipc-floor/common.h).
+ * Timing is CLOCK_MONOTONIC, pinning sched_setaffinity; statistics are medians of repetitions.
  */
 #ifndef LIBDOOR_BENCH_H
 #define LIBDOOR_BENCH_H

@@ -20,7 +20,7 @@
  * cpu = CPU time of client + server process (CLOCK_PROCESS_CPUTIME_ID of both, the server's read
  * through clock_getcpuclockid) per call, per repetition.
  *
- * Method (after shared/reference/ipc-floor/rtt.c): warm up for up to 20k calls or BENCH_WARM_MS
+ * Method (the same loop for every mechanism): warm up for up to 20k calls or BENCH_WARM_MS
  * (300 ms), choose N so that one repetition takes BENCH_REP_MS (200 ms), at least 50, then time N
  * calls BENCH_REPS (5) times. A repetition that runs over 5x its budget stops early (capped=1).
  */

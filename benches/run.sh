@@ -74,9 +74,16 @@ rm -f results/last_stderr.log
 
 "$PYTHON" report.py "$OUT" results/latest.json || exit 1
 if [ "${BENCH_PLOT:-1}" = 1 ]; then
-	# matplotlib if it can be had; plot.py falls back to a hand-written SVG otherwise.
-	"$PYTHON" -c 'import matplotlib' 2> /dev/null ||
-		"$PYTHON" -m pip install --quiet matplotlib > results/pip.log 2>&1 ||
-		echo "matplotlib unavailable (see benches/results/pip.log); writing an SVG instead" >&2
+	# matplotlib if it is installed; plot.py falls back to a hand-written SVG
+	# otherwise. Nothing is installed into the user's Python unless asked
+	# for with BENCH_PIP=1 (pip install --user matplotlib).
+	if ! "$PYTHON" -c 'import matplotlib' 2> /dev/null; then
+		if [ "${BENCH_PIP:-0}" = 1 ]; then
+			"$PYTHON" -m pip install --user --quiet matplotlib > results/pip.log 2>&1 ||
+				echo "pip install matplotlib failed (see benches/results/pip.log)" >&2
+		fi
+		"$PYTHON" -c 'import matplotlib' 2> /dev/null ||
+			echo "matplotlib is not installed (apt-get install python3-matplotlib, or BENCH_PIP=1 to pip-install it for this user); writing an SVG instead of the PNG" >&2
+	fi
 	"$PYTHON" plot.py results/latest.json results/latency.png || echo "plot failed" >&2
 fi

@@ -2,8 +2,9 @@
  * t_abort.c - calls that end abnormally: client cancellation, signals and
  * death; procedures that return; server death.
  *
- * Clauses exercised (doors-spec.md §4.3, §4.5, §4.7, §4.12, §4.13, §4.14,
- * §4.15; the "Process lifecycle" section of KNOWN_DIFFERENCES.md: the
+ * Clauses exercised (door_call(3C), door_return(3C), door_ucred(3C),
+ * door_server_create(3C); the "Process lifecycle" section of
+ * KNOWN_DIFFERENCES.md: the
  * server thread of an aborted call is cancelled with pthread_cancel
  * unless the door has DOOR_NO_CANCEL):
  *  - a client thread cancelled (pthread_cancel) in door_call while the
@@ -589,7 +590,7 @@ sweep(void)
 
 /*
  * When the thread whose procedure returns is the last thread of its
- * process, the process exits (doors-spec.md §4.15).  The server here has
+ * process, the process exits (as on illumos).  The server here has
  * no thread but its main thread, which joined the pool with door_return.
  */
 static void

@@ -1,8 +1,8 @@
 /*
  * t_badinput.c - hostile and broken input to the door functions.
  *
- * Clauses exercised (doors-spec.md §4.3 steps 1-9, §4.5, §4.6, §4.10,
- * §4.14, §4.15 (exit), §7 items 4 and 10; door_call(3C), door_info(3C)):
+ * Clauses exercised (door_call(3C) errors in order, door_return(3C),
+ * door_info(3C), door_getparam(3C), server exit):
  *  - EBADF from every door function for closed, non-door and revoked
  *    descriptors;
  *  - EFAULT for unreadable params (NULL-free but PROT_NONE or unmapped),

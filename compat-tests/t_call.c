@@ -1,8 +1,8 @@
 /*
  * t_call.c - door_call(3C) and the results rules of door_arg_t.
  *
- * Clauses exercised (doors-spec.md §4.3, §4.4, §4.16, §5.2;
- * door_call(3C)):
+ * Clauses exercised (door_call(3C): errors, results, nested calls, the
+ * server-stack rule of door_server_create(3C)):
  *  - round trips with data; the server sees exactly the bytes sent;
  *  - results that fit in rbuf: written at rbuf, data_ptr = rbuf, rbuf and
  *    rsize unchanged; exact fit vs one byte short; with descriptors the
@@ -20,8 +20,8 @@
  *  - large arguments (64 KiB, 1 MiB; 8 MiB through a pool of big-stack
  *    threads installed with door_server_create) and large results (8 MiB),
  *    verified byte for byte;
- *  - arguments that do not fit the serving thread's stack: E2BIG (§4.3
- *    step 6, §5.2), checked with a pool of 256 KiB-stack threads;
+ *  - arguments that do not fit the serving thread's stack: E2BIG (see
+ *    door_server_create(3C)), checked with a pool of 256 KiB-stack threads;
  *  - nested calls: a procedure door_calls another door, and its own door
  *    recursively (the pool grows to serve them);
  *  - EBADF for a closed descriptor and for a pipe.
@@ -234,7 +234,7 @@ test_round_trip(void)
 	CHECK_EQU(seen_size, sizeof (msg));
 }
 
-/* Result fits: data at rbuf, rbuf/rsize unchanged (§4.4). */
+/* Result fits: data at rbuf, rbuf/rsize unchanged. */
 static void
 test_fits(void)
 {
@@ -265,7 +265,7 @@ test_fits(void)
 	    (size_t)-1);
 }
 
-/* Result does not fit: new mapping, caller's buffer untouched (§4.4). */
+/* Result does not fit: new mapping, caller's buffer untouched. */
 static void
 test_overflow(void)
 {
@@ -351,7 +351,7 @@ test_rbuf_null(void)
 	CHECK_PTR_EQ(a.data_ptr, (char *)&r);
 }
 
-/* Empty result: pointers untouched, sizes zeroed (§4.4). */
+/* Empty result: pointers untouched, sizes zeroed. */
 static void
 test_empty_result(void)
 {
@@ -386,7 +386,7 @@ test_empty_result(void)
 	CHECK_EQU(a.data_size, 0);
 }
 
-/* params == NULL: no arguments, no results (§4.3, §4.4). */
+/* params == NULL: no arguments, no results. */
 static void
 test_params_null(void)
 {
@@ -416,7 +416,7 @@ test_params_null(void)
 	}
 }
 
-/* Descriptor placement in rbuf and in an overflow mapping (§4.4). */
+/* Descriptor placement in rbuf and in an overflow mapping. */
 static void
 test_result_layout_with_descs(void)
 {
@@ -478,7 +478,7 @@ test_result_layout_with_descs(void)
 		CHECK_EQ(munmap(a.rbuf, a.rsize), 0);
 }
 
-/* Arguments and results in the same buffer; replies in place (§4.4, §4.21). */
+/* Arguments and results in the same buffer; replies in place. */
 static void
 test_same_buffer_and_in_place(void)
 {
@@ -637,7 +637,7 @@ test_large_args_big_stacks(void)
 	harness_wait_child(pid);
 }
 
-/* Arguments larger than the server thread's stack: E2BIG (§4.3 step 6). */
+/* Arguments larger than the server thread's stack: E2BIG. */
 static void
 test_args_exceed_server_stack(void)
 {

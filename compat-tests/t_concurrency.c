@@ -1,8 +1,8 @@
 /*
  * t_concurrency.c - concurrent door_call(3C) and the server thread pool.
  *
- * Clauses exercised (doors-spec.md §4.13, §5.4, §4.3 step 5, §4.15;
- * door_call(3C), door_server_create(3C)):
+ * Clauses exercised (door_call(3C), door_server_create(3C): pool growth,
+ * waiting for an idle thread, server exit):
  *  - the default pool grows as the last idle thread takes a call, so N
  *    concurrent clients are all inside the procedure at the same time
  *    (each waits, with a generous timeout, for the count to reach N);

@@ -1,7 +1,7 @@
 /*
  * t_create.c - door_create(3C).
  *
- * Clauses exercised (doors-spec.md §4.1, §3.1, §3.3; door_create(3C)):
+ * Clauses exercised (door_create(3C)):
  *  - EINVAL for any attribute bit outside DOOR_CREATE_MASK;
  *  - EINVAL for DOOR_UNREF and DOOR_UNREF_MULTI together;
  *  - EINVAL (libc) for DOOR_NO_DEPLETION_CB or DOOR_PRIVCREATE passed to
@@ -200,7 +200,7 @@ test_uniquifier(void)
 		if (ids[i] <= ids[i - 1])
 			nonincreasing++;
 	CHECK_EQ(dups, 0);
-	/* §4.1: the id comes from a global counter that only increases. */
+	/* Ids only increase (illumos: one system-wide counter). */
 	CHECK_EQ(nonincreasing, 0);
 
 	/* The same door seen through a dup has the same id. */

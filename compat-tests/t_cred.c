@@ -1,8 +1,8 @@
 /*
  * t_cred.c - door_cred(3C), door_ucred(3C), ucred_get(3C).
  *
- * Clauses exercised (doors-spec.md §4.7, §4.14, §4.16, §4.20, §2.5;
- * door_cred(3C), door_ucred(3C), ucred_get(3C)):
+ * Clauses exercised (door_cred(3C), door_ucred(3C), ucred_get(3C); nested
+ * calls and aborted callers):
  *  - inside an invocation, door_cred and door_ucred report the immediate
  *    caller's pid, effective/real/saved uid and gid and supplementary
  *    groups, for a caller in the same process and in a fork child;

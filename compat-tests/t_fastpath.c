@@ -5,7 +5,7 @@
  * server (KNOWN_DIFFERENCES.md, "The fast path"): per (client thread, door)
  * a channel that the client maps read-write (the server's scheduling state
  * is never in shared memory).  Whatever goes through that memory, the
- * guarantees of doors-spec.md must hold as on the socket path; with
+ * guarantees of the man pages must hold as on the socket path; with
  * LIBDOOR_FASTPATH=0 the same cases run on the socket path.
  *
  * Every server here is a separate process (a harness child) that publishes
@@ -13,9 +13,8 @@
  * path.  The test process itself never calls a door, so no child inherits
  * a door mapping it did not make.
  *
- * Clauses exercised (doors-spec.md §4.3, §4.4, §4.5, §4.7, §4.9, §4.13,
- * §5.2; door_call(3C), door_revoke(3C), door_ucred(3C),
- * door_server_create(3C)):
+ * Clauses exercised (door_call(3C), door_return(3C), door_bind(3C),
+ * door_revoke(3C), door_ucred(3C), door_server_create(3C)):
  *  1. a hostile client that scribbles garbage over every libdoor shared
  *     mapping it has (its channels), interleaved with
  *     its own calls: its own calls may fail but neither crash nor hang;
@@ -45,7 +44,7 @@
  *     back to their counts before the thread started;
  *  7. a descriptor from open(2) of an attached path whose first use as a
  *     door is a door_call from several threads at once: every call works
- *     (§4.17; found while writing the cases above, which therefore use
+ *     (fattach(3C); found while writing the cases above, which therefore use
  *     each opened path once from one thread first).
  *
  * Linux facts are read from /proc (descriptors, threads, mappings, thread
@@ -747,7 +746,7 @@ h_client(const char *name, int n, unsigned calls, uint32_t tagbase)
  * Barrier door: each call waits (at most 10 s) until as many callers as
  * its argument says are inside at once; the result is that number, or
  * minus the number that were inside when it gave up.  It takes as many
- * server threads at once as there are callers (§4.13: the pool grows).
+ * server threads at once as there are callers (the pool grows).
  */
 static pthread_mutex_t hb_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hb_cv = PTHREAD_COND_INITIALIZER;
@@ -1079,7 +1078,7 @@ big_thread(void *arg)
 	return (NULL);
 }
 
-/* Server threads with 32 MiB stacks: 1 MiB arguments fit (§5.2). */
+/* Server threads with 32 MiB stacks: 1 MiB arguments fit. */
 static void
 big_creator(door_info_t *dip)
 {
@@ -1443,7 +1442,7 @@ r_proc(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
 	p.gen = (uint32_t)(c & 0xffffff);
 	p.tag = q.tag;
 	p.seq = q.seq;
-	/* Now and then a procedure revokes its own door (§4.9: this call
+	/* Now and then a procedure revokes its own door (door_revoke(3C): this call
 	 * still completes). */
 	if (q.seq % 61 == 13)
 		r_replace(p.slot, p.gen);
@@ -2392,7 +2391,7 @@ f_caller(void *arg)
 /*
  * A descriptor from open(2) of an attached path, whose first use as a door
  * is a door_call made by several threads at the same moment: every call
- * reaches the door (§4.17: the opened file is the door).
+ * reaches the door (fattach(3C): the opened file is the door).
  */
 static void
 test_first_use_concurrent(void)

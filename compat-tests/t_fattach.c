@@ -1,8 +1,8 @@
 /*
  * t_fattach.c - fattach(3C) and fdetach(3C).
  *
- * Clauses exercised (doors-spec.md §4.17, §4.18, §4.21, §4.22; the "Names"
- * section of KNOWN_DIFFERENCES.md, whose libdoor behaviour is asserted
+ * Clauses exercised (fattach(3C), fdetach(3C), the server start-up idiom;
+ * the "Names" section of KNOWN_DIFFERENCES.md, whose libdoor behaviour is asserted
  * where it differs from illumos):
  *  - fattach errors: EBADF (closed fd, -1; checked before the path),
  *    EINVAL (a pipe, a regular file, a plain socket), ENOENT (NULL, empty,
@@ -356,7 +356,7 @@ test_fattach_errors(void)
 	expect_errno(fattach(reg, p), EINVAL);
 	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
 	expect_errno(fattach(sv[0], p), EINVAL);
-	/* The descriptor is checked before the path (§4.17 libc steps). */
+	/* The descriptor is checked before the path, as illumos' libc does. */
 	expect_errno(fattach(pfd[0], NULL), EINVAL);
 	/* Nothing was attached by those. */
 	expect_errno(fdetach(p), EINVAL);
@@ -404,7 +404,7 @@ test_fdetach_errors(void)
 	expect_errno(fdetach(tpath(q, "missing")), ENOENT);
 	expect_errno(fdetach(""), ENOENT);
 	expect_errno(fdetach(tdir), EINVAL);		/* a directory */
-	/* A real mount point is not a door attachment (§4.18 caution). */
+	/* A real mount point is not a door attachment: never unmounted. */
 	expect_errno(fdetach("/proc"), EINVAL);
 	CHECK(access("/proc/self", F_OK) == 0);
 
@@ -557,7 +557,7 @@ test_open_local(void)
 	check_open_mode(p, O_RDWR | O_CREAT, 5, getpid());
 	check_info_param(p, getpid(), di.di_uniquifier, 1);
 
-	/* O_CREAT|O_EXCL: the name exists (§4.21). */
+	/* O_CREAT|O_EXCL: the name exists. */
 	expect_errno(open(p, O_RDWR | O_CREAT | O_EXCL, 0644), EEXIST);
 
 	/* stat of the name shows the covered file (known difference). */
@@ -917,7 +917,7 @@ test_server_killed(void)
 		close(fd);
 	}
 	CHECK(now() - t0 < 3.0);
-	/* Used before the death: a dead door (§4.21 stale-door idiom). */
+	/* Used before the death: a dead door (the stale-door idiom, door_info(3C)). */
 	expect_errno(call_tag(used, NULL, NULL), EBADF);
 	if (CHECK_EQ(door_info(used, &di), 0)) {
 		CHECK_EQ(di.di_target, -1);

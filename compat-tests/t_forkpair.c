@@ -2,9 +2,8 @@
  * t_forkpair.c - a textbook door server and client, Solaris style.
  *
  * Clauses exercised (door_create(3C), door_call(3C), door_return(3C),
- * door_info(3C), door_revoke(3C); doors-spec.md §4.1, §4.3, §4.4, §4.5,
- * §4.6, §4.15 (fork: the child is an ordinary client of the parent's
- * doors)):
+ * door_info(3C), door_revoke(3C); fork: the child is an ordinary client
+ * of the parent's doors):
  *  - the server creates a door and forks; the child calls it over the
  *    inherited descriptor, prints each reply, and exits;
  *  - the parent waits for the child, revokes the door, and reports.

@@ -5,8 +5,8 @@
  * The test process runs as root (every case is skipped otherwise) and
  * plays the door server and its honest clients; the hostile peer is a
  * forked child that drops to uid/gid 65534.  Clauses exercised (fattach
- * and open(2) of an attached name, doors-spec.md §4.17; door_call
- * §4.3; door_info §4.6; the "Names" section of KNOWN_DIFFERENCES.md):
+ * and open(2) of an attached name, fattach(3C); door_call(3C);
+ * door_info(3C); the "Names" section of KNOWN_DIFFERENCES.md):
  *  - a door attached over a 0600 root file: the other uid's open() fails
  *    with EACCES; its O_PATH descriptor is no door (door_call, door_info:
  *    EBADF); a hand-made rendezvous request, sent with no descriptor, with

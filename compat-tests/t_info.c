@@ -1,7 +1,7 @@
 /*
  * t_info.c - door_info(3C).
  *
- * Clauses exercised (doors-spec.md §4.6, §4.15, §4.21; door_info(3C)):
+ * Clauses exercised (door_info(3C); fork; the stale-door idiom):
  *  - di_target is the server's pid, di_proc / di_data are the procedure
  *    and cookie as 64-bit numbers, di_uniquifier is the door id, the
  *    reserved words di_resv[] are zeroed;
@@ -11,7 +11,7 @@
  *  - in a fork child: the parent's pid, no DOOR_LOCAL, same id/proc/data;
  *  - a door served by another process: no DOOR_LOCAL, that process's pid;
  *    once that server has exited, di_target == -1 and DOOR_REVOKED is set
- *    (the stale-door idiom of §4.21), di_proc/di_data keep their values;
+ *    (the stale-door idiom), di_proc/di_data keep their values;
  *  - EBADF for a closed descriptor, -1, a pipe, a regular file, a plain
  *    AF_UNIX socket and /dev/null; EBADF for DOOR_QUERY from an unbound
  *    thread;
@@ -140,7 +140,7 @@ test_is_unref_passed(void)
 	door_revoke(keeper);
 }
 
-/* The same with the second reference made by dup() (§4.6, §4.11). */
+/* The same with the second reference made by dup(). */
 static void
 test_is_unref_dup(void)
 {

@@ -2,8 +2,8 @@
  * t_lifecycle.c - doors across fork, exec and many create/call/revoke
  * cycles.
  *
- * Clauses exercised (doors-spec.md §4.1, §4.6, §4.8, §4.9, §4.10, §4.12,
- * §4.13, §4.15; door_create(3C), fork(2), exec(2)):
+ * Clauses exercised (door_create(3C), door_info(3C), door_revoke(3C),
+ * door_bind(3C), door_setparam(3C) across fork(2) and exec(2)):
  *  - a fork child inherits the door descriptors and can door_call them as
  *    an ordinary client (door_info: the parent's pid, no DOOR_LOCAL); it
  *    has no server thread (one thread right after fork, still one after

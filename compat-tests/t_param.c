@@ -1,8 +1,8 @@
 /*
  * t_param.c - door_getparam(3C), door_setparam(3C).
  *
- * Clauses exercised (doors-spec.md §4.10, §4.3 step 4, §4.12;
- * door_getparam(3C)):
+ * Clauses exercised (door_getparam(3C), door_setparam(3C); the limits
+ * in door_call(3C)):
  *  - defaults: DATA_MIN 0, DATA_MAX SIZE_MAX, DESC_MAX INT_MAX; with
  *    DOOR_REFUSE_DESC, DESC_MAX 0;
  *  - set/get round trips; getparam works on revoked doors and in a fork

@@ -2,8 +2,8 @@
  * t_pool.c - server thread pools: door_server_create(3C), door_bind(3C),
  * door_unbind(3C), door_info(DOOR_QUERY), door_xcreate(3C).
  *
- * Clauses exercised (doors-spec.md §4.1, §4.2, §4.5, §4.6, §4.9, §4.13,
- * §5.3, §5.4; door_server_create(3C), door_bind(3C), door_xcreate(3C)):
+ * Clauses exercised (door_server_create(3C), door_bind(3C), door_xcreate(3C),
+ * door_info(3C) with DOOR_QUERY, pool growth):
  *  - door_server_create returns the previous function; the first call
  *    returns the (non-NULL) default; installing calls nothing;
  *  - the installed function is called with NULL once, in the creating

@@ -1,8 +1,8 @@
 /*
  * t_return.c - door_return(3C).
  *
- * Clauses exercised (doors-spec.md §4.5, §4.4, §4.15, §5.3, §6, §7 items
- * 3, 6, 7 and 19; door_return(3C)):
+ * Clauses exercised (door_return(3C); the stack reset; illumos' own
+ * door tests on stack alignment):
  *  - door_return does not return to its caller on success;
  *  - every invocation starts the procedure on a fresh frame: its entry
  *    stack is 16-byte aligned whatever the argument size (the illumos

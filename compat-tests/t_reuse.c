@@ -14,8 +14,8 @@
  * Every server is a separate process that publishes its doors with
  * fattach(3C); every client is a fresh child that open(2)s the paths.
  *
- * Clauses exercised (doors-spec.md §4.3 door_call errors, §4.4 result
- * delivery, §4.5 door_return errors; door_call(3C), door_return(3C)):
+ * Clauses exercised (door_call(3C) errors and result delivery,
+ * door_return(3C) errors):
  *  1. a descriptor number that named door A and is closed answers EBADF;
  *     once dup2/dup3 put door B (or a plain file, or a socket that is not
  *     a door) at that number, calls reach B (or fail EBADF); close_range
@@ -317,7 +317,7 @@ test_number_reuse(void)
 		fb = open_door("B");
 		if (!CHECK(fa >= 0 && fb >= 0))
 			harness_child_exit();
-		/* The first call makes each descriptor the door (§4.17), the
+		/* The first call makes each descriptor the door (fattach(3C)), the
 		 * second sets up the thread's channel; the rest are fast. */
 		for (i = 0; i < 3; i++) {
 			CHECK_TAG(fa, "A:16");

@@ -1,8 +1,8 @@
 /*
  * t_revoke.c - door_revoke(3C).
  *
- * Clauses exercised (doors-spec.md §4.8, §4.3 steps 3 and 5, §4.15;
- * door_revoke(3C)):
+ * Clauses exercised (door_revoke(3C); door_call(3C) on a revoked door and
+ * while waiting for a thread; fork):
  *  - door_revoke closes the descriptor it was given (F_GETFD -> EBADF);
  *  - later door_calls on any other copy (dup, fork child) fail with EBADF;
  *  - door_info on a surviving copy shows DOOR_REVOKED, and di_target still

@@ -2,7 +2,8 @@
  * t_unref.c - unreferenced notifications: DOOR_UNREF, DOOR_UNREF_MULTI,
  * DOOR_IS_UNREF.
  *
- * Clauses exercised (doors-spec.md §4.1, §4.6, §4.7, §4.11, §5.5; the
+ * Clauses exercised (door_create(3C) unreferenced notifications,
+ * door_info(3C) DOOR_IS_UNREF, door_ucred(3C) pid 0; the
  * "Unreferenced notifications and DOOR_IS_UNREF" rule of
  * KNOWN_DIFFERENCES.md, which is what is asserted where libdoor differs
  * from illumos: references are the ends libdoor hands out - door_create's

@@ -7,7 +7,7 @@
  * Mirrors the interface of illumos-gate usr/src/head/door.h, revision
  * 5f5704245a8a5f5481611362a8db22105fb1de56: the same includes, typedefs and
  * prototypes, so Solaris sources compile unchanged.  The text is libdoor's
- * own, written from the facts in the project's doors-spec.md; no illumos
+ * own, written from a description of the interface's behaviour; no illumos
  * (CDDL) text is reproduced, so no CDDL notice applies.  Programs link with
  * -ldoor.
  *

@@ -21,6 +21,8 @@
 #include <sys/types.h>
 #include <signal.h>
 #include <pthread.h>
+/* As on Solaris, the synchronization objects come with the threads. */
+#include <synch.h>
 
 #ifdef __cplusplus
 extern "C" {

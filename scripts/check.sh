@@ -74,16 +74,57 @@ inst() {
 }
 stage "compat (installed tree via pkg-config)" inst
 
+# The repository is self-contained: no file cites documents that are not
+# in it (the project's private notes, their section numbers).
+selfcontained() {
+    local pat='doors-spec|shared/(reference|DESIGN)|CONVENTIONS(\.md| §| item)|spec §'
+    local hits
+    hits=$(git ls-files -z | grep -zv '^scripts/check\.sh$' |
+        xargs -0 grep -InE "$pat" -- 2>/dev/null)
+    if [ -n "$hits" ]; then
+        echo "references to documents outside the repository:"
+        echo "$hits"
+        echo "0 passed, 1 failed"
+        return 1
+    fi
+    echo "1 passed, 0 failed"
+}
+stage "no references outside the repository" selfcontained
+
+# Every man page lints clean with mandoc (warnings are failures), and every
+# alias names a page that documents it.
+stage "man pages (mandoc -Tlint)" bash scripts/man-lint.sh
+
 # DESTDIR staging and uninstall leave nothing behind.
 destdir() {
     local d=$LOG/dest
     make -s install PREFIX=/usr/local DESTDIR="$d" >/dev/null || return 1
     local want="usr/local/include/door.h usr/local/include/sys/door.h usr/local/include/ucred.h
-        usr/local/include/stropts.h usr/local/include/thread.h usr/local/lib/libdoor.so.1 usr/local/lib/libdoor.so
-        usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc"
+        usr/local/include/stropts.h usr/local/include/thread.h usr/local/include/synch.h
+        usr/local/lib/libdoor.so.1 usr/local/lib/libdoor.so
+        usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc
+        usr/local/lib/debug/usr/local/lib/libdoor.so.1.debug
+        usr/local/share/man/man3/door_call.3c usr/local/share/man/man3/door_unbind.3c
+        usr/local/share/man/man7/libdoor.7"
     local ok=0 bad=0
     for f in $want; do
         if [ -e "$d/$f" ]; then ok=$((ok + 1)); else echo "missing after install: $f"; bad=$((bad + 1)); fi
+    done
+    # Installed stripped, with a link to the separate debug info.
+    if ! readelf -S "$d/usr/local/lib/libdoor.so.1" | grep -q '\.debug_info\|\.symtab' &&
+        readelf --string-dump=.gnu_debuglink "$d/usr/local/lib/libdoor.so.1" | grep -q 'libdoor.so.1.debug'; then
+        ok=$((ok + 1))
+    else
+        echo "libdoor.so.1 is not stripped or has no .gnu_debuglink"; bad=$((bad + 1))
+    fi
+    # Every man page installed, every alias resolves to an installed page.
+    local m
+    for m in man/*.3c man/*.7; do
+        case $m in *.7) s=7 ;; *) s=3 ;; esac
+        [ -f "$d/usr/local/share/man/man$s/${m#man/}" ] || { echo "man page not installed: $m"; bad=$((bad + 1)); }
+    done
+    for m in "$d"/usr/local/share/man/man3/*; do
+        if [ -L "$m" ] && [ ! -e "$m" ]; then echo "dangling man link: $m"; bad=$((bad + 1)); fi
     done
     make -s uninstall PREFIX=/usr/local DESTDIR="$d" >/dev/null || bad=$((bad + 1))
     local left
@@ -96,6 +137,8 @@ stage "install/uninstall with DESTDIR" destdir
 
 if [ -d demo ]; then
     stage "demo" make -s -C demo run
+    # The textbook door server and client (Solaris sources, built unmodified).
+    stage "textbook" make -s -C demo textbook
 fi
 
 echo

@@ -1,6 +1,6 @@
 //! Rust mirrors of the types and constants in `include/sys/door.h`,
 //! `include/door.h` and `include/ucred.h`, laid out exactly as on
-//! illumos amd64 (spec §2, §3). Every size and offset is asserted at
+//! illumos amd64. Every size and offset is asserted at
 //! compile time; `compat-tests/abi` asserts the same numbers from C.
 #![allow(non_camel_case_types)]
 
@@ -15,34 +15,34 @@ pub type door_id_t = u64;
 /// `typedef unsigned int door_attr_t;`
 pub type door_attr_t = u32;
 
-// ---- door_create attributes (spec §3.1) ----
+// ---- door_create attributes ----
 pub const DOOR_UNREF: u32 = 0x01;
 pub const DOOR_PRIVATE: u32 = 0x02;
 pub const DOOR_UNREF_MULTI: u32 = 0x10;
 pub const DOOR_REFUSE_DESC: u32 = 0x40;
 pub const DOOR_NO_CANCEL: u32 = 0x80;
 pub const DOOR_NO_DEPLETION_CB: u32 = 0x100;
-// ---- reported attributes (spec §3.2) ----
+// ---- reported attributes ----
 pub const DOOR_LOCAL: u32 = 0x04;
 pub const DOOR_REVOKED: u32 = 0x08;
 pub const DOOR_IS_UNREF: u32 = 0x20;
 pub const DOOR_PRIVCREATE: u32 = 0x200;
 pub const DOOR_DEPLETION_CB: u32 = 0x400;
-// ---- masks (spec §3.3) ----
+// ---- masks ----
 pub const DOOR_CREATE_MASK: u32 = 0x3D3;
 pub const DOOR_ATTR_MASK: u32 = 0x3FF;
-// ---- descriptor tags (spec §3.4) ----
+// ---- descriptor tags ----
 pub const DOOR_DESCRIPTOR: u32 = 0x10000;
 pub const DOOR_RELEASE: u32 = 0x40000;
-// ---- sentinels (spec §3.5) ----
+// ---- sentinels ----
 pub const DOOR_QUERY: i32 = -2;
 /// `#define DOOR_UNREF_DATA ((void *)1)`
 pub const DOOR_UNREF_DATA: usize = 1;
-// ---- parameters (spec §3.6) ----
+// ---- parameters ----
 pub const DOOR_PARAM_DESC_MAX: i32 = 1;
 pub const DOOR_PARAM_DATA_MAX: i32 = 2;
 pub const DOOR_PARAM_DATA_MIN: i32 = 3;
-/// `door_max_desc`: most descriptors in one call or one return (spec §3.10).
+/// `door_max_desc`: most descriptors in one call or one return (illumos' tunable, 1024).
 pub const DOOR_MAX_DESC: usize = 1024;
 /// `#define P_MYID (-1)`
 pub const P_MYID: i32 = -1;
@@ -202,7 +202,7 @@ impl door_desc_t {
     }
 }
 
-// Layout assertions (spec §2.3-§2.6).
+// Layout assertions (door_desc_t, door_info_t, door_cred_t, door_arg_t).
 const _: () = assert!(size_of::<door_desc_t>() == 24 && align_of::<door_desc_t>() == 4);
 const _: () = assert!(offset_of!(door_desc_t, d_attributes) == 0);
 const _: () = assert!(offset_of!(door_desc_t, d_data) == 4 && size_of::<door_desc_data>() == 20);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# check-elf.sh - ELF checks of the built library (CONVENTIONS.md item 4).
+# check-elf.sh - ELF checks of the built library (exported names, SONAME).
 #
 # Usage: compat-tests/abi/check-elf.sh LIBPATH [REPO_ROOT]
 #   LIBPATH    the shared library, e.g. target/release/libdoor.so

@@ -1,15 +1,15 @@
 #!/bin/sh
-# check-headers.sh - header ABI checks for libdoor (CONVENTIONS.md items 2-7).
+# check-headers.sh - header ABI checks for libdoor.
 #
 # Usage: compat-tests/abi/check-headers.sh [REPO_ROOT]
 #   REPO_ROOT defaults to the parent of this script's directory's parent.
 #   CC and CXX may be overridden (default gcc and g++).
 #
 # Checks:
-#   - each public header (door.h, sys/door.h, ucred.h, stropts.h) compiles
-#     alone, and in a TU that uses its types, as C89 -pedantic, C99, C11, C17,
-#     C2x and C++11/C++17, with -Wall -Wextra -Werror (-Wstrict-prototypes
-#     for C);
+#   - each public header (door.h, sys/door.h, ucred.h, stropts.h, thread.h,
+#     synch.h) compiles alone, and in a TU that uses its types, as C89
+#     -pedantic, C99, C11, C17, C2x and C++11/C++17, with -Wall -Wextra
+#     -Werror (-Wstrict-prototypes for C);
 #   - all headers together, with glibc's own headers and _GNU_SOURCE;
 #   - the DOOR_*/S_*DOOR/S_IFPORT/P_MYID macros equal abi/macros.golden;
 #   - layout_dump.c output equals abi/layout.golden;
@@ -188,6 +188,8 @@ cat >"$tmp/all_h.c" <<'EOF'
 #include <unistd.h>
 #include <stropts.h>
 #include <thread.h>
+#include <synch.h>
+#include <time.h>
 #include <ucred.h>
 #include <sys/door.h>
 #include <door.h>
@@ -227,7 +229,33 @@ int use_thread_h(void)
 }
 EOF
 
-for h in door_h sys_door_h ucred_h stropts_h thread_h; do
+printf '#include <synch.h>\n' >"$tmp/synch_h_alone.c"
+cat >"$tmp/synch_h_use.c" <<'EOF'
+#include <synch.h>
+static mutex_t m = DEFAULTMUTEX;
+static cond_t cv = DEFAULTCV;
+static sema_t sem = DEFAULTSEMA;
+static rwlock_t rw = DEFAULTRWLOCK;
+int use_synch_h(timestruc_t *ts);
+int use_synch_h(timestruc_t *ts)
+{
+    mutex_t pm;
+    int r = mutex_init(&pm, USYNC_PROCESS | LOCK_ERRORCHECK | LOCK_RECURSIVE | LOCK_ROBUST, (void *)0);
+    r += mutex_init(&pm, USYNC_THREAD | LOCK_NORMAL | LOCK_PRIO_NONE | LOCK_PRIO_INHERIT, (void *)0);
+    r += mutex_init(&pm, USYNC_PROCESS_ROBUST | LOCK_PRIO_PROTECT | LOCK_STALL_NP, (void *)0);
+    r += mutex_lock(&m) + mutex_trylock(&m) + mutex_unlock(&m) + mutex_consistent(&pm);
+    r += mutex_destroy(&pm) + cond_init(&cv, USYNC_THREAD, (void *)0);
+    r += cond_wait(&cv, &m) + cond_timedwait(&cv, &m, ts) + cond_reltimedwait(&cv, &m, ts);
+    r += cond_signal(&cv) + cond_broadcast(&cv) + cond_destroy(&cv);
+    r += sema_init(&sem, 1U, USYNC_PROCESS, (void *)0) + sema_wait(&sem) + sema_trywait(&sem);
+    r += sema_post(&sem) + sema_destroy(&sem);
+    r += rwlock_init(&rw, USYNC_THREAD, (void *)0) + rw_rdlock(&rw) + rw_wrlock(&rw);
+    r += rw_tryrdlock(&rw) + rw_trywrlock(&rw) + rw_unlock(&rw) + rwlock_destroy(&rw);
+    return r;
+}
+EOF
+
+for h in door_h sys_door_h ucred_h stropts_h thread_h synch_h; do
     for kind in alone use; do
         tu="$tmp/${h}_$kind.c"
         name=$(echo "$h" | sed 's/_h$/.h/; s/^sys_/sys\//')

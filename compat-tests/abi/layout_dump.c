@@ -7,7 +7,7 @@
  *                                `door_results', it has no typedef)
  *   TYPE.FIELD[.SUB...] OFF SIZE for a field; OFF is from the start of TYPE
  *
- * Checks doors-spec.md section 2 (types and exact layouts).
+ * Checks the types and exact layouts (illumos amd64; abi/layout.golden).
  * Build: cc -std=c11 -Iinclude compat-tests/abi/layout_dump.c
  */
 #include <door.h>

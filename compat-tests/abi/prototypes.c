@@ -1,7 +1,7 @@
 /*
  * prototypes.c - every function libdoor exports (abi/symbols.txt) is
- * declared by the headers with exactly the illumos prototype (doors-spec.md
- * sections 1, 2.1, 4.17-4.20).  Each address is assigned to a pointer of the
+ * declared by the headers with exactly the illumos prototype (as in the
+ * SYNOPSIS of its man page).  Each address is assigned to a pointer of the
  * spelled-out type; a mismatch is an error under
  * -Werror=incompatible-pointer-types.  Compile only (-c); no link needed.
  */

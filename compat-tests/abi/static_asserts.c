@@ -1,7 +1,7 @@
 /*
- * static_asserts.c - compile-time checks of <door.h> against doors-spec.md
- * sections 2 (types and exact layouts, Linux x86-64 = illumos amd64) and 3
- * (constants).  Compile only: cc -std=c11 -c -Iinclude static_asserts.c
+ * static_asserts.c - compile-time checks of <door.h> against illumos' types,
+ * exact layouts (Linux x86-64 = illumos amd64) and constant values.
+ * Compile only: cc -std=c11 -c -Iinclude static_asserts.c
  *
  * Every size, alignment and offset is asserted, and every field's declared
  * type is checked with _Generic, so a change to the header fails the build.

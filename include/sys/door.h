@@ -8,8 +8,8 @@
  * (non-_KERNEL) part of illumos-gate usr/src/uts/common/sys/door.h, revision
  * 5f5704245a8a5f5481611362a8db22105fb1de56 (the version that has
  * DOOR_NO_DEPLETION_CB, DOOR_PRIVCREATE and DOOR_DEPLETION_CB).  It was written
- * from scratch for libdoor from the facts listed in the project's
- * doors-spec.md; no illumos (CDDL) text is reproduced, so no CDDL notice
+ * from scratch for libdoor from a description of the interface (names,
+ * values, layouts); no illumos (CDDL) text is reproduced, so no CDDL notice
  * applies.
  *
  * Differences from illumos, all deliberate:

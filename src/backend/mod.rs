@@ -56,7 +56,8 @@ pub trait Backend: Sync {
     /// `door_call` (inside the caller's fault scope).
     fn call(&self, d: RawFd, params: *mut door_arg_t) -> R<()>;
 
-    /// `door_return`: returns only on failure, with its errno.
+    /// `door_return`: returns only on failure, with its errno (0: the
+    /// client could not take the descriptors, errno is left alone).
     fn door_return(
         &self,
         data: *const u8,

@@ -71,7 +71,7 @@ pub unsafe extern "C" fn door_xcreate(
 ///
 /// # Errors
 /// `EFAULT`, `EBADF`, `ENOBUFS`, `ENOTSUP`, `ENFILE`, `E2BIG`, `EINVAL`,
-/// `EINTR`, `EOVERFLOW`, `EMFILE`, `EAGAIN` as in the spec §4.3.
+/// `EINTR`, `EOVERFLOW`, `EMFILE`, `EAGAIN` (man/door_call.3c).
 ///
 /// # Safety
 /// `params` is NULL or points to a `door_arg_t` whose pointers describe
@@ -90,7 +90,9 @@ pub unsafe extern "C" fn door_call(d: i32, params: *mut door_arg_t) -> i32 {
 ///
 /// # Errors
 /// `E2BIG` (results to a caller that allowed none, or more than 1024
-/// descriptors), `EFAULT`, `EINVAL`.
+/// descriptors), `EFAULT`, `EINVAL`. Returns -1 with errno unchanged when
+/// the caller's descriptor table could not take the returned descriptors
+/// (the caller got the data; the descriptors stay open here).
 ///
 /// # Safety
 /// `data_ptr`/`desc_ptr` describe `data_size` bytes and `num_desc` entries.
@@ -102,6 +104,11 @@ pub unsafe extern "C" fn door_return(
     num_desc: uint_t,
 ) -> i32 {
     let e = core::door_return(data_ptr as *const u8, data_size, desc_ptr, num_desc);
+    if e == 0 {
+        // The client could not take the descriptors: it has the data, and
+        // this door_return fails leaving errno as it was, as on illumos.
+        return -1;
+    }
     or_minus_one(Err(e))
 }
 

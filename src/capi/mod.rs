@@ -1,11 +1,12 @@
 //! The exported C ABI. The only `#[unsafe(no_mangle)]` items of the crate
 //! live here; each body validates and converts, calls the safe core, and
-//! maps `R<T>` to the C convention (-1 and errno, CONVENTIONS §1).
+//! maps `R<T>` to the C convention (-1 and errno).
 
 mod door;
 mod fds;
 mod ids;
 mod stropts;
+mod synch;
 mod thread;
 mod ucred;
 

@@ -53,7 +53,8 @@ pub fn call(d: RawFd, params: *mut door_arg_t) -> R<()> {
     sys::fault::scope(|| backend::get().call(d, params))
 }
 
-/// `door_return`: returns only on failure, with its errno.
+/// `door_return`: returns only on failure, with its errno (0: the client
+/// could not take the descriptors, errno is left alone).
 pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc: u32) -> i32 {
     backend::get().door_return(data, size, desc, ndesc)
 }

@@ -2,5 +2,6 @@
 //! function applies the rules every backend shares and makes its calls
 //! into the backend through `backend::get()`.
 pub mod door;
+pub mod synch;
 pub mod thr;
 pub mod ucred;

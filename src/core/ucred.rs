@@ -1,5 +1,5 @@
 //! `ucred_t`: an opaque credential block with illumos' header shape
-//! (spec §2.9): eight 32-bit words, then a `prcred` section.
+//! (as illumos lays it out): eight 32-bit words, then a `prcred` section.
 
 pub use crate::sys::creds::{Creds, own_creds, peer_creds, proc_creds};
 use crate::sys::{self, R};

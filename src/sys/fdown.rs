@@ -96,6 +96,7 @@ pub fn close_own(fd: libc::c_int) -> bool {
     }
     crate::sys::fdwatch::closing(fd);
     crate::sys::raw_close(fd);
+    crate::sys::fdwatch::closed(fd);
     true
 }
 

@@ -5,13 +5,28 @@
 //! before *and* after the system call: libdoor exports `close`, `dup2`,
 //! `dup3`, `close_range` and `closefrom` (capi/fds.rs), which bump, do what
 //! libc does, and bump again. A fast-path channel remembers the descriptor
-//! number and the epoch it read *before* it last checked the descriptor
-//! with `fstat`; while the epoch is unchanged, the number cannot have been
-//! closed and reused, so the check is skipped. The second bump matters: a
-//! check racing the replacement may read the epoch after the first bump
-//! and still see the old descriptor; the second bump makes that record
-//! stale, so once the close (or `dup2`) has returned no call reaches what
-//! the number named before.
+//! number and the epoch read *before* the `fstat` that last found the number
+//! naming the channel's door socket; while the epoch is unchanged, the
+//! number cannot have been closed and reused, so the check is skipped.
+//!
+//! Why a call can never reach the old door once `close`/`dup2` has
+//! returned: let a lookup read epoch `e`, then `fstat` the number and see
+//! the old socket. That `fstat` ran before the replacing system call, which
+//! runs before the wrapper's second bump; so `e` was read before that bump
+//! (the read is an acquire load ahead of the `fstat`; the bump a release
+//! read-modify-write after the system call) and the epoch after it is
+//! greater than `e`. Epochs only grow (64 bits: they never wrap), so the
+//! record `(number, e)` never matches again after the wrapper returns. A
+//! lookup that reads the epoch between the two bumps may record either
+//! socket against that odd moment's value; the second bump voids that
+//! record too. Concurrent closes of one number each bump after their own
+//! system call, so the argument holds for each of them.
+//!
+//! It also needs the channel found from that `fstat` to serve the door of
+//! the socket the `fstat` saw, not whatever the number names a moment
+//! later: channels are keyed by that socket (device, inode) and set up
+//! through a private duplicate checked to be that very socket
+//! (`fast::new_channel`).
 //!
 //! This holds only if those wrappers really are what the process calls:
 //! `active` checks that the process-wide definition of `close` is ours (a
@@ -21,11 +36,11 @@
 //! unless `LIBDOOR_STRICT_FD=1`, which turns epochs off.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Descriptor numbers watched; calls on higher numbers always `fstat`.
 pub const N: usize = 4096;
-static EPOCH: [AtomicU32; N] = [const { AtomicU32::new(0) }; N];
+static EPOCH: [AtomicU64; N] = [const { AtomicU64::new(0) }; N];
 
 /// The descriptor `fd` is about to be closed (or replaced): async-signal-
 /// safe, as close(2) is.
@@ -88,7 +103,7 @@ fn active() -> bool {
 /// The epoch of descriptor number `fd`, if it is watched (read it before
 /// checking the descriptor, so that a close in between is noticed later).
 #[inline]
-pub fn epoch(fd: libc::c_int) -> Option<u32> {
+pub fn epoch(fd: libc::c_int) -> Option<u64> {
     let e = EPOCH.get(usize::try_from(fd).ok()?)?;
     if !active() {
         return None;

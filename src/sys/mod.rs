@@ -15,7 +15,7 @@ pub type Errno = i32;
 /// Result with an errno as the error.
 pub type R<T> = Result<T, Errno>;
 
-/// The only writer of errno in the library (CONVENTIONS §9).
+/// The only writer of errno in the library (ARCHITECTURE.md, Invariants).
 pub fn set_errno(e: Errno) {
     // SAFETY: __errno_location always returns this thread's errno slot.
     unsafe { *libc::__errno_location() = e }
@@ -740,10 +740,134 @@ fn lower(fd: RawFd) -> RawFd {
     }
 }
 
+/// Descriptors the soft `RLIMIT_NOFILE` is raised by while a call at its
+/// descriptor limit makes what it needs (`Headroom`).
+const HEADROOM: libc::rlim_t = 16;
+
+/// Who holds the raised limit: (holders, the soft and hard limits before,
+/// the soft and hard limits set).
+static HEADROOM_STATE: std::sync::Mutex<(usize, libc::rlimit, libc::rlimit)> =
+    std::sync::Mutex::new((
+        0,
+        libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        },
+        libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        },
+    ));
+
+/// A door call from a process with no free descriptor works on illumos
+/// (the kernel needs none of the caller's). Here the reply channel, a
+/// fast-path channel or the opening of an attached path need a few: while
+/// a `Headroom` lives, the soft descriptor limit is `HEADROOM` above what
+/// the application set, so the library's descriptors go above the
+/// application's limit, where the application never sees them. The limit
+/// is put back when the last holder goes (unless the application changed
+/// it meanwhile). Fails (None) where the limit cannot be raised: no limit,
+/// or the hard limit reached without the privilege to raise it.
+pub struct Headroom(());
+
+impl Headroom {
+    pub fn raise() -> Option<Headroom> {
+        let mut st = HEADROOM_STATE.lock().unwrap_or_else(|e| e.into_inner());
+        if st.0 == 0 {
+            // SAFETY: getrlimit/setrlimit with valid pointers to locals.
+            unsafe {
+                let mut old: libc::rlimit = zeroed();
+                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) != 0
+                    || old.rlim_cur == libc::RLIM_INFINITY
+                {
+                    return None;
+                }
+                let cur = old.rlim_cur.saturating_add(HEADROOM);
+                let new = libc::rlimit {
+                    rlim_cur: cur,
+                    rlim_max: old.rlim_max.max(cur),
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &new) != 0 {
+                    return None;
+                }
+                st.1 = old;
+                st.2 = new;
+            }
+        }
+        st.0 += 1;
+        Some(Headroom(()))
+    }
+}
+
+impl Drop for Headroom {
+    fn drop(&mut self) {
+        let mut st = HEADROOM_STATE.lock().unwrap_or_else(|e| e.into_inner());
+        st.0 -= 1;
+        if st.0 == 0 {
+            // SAFETY: getrlimit/setrlimit with valid pointers to locals.
+            unsafe {
+                let mut now: libc::rlimit = zeroed();
+                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) == 0
+                    && now.rlim_cur == st.2.rlim_cur
+                    && now.rlim_max == st.2.rlim_max
+                {
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &st.1);
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f`, and once more with `Headroom` if it failed for want of a free
+/// descriptor (EMFILE).
+pub fn with_headroom<T>(mut f: impl FnMut() -> R<T>) -> R<T> {
+    match f() {
+        Err(libc::EMFILE) => {}
+        r => return r,
+    }
+    match Headroom::raise() {
+        Some(_h) => f(),
+        None => Err(libc::EMFILE),
+    }
+}
+
+/// Has the process at least `n` free descriptor slots? (`fd`: any open
+/// descriptor, duplicated to count.)
+pub fn has_free_fds(fd: RawFd, n: usize) -> bool {
+    let mut got = [-1 as RawFd; 4];
+    let n = n.min(got.len());
+    let mut ok = true;
+    for g in got.iter_mut().take(n) {
+        // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
+        *g = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if *g < 0 {
+            ok = errno() != libc::EMFILE;
+            break;
+        }
+    }
+    for &g in got.iter().filter(|&&g| g >= 0) {
+        raw_close(g);
+    }
+    ok
+}
+
 /// Owns a raw descriptor number (made or received by the library).
 pub fn own(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass descriptors they exclusively own.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// A private duplicate of `fd`, owned by the library (close-on-exec, at
+/// `FD_FLOOR` or above where the limit allows): it names the same open file
+/// whatever the application does with the number `fd` meanwhile.
+pub fn dup_own(fd: RawFd) -> R<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
+    let mut n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, FD_FLOOR) };
+    if n < 0 && errno() == libc::EINVAL {
+        // SAFETY: as above (a descriptor limit of FD_FLOOR or less).
+        n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    }
+    Ok(own(cvt(n)?))
 }
 
 /// Closes a descriptor kept with `OwnedFd::keep`, unless the application

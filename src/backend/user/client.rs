@@ -32,8 +32,15 @@ pub fn identify(fd: RawFd) -> R<Ident> {
         Ok(id) => Ok(id),
         Err(_) if !is_socket(fd) => {
             // Another thread may resolve the same descriptor meanwhile:
-            // whoever wins, the descriptor is then the door.
-            super::naming::resolve(fd);
+            // whoever wins, the descriptor is then the door. Resolving
+            // takes two descriptors for a moment: a caller with no free
+            // slot gets them above its limit (sys::Headroom).
+            if !super::naming::resolve(fd)
+                && !sys::has_free_fds(fd, 2)
+                && let Some(_h) = sys::Headroom::raise()
+            {
+                super::naming::resolve(fd);
+            }
             identify_socket(fd)
         }
         // It may have just become the door (resolved by another thread).
@@ -78,7 +85,7 @@ pub fn hung_up(fd: RawFd) -> bool {
 }
 
 /// The `door_desc_t` a receiver sees for a descriptor it was given
-/// (spec §4.12): DOOR_DESCRIPTOR, and for a door its attributes and id.
+/// (as on illumos): DOOR_DESCRIPTOR, and for a door its attributes and id.
 pub fn describe_received(fd: RawFd) -> door_desc_t {
     // Received close-on-exec (sys::recv_fds); the application gets it
     // without the flag, as illumos hands out passed descriptors.
@@ -130,7 +137,7 @@ const DS: usize = size_of::<door_desc_t>();
 /// Largest argument a fast-path call carries (1 GiB).
 const FAST_MAX: usize = 1 << 30;
 
-/// `door_call` (spec §4.3, §4.4).
+/// `door_call` (man/door_call.3c).
 pub fn call(fd: RawFd, params: *mut door_arg_t) -> R<()> {
     let mut arg = if params.is_null() {
         None
@@ -224,10 +231,12 @@ fn transact(
     fds: &[RawFd],
     release: &[door_desc_t],
 ) -> R<()> {
-    let (rc, rs) = sys::seqpacket_pair()?;
+    // A caller with no free descriptor still calls, as on illumos: the
+    // channel then goes above its limit for the call (sys::Headroom).
+    let (rc, rs) = sys::with_headroom(sys::seqpacket_pair)?;
     let _in_flight = InFlight::set(rc.as_raw_fd());
     // A finite receive timeout makes a caught signal interrupt the wait
-    // with EINTR even under SA_RESTART, as door_call must (spec §4.3).
+    // with EINTR even under SA_RESTART: illumos never restarts door_call.
     sys::set_rcvtimeo(rc.as_raw_fd(), 86400 * 365);
     let tok = [1u8];
     sys::send_fds(
@@ -272,8 +281,10 @@ fn transact(
     if wire::needs_go(size) || !release.is_empty() {
         // The server checks limits and stack fit before we go on.
         let (h, mut r) = recv_head(rc.as_raw_fd(), Some(fd))?;
+        // No answer at this step carries descriptors: a hostile server's
+        // are closed here, K_GO or not (they used to stay open with K_GO).
+        r.close_fds();
         if h.kind != wire::K_GO {
-            r.close_fds();
             return Err(if h.kind == wire::K_REPLY && h.status != 0 {
                 wire::peer_errno(h.status)
             } else {
@@ -316,7 +327,19 @@ fn transact(
         };
         let _ = sys::send_fds(rc.as_raw_fd(), &[iov], &[], true);
     }
-    receive_reply_from(rc.as_raw_fd(), arg, Some(fd))
+    let rc = rc.as_raw_fd();
+    receive_reply_from(rc, arg, Some(fd), |took| {
+        let b = if took {
+            wire::ACK_TAKEN
+        } else {
+            wire::ACK_DROPPED
+        };
+        let iov = libc::iovec {
+            iov_base: (&b as *const u8) as *mut _,
+            iov_len: 1,
+        };
+        let _ = sys::send_fds(rc, &[iov], &[], true);
+    })
 }
 
 /// The reply channel of this thread's call in progress. door_call is a
@@ -415,7 +438,7 @@ fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
         // A signal: the call is abandoned. Shut the channel first, so a
         // server thread that has not taken the call yet drops it; then, if
         // our token is still unread, no server thread had taken it: that
-        // is EAGAIN ("signal while waiting for a server thread", §4.3).
+        // is EAGAIN (illumos: a signal while waiting for a server thread).
         Err(libc::EINTR | libc::EAGAIN) => {
             // SAFETY: shutdown and ioctl(SIOCOUTQ) on our own socket.
             let queued = unsafe {
@@ -443,7 +466,7 @@ fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
 }
 
 /// Places `size` bytes of results (no descriptors), fetched by `read` into
-/// a destination, into the caller's buffers by the rules of spec §4.4.
+/// a destination, into the caller's buffers by illumos' rules (man/door_call.3c).
 /// With `params` non-NULL, `*params` is written back in the same system
 /// call as the data (returns true: nothing left to write).
 pub fn place_results(
@@ -514,26 +537,35 @@ pub fn place_results(
 }
 
 /// Receives a reply (the socket path's reply channel, or a fast-path
-/// channel's socket for results too large or with descriptors).
-pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
-    receive_reply_from(rc, arg, None)
+/// channel's socket for results too large or with descriptors). `ack`
+/// tells the server whether the returned descriptors were taken, when it
+/// asks (`wire::A_ACK`).
+pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>, ack: impl FnOnce(bool)) -> R<()> {
+    receive_reply_from(rc, arg, None, ack)
 }
 
-fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawFd>) -> R<()> {
+fn receive_reply_from(
+    rc: RawFd,
+    arg: Option<&mut door_arg_t>,
+    door: Option<RawFd>,
+    ack: impl FnOnce(bool),
+) -> R<()> {
     let scratch = Scratch::get()?;
     let (hdr, mut r) = recv_head(rc, door)?;
     let inline = r.len.saturating_sub(HDR_LEN);
     let (size, nd) = (hdr.size as usize, hdr.ndesc as usize);
-    if r.ctrunc && hdr.status == 0 {
-        // Our descriptor table could not take the returned descriptors.
+    // Our descriptor table could not take the returned descriptors (all of
+    // them, or only some). As on illumos, the call still succeeds, with
+    // the data and without descriptors, and the server keeps its own.
+    let mut dropped = r.ctrunc && hdr.status == 0;
+    if dropped {
         r.close_fds();
-        return Err(libc::EMFILE);
     }
     if r.truncated
         || hdr.check(wire::K_REPLY, isize::MAX as u64 / 2).is_err()
         || (hdr.status == 0
             && (inline != wire::message_part(0, size, nd).1
-                || r.fds.len() != nd.min(sys::FDS_PER_MSG)))
+                || (!dropped && r.fds.len() != nd.min(sys::FDS_PER_MSG))))
     {
         r.close_fds();
         return Err(libc::EINTR); // a server speaking garbage: the call failed
@@ -555,9 +587,18 @@ fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawF
         arg.desc_num = 0;
         return Ok(());
     }
-    // size and nd were bounded by Hdr::check; checked all the same.
-    let data_end = if nd == 0 { size } else { roundup(size, DS) };
-    let Some(needed) = nd.checked_mul(DS).and_then(|d| data_end.checked_add(d)) else {
+    // size and nd were bounded by Hdr::check; checked all the same. No
+    // room is needed for descriptors already known to be dropped.
+    let nd_room = if dropped { 0 } else { nd };
+    let data_end = if nd_room == 0 {
+        size
+    } else {
+        roundup(size, DS)
+    };
+    let Some(needed) = nd_room
+        .checked_mul(DS)
+        .and_then(|d| data_end.checked_add(d))
+    else {
         r.close_fds();
         return Err(libc::EINTR);
     };
@@ -596,21 +637,33 @@ fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawF
     let mut fds = std::mem::take(&mut r.fds);
     // First chunk: from scratch into the destination (EFAULT-checked).
     let res = sys::copy_out_bytes(dest, scratch.0, inline)
-        .and_then(|_| server::recv_rest(rc, dest, size, nd, &mut fds));
-    if let Err(e) = res {
-        unmap(&mut fds);
-        return Err(if e == libc::EFAULT {
-            libc::EFAULT
-        } else {
-            libc::EINTR
-        });
+        .and_then(|_| server::recv_rest_lossy(rc, dest, size, nd, &mut fds, true));
+    match res {
+        Err(e) => {
+            unmap(&mut fds);
+            return Err(if e == libc::EFAULT {
+                libc::EFAULT
+            } else {
+                libc::EINTR
+            });
+        }
+        Ok(d) => dropped |= d,
     }
-    if hdr.aux & wire::A_TRAILER != 0 {
+    if dropped {
+        for fd in fds.drain(..) {
+            sys::close_received(fd);
+        }
+    }
+    if hdr.aux & wire::A_ACK != 0 {
+        ack(!dropped);
+    }
+    if hdr.aux & wire::A_TRAILER != 0 && !dropped {
         // The server closes its released descriptors before this byte.
         let mut b = [0u8; 1];
         // SAFETY: one writable byte.
         unsafe { libc::recv(rc, b.as_mut_ptr().cast(), 1, 0) };
     }
+    let nd = if dropped { 0 } else { nd };
     let descs: Vec<door_desc_t> = fds.iter().map(|&fd| describe_received(fd)).collect();
     if nd > 0 {
         // SAFETY: dest + data_end .. + nd*DS is inside rbuf/rsize or the map.

@@ -205,7 +205,7 @@ const CALL_BIT: u64 = 1 << 63;
 
 /// Watches the reply channel of a call this thread now serves: if the
 /// client aborts (signal, cancellation, death), the manager cancels this
-/// thread unless the door has DOOR_NO_CANCEL (spec §4.14).
+/// thread unless the door has DOOR_NO_CANCEL (illumos signals it).
 pub fn watch_call(reply: RawFd, no_cancel: bool) {
     // SAFETY: pthread_self has no preconditions.
     let me = unsafe { libc::pthread_self() };

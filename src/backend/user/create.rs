@@ -1,4 +1,4 @@
-//! `door_create` and `door_xcreate` (spec §4.1, §4.2).
+//! `door_create` and `door_xcreate` (man/door_create.3c, man/door_xcreate.3c).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

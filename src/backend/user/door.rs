@@ -63,7 +63,7 @@ impl Pool {
     }
 }
 
-/// Per-door state for `door_xcreate` doors (spec §4.2).
+/// Per-door state for `door_xcreate` doors (man/door_xcreate.3c).
 pub struct XCreate {
     pub crf: door_xcreate_server_func_t,
     pub setupf: Option<door_xcreate_thrsetup_func_t>,
@@ -356,7 +356,7 @@ pub fn is_ours(name: &DoorName) -> bool {
     matches!(identity(), Some((pid, nonce)) if pid == name.pid && nonce == name.nonce)
 }
 
-/// Creates a door (spec §4.1); returns the new descriptor and the door.
+/// Creates a door (man/door_create.3c); returns the new descriptor and the door.
 pub fn create(
     proc_: usize,
     cookie: usize,
@@ -565,7 +565,7 @@ pub fn settle(door: &Arc<Door>) {
     }
 }
 
-/// Marks a door revoked and closes its server ends (spec §4.8). Calls
+/// Marks a door revoked and closes its server ends (man/door_revoke.3c). Calls
 /// queued on it fail with EBADF; invocations in progress finish.
 pub fn revoke(door: &Arc<Door>) {
     door.revoked.store(true, Ordering::Release);

@@ -126,8 +126,13 @@ struct ChanHdr {
     /// to a server running on another CPU is posted first and filled while
     /// the server copies (`args`). `u64::MAX`: the client gave up (EFAULT).
     req_done: AtomicU64,
+    /// A reply with descriptors went over the channel's socket: the server
+    /// sets ACK_WAIT, the client answers whether its descriptor table took
+    /// them (`wire::ACK_TAKEN`/`ACK_DROPPED`, then a futex wake).
+    rep_ack: AtomicU32,
 }
 const _: () = assert!(size_of::<ChanHdr>() <= DATA_OFF);
+const ACK_WAIT: u32 = 0xff;
 
 /// Is the fast path on? (`LIBDOOR_FASTPATH=0` turns it off.)
 pub fn enabled() -> bool {
@@ -735,6 +740,33 @@ pub fn complete_slow(chan: &SrvChan) {
     finish(chan, 0, 0, 1);
 }
 
+/// A reply with descriptors is about to go over the channel's socket: the
+/// client will say whether it took them (`taken`).
+pub fn expect_ack(chan: &SrvChan) {
+    chan.hdr().rep_ack.store(ACK_WAIT, Ordering::SeqCst);
+}
+
+/// Did the client take the descriptors of the reply just sent? Waits for
+/// its answer at most `server::ACK_MS`; a client that is gone or says
+/// nothing took them (a client can only mislead its own call here).
+pub fn taken(chan: &SrvChan) -> bool {
+    let h = chan.hdr();
+    let t0 = now_ns();
+    loop {
+        let v = h.rep_ack.load(Ordering::SeqCst);
+        if v != ACK_WAIT {
+            return v != super::wire::ACK_DROPPED as u32;
+        }
+        if now_ns() - t0 > super::server::ACK_MS as u64 * 1_000_000
+            || chan.gone.load(Ordering::Acquire)
+            || super::client::hung_up(chan.sock.as_raw_fd())
+        {
+            return true;
+        }
+        futex_wait(&h.rep_ack, ACK_WAIT, 10_000_000);
+    }
+}
+
 /// Finishes a fast call with an error.
 pub fn complete_error(chan: &SrvChan, err: i32) {
     finish(chan, err as u32, 0, 0);
@@ -779,7 +811,7 @@ struct CliChan {
     /// The descriptor number last checked to name this door, and its
     /// epoch then (-1: none).
     fd: RawFd,
-    epoch: u32,
+    epoch: u64,
 }
 impl CliChan {
     fn hdr(&self) -> &ChanHdr {
@@ -868,11 +900,23 @@ pub fn sweep_dead() {
     });
 }
 
+/// Sets up a channel to the door whose client socket is `key` (the socket
+/// that `fd` named when the caller checked it). The number `fd` may be
+/// replaced at any moment (dup2 from another thread), so the door is
+/// identified and handed to its manager through a private duplicate, made
+/// first and checked to be that very socket: the channel then serves the
+/// door `key` names, never whatever `fd` names a moment later (else a later
+/// call through `fd` naming `key` would reach another door).
 fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // A process that only calls doors forks too: its children must drop
     // the channels (after_fork_child).
     super::door::init_atfork();
-    let id = super::client::identify(fd)?;
+    let pin = sys::dup_own(fd)?;
+    let st = sys::fstat(pin.as_raw_fd())?;
+    if (st.st_dev, st.st_ino) != key {
+        return Err(libc::EAGAIN); // replaced since the caller's check
+    }
+    let id = super::client::identify_socket(pin.as_raw_fd())?;
     let len = DATA_OFF + cap;
     let mem = memfd(len)?;
     let (mine, theirs) = sys::seqpacket_pair()?;
@@ -897,7 +941,7 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // SAFETY: a fresh zeroed mapping of len bytes starting with a ChanHdr.
     unsafe { (*(chan.map.ptr as *mut ChanHdr)).magic = CHAN_MAGIC };
     let mut chan = chan;
-    chan.id = super::control::chan_setup(fd, &id.name, &chan.mem, theirs, cap)?;
+    chan.id = super::control::chan_setup(pin.as_raw_fd(), &id.name, &chan.mem, theirs, cap)?;
     Ok(chan)
 }
 
@@ -954,7 +998,7 @@ pub fn call(
 fn slow_lookup(
     v: &mut Vec<CliChan>,
     fd: RawFd,
-    epoch: Option<u32>,
+    epoch: Option<u64>,
     size: usize,
     gen_now: u64,
 ) -> Option<usize> {
@@ -994,7 +1038,9 @@ fn slow_lookup(
                 });
             }
             let cap = size.next_power_of_two().clamp(CAP_MIN, CAP_MAX);
-            let c = new_channel(fd, key, cap).ok()?;
+            // At the descriptor limit the channel goes above it
+            // (sys::Headroom), as the socket path's reply channel does.
+            let c = sys::with_headroom(|| new_channel(fd, key, cap)).ok()?;
             if v.len() >= MAX_CHANS {
                 v.remove(0);
             }
@@ -1192,7 +1238,16 @@ fn wait_reply(
     let res = if status != 0 {
         Err(super::wire::peer_errno(status))
     } else if slow {
-        let r = super::client::receive_reply(c.sock.as_raw_fd(), arg).map(|_| false);
+        let r = super::client::receive_reply(c.sock.as_raw_fd(), arg, |took| {
+            let v = if took {
+                super::wire::ACK_TAKEN
+            } else {
+                super::wire::ACK_DROPPED
+            };
+            h.rep_ack.store(v as u32, Ordering::SeqCst);
+            futex_wake(&h.rep_ack);
+        })
+        .map(|_| false);
         if r.is_err() {
             // Part of that reply may still sit in the socket: never reuse
             // this channel (the caller drops channels not left idle).

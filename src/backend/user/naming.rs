@@ -265,7 +265,7 @@ fn attached_elsewhere(covered: RawFd, k: &FileKey) -> bool {
     names.iter().any(|n| connect(n, k.uid, &dl).is_ok())
 }
 
-/// fattach (spec §4.17).
+/// fattach (man/fattach.3c).
 pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     if !sys::fd_is_open(fd) {
         return Err(libc::EBADF);
@@ -348,7 +348,7 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     })
 }
 
-/// fdetach (spec §4.18).
+/// fdetach (man/fdetach.3c).
 pub fn fdetach(path: *const libc::c_char) -> R<()> {
     let path = checked_path(path)?;
     let k = key_of_path(&path)?;

@@ -1,7 +1,7 @@
 //! Server threads: `door_return`, the dispatch loop, the pools' growth
 //! (the server-creation function), `door_bind`/`door_unbind`.
 //!
-//! Invariant (POF, CONVENTIONS §10): every frame that calls user code
+//! Invariant (see ARCHITECTURE.md, Invariants): every frame that calls user code
 //! (the server procedure, a creation function) holds no value with a
 //! destructor at the call. `dispatch` gets everything it needs as a plain
 //! `Invocation` (Copy); the call's owned state lives in the thread's
@@ -97,10 +97,10 @@ pub struct ServerTls {
     /// first `door_return`.
     anchor: usize,
     /// Bytes of stack below the anchor that illumos would let arguments
-    /// use (spec §3.11, §5.2): arguments that would not fit get E2BIG.
+    /// use (`usable_stack`): arguments that would not fit get E2BIG.
     usable: usize,
     /// Private pool this thread is bound to (`door_bind`), with the pid
-    /// that bound it (a fork child's copy is invalid, spec §4.15).
+    /// that bound it (a fork child's copy is invalid, as on illumos).
     bound: Option<(Arc<Pool>, u64, i32)>,
     pub cur: Option<Current>,
     /// The process's shared pool, cached, with the pid it belongs to.
@@ -200,7 +200,7 @@ pub fn after_fork_child() {
 }
 
 // ---------------------------------------------------------------------
-// The server-creation function (door_server_create, spec §4.13).
+// The server-creation function (man/door_server_create.3c).
 
 static SERVER_FUNC: AtomicUsize = AtomicUsize::new(0);
 
@@ -486,7 +486,7 @@ fn forget_stack_below() {
 
 /// What illumos' libc lets a door invocation use of a thread's stack
 /// below `anchor`: the stack minus a reserve of 1/32 of its size (at most
-/// 64 KiB, at least 1 KiB) and 512 bytes of x86 slop (spec §3.11).
+/// 64 KiB, at least 1 KiB) and 512 bytes of x86 slop.
 fn usable_stack(anchor: usize) -> usize {
     // SAFETY: attr is initialised by pthread_getattr_np and destroyed.
     let (low, size) = unsafe {
@@ -510,7 +510,7 @@ fn usable_stack(anchor: usize) -> usize {
     (anchor - low).saturating_sub(reserve)
 }
 
-/// Stack an invocation needs on illumos (spec §5.2): the data and the
+/// Stack an invocation needs on illumos: the data and the
 /// descriptor array, a door_info_t when a private pool just ran dry, and
 /// struct door_results, each aligned to 16.
 fn stack_needed(size: usize, ndesc: usize, info: bool) -> usize {
@@ -561,21 +561,36 @@ fn reply_and_release(
     if releasing {
         hdr.aux |= wire::A_TRAILER;
     }
-    // Back in the pool before the client can run again.
-    let pool = pool_of(st);
-    if let Some(p) = &pool {
-        p.idle.fetch_add(1, Ordering::AcqRel);
+    if n > 0 {
+        hdr.aux |= wire::A_ACK;
     }
+    // Back in the pool before the client can run again. With descriptors,
+    // only once the client has said whether it took them: until then this
+    // thread is not free (a client slow to answer must not stall the pool
+    // by holding a thread counted as idle).
+    let pool = pool_of(st);
+    let counted = std::cell::Cell::new(false);
+    let count_idle = || {
+        if let Some(p) = &pool {
+            p.idle.fetch_add(1, Ordering::AcqRel);
+        }
+        counted.set(true);
+    };
     let undo = |p: &Option<Arc<Pool>>| {
-        if let Some(p) = p {
+        if let Some(p) = p
+            && counted.get()
+        {
             p.idle.fetch_sub(1, Ordering::AcqRel);
         }
     };
+    if n == 0 {
+        count_idle();
+    }
     let Some(cur) = st.cur.as_ref() else {
         undo(&pool);
         return Ok(());
     };
-    let r: R<()> = (|| {
+    let r: R<bool> = (|| {
         match &cur.reply {
             ReplyTo::Fast(chan) if n == 0 && size <= super::fast::capacity(chan) => {
                 // Results in our own argument area or on this thread's live
@@ -598,8 +613,17 @@ fn reply_and_release(
                 // The client is told first, so that it reads while we send, so
                 // an unreadable buffer must be found before.
                 check_readable(data, size)?;
+                if n > 0 {
+                    super::fast::expect_ack(chan);
+                }
                 super::fast::complete_slow(chan);
                 let _ = send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
+                if n > 0 && !super::fast::taken(chan) {
+                    return Ok(false);
+                }
+                if n > 0 {
+                    count_idle();
+                }
                 release_descs(&descs);
                 if releasing {
                     send_mark(chan.sock.as_raw_fd());
@@ -617,17 +641,38 @@ fn reply_and_release(
                     super::control::watch_call(sock.as_raw_fd(), no_cancel);
                     return Err(libc::EFAULT);
                 }
+                if n > 0 && !taken(sock.as_raw_fd()) {
+                    return Ok(false);
+                }
+                if n > 0 {
+                    count_idle();
+                }
                 release_descs(&descs);
                 if releasing {
                     send_mark(sock.as_raw_fd());
                 }
             }
         }
-        Ok(())
+        Ok(true)
     })();
-    if let Err(e) = r {
-        undo(&pool);
-        return Err(e);
+    match r {
+        Err(e) => {
+            undo(&pool);
+            return Err(e);
+        }
+        Ok(false) => {
+            // The client's descriptor table could not take the descriptors:
+            // as on illumos, its door_call succeeds without them, and our
+            // door_return fails without an errno (0), keeping every
+            // descriptor (DOOR_RELEASE ones too). The call is over.
+            undo(&pool);
+            if let Some(cur) = st.cur.take() {
+                cur.door.active.fetch_sub(1, Ordering::AcqRel);
+                super::unref::call_done(&cur.door);
+            }
+            return Err(0);
+        }
+        Ok(true) => {}
     }
     st.pre_idle = pool;
     if let Some(cur) = st.cur.take() {
@@ -635,6 +680,41 @@ fn reply_and_release(
         super::unref::call_done(&cur.door);
     }
     Ok(())
+}
+
+/// How long a server thread waits for a client to say whether it took
+/// the descriptors of a reply (a client that says nothing took them).
+pub const ACK_MS: i32 = 5000;
+
+/// After a reply with descriptors on a call's reply channel: did the
+/// client take them? It answers one byte (`wire::ACK_DROPPED` if its
+/// descriptor table was full); a client that closes its channel, or says
+/// nothing within `ACK_MS`, counts as having taken them.
+fn taken(sock: RawFd) -> bool {
+    let t0 = sys::now_ns();
+    loop {
+        let left = ACK_MS as i64 - ((sys::now_ns() - t0) / 1_000_000) as i64;
+        if left <= 0 {
+            return true;
+        }
+        let mut p = libc::pollfd {
+            fd: sock,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, left as i32) };
+        if r < 0 && sys::errno() == libc::EINTR {
+            continue;
+        }
+        if r != 1 {
+            return true;
+        }
+        let mut b = 0u8;
+        // SAFETY: one writable byte.
+        let n = unsafe { libc::recv(sock, (&mut b as *mut u8).cast(), 1, libc::MSG_DONTWAIT) };
+        return !(n == 1 && b == wire::ACK_DROPPED);
+    }
 }
 
 fn send_mark(sock: RawFd) {
@@ -845,7 +925,7 @@ enum Depletion {
 /// The top frame of every invocation. Waits for a call, runs the creation
 /// function when the pool is depleted, runs the procedure. If the
 /// procedure returns (instead of calling door_return), the thread ends
-/// and the client gets EINTR (spec §4.15).
+/// and the client gets EINTR (as on illumos).
 extern "C" fn dispatch(st: usize) -> ! {
     let st = st as *mut ServerTls;
     loop {
@@ -958,7 +1038,7 @@ const STALL_TIMEOUT_SECS: i64 = 10;
 const HANDSHAKE_SECS: i64 = 2;
 
 /// The creation function to run when the pool has just run out of idle
-/// threads (spec §4.13, §5.4).
+/// threads (man/door_server_create.3c).
 fn depletion(door: &Arc<Door>, pool: &Pool, left: usize) -> Option<Depletion> {
     if left != 0 {
         return None;
@@ -1097,7 +1177,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let leaders = pool.fast.epoll_waiters.fetch_sub(1, Ordering::SeqCst) - 1;
     let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
     if n != 1 {
-        return None; // a signal while parked: park again (spec §4.5)
+        return None; // a signal while parked: park again (as illumos' libc)
     }
     if leaders == 0 {
         super::fast::promote(&pool); // someone must watch the sockets
@@ -1200,7 +1280,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let unref = injector && hdr.status & wire::F_UNREF != 0;
     let caller = match (t, r.cred, sys::peer_cred(reply.as_raw_fd())) {
         // An unreferenced notification comes from "the kernel": pid 0 and
-        // the server's own credentials (spec §4.7).
+        // the server's own credentials, as on illumos.
         (1, _, Ok(pc)) if unref => Caller {
             pid: 0,
             euid: pc.uid,
@@ -1222,11 +1302,11 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     };
     let size = hdr.size as usize;
     let ndesc = hdr.ndesc as usize;
-    // Request limits (spec §4.3 step 4), then revocation.
+    // Request limits (ENOBUFS, ENOTSUP, ENFILE, in illumos' order), then revocation.
     let err = if door.revoked.load(Ordering::Acquire) {
         libc::EBADF
     } else if unref {
-        0 // unref invocations ignore the request limits (spec §4.10)
+        0 // unref invocations ignore the request limits (as on illumos)
     } else {
         let p = door.params();
         if size < p.data_min || size > p.data_max {
@@ -1355,6 +1435,21 @@ pub fn recv_rest(
     ndesc: usize,
     fds: &mut Vec<RawFd>,
 ) -> R<()> {
+    recv_rest_lossy(sock, buf, size, ndesc, fds, false).map(|_| ())
+}
+
+/// `recv_rest`; with `lossy`, descriptors our table could not take are not
+/// an error: every descriptor of the transfer is then closed, the data is
+/// still received, and the result is true (some were dropped).
+pub fn recv_rest_lossy(
+    sock: RawFd,
+    buf: *mut u8,
+    size: usize,
+    ndesc: usize,
+    fds: &mut Vec<RawFd>,
+    lossy: bool,
+) -> R<bool> {
+    let mut dropped = false;
     let count = wire::message_count(size, ndesc);
     for i in 1..count {
         let (off, len, _fs, fc) = wire::message_part(i, size, ndesc);
@@ -1370,24 +1465,31 @@ pub fn recv_rest(
         }];
         let mut r = sys::recv_fds(sock, &mut iov, 0, true)?;
         let want = if len > 0 { len } else { 1 };
-        if r.ctrunc {
+        if r.ctrunc && !lossy {
             r.close_fds();
             return Err(libc::EMFILE);
         }
-        if r.len != want || r.truncated || r.fds.len() != fc {
+        if r.len != want || r.truncated || (!r.ctrunc && r.fds.len() != fc) {
             r.close_fds();
             return Err(libc::EPROTO);
         }
+        if r.ctrunc || dropped {
+            r.close_fds();
+            for fd in fds.drain(..) {
+                sys::close_received(fd);
+            }
+            dropped = true;
+        }
         fds.append(&mut r.fds);
     }
-    Ok(())
+    Ok(dropped)
 }
 
 // ---------------------------------------------------------------------
 // Pool start and binding.
 
 /// Called after door_create: starts the pool for the first non-private
-/// door, or offers a private door to the creation function (spec §4.1).
+/// door, or offers a private door to the creation function.
 /// Returns whether it ran libdoor's default function (whose threads
 /// door_create waits for).
 pub fn after_create(door: &Arc<Door>, first_shared: bool) -> bool {
@@ -1411,7 +1513,7 @@ pub fn after_create(door: &Arc<Door>, first_shared: bool) -> bool {
     false
 }
 
-/// door_bind (spec §4.9).
+/// door_bind (man/door_bind.3c).
 pub fn bind(door: &Arc<Door>) -> R<()> {
     if door.attrs.load(Ordering::Relaxed) & DOOR_PRIVATE == 0 {
         return Err(libc::EINVAL);
@@ -1422,7 +1524,7 @@ pub fn bind(door: &Arc<Door>) -> R<()> {
     Ok(())
 }
 
-/// door_unbind (spec §4.9).
+/// door_unbind (man/door_bind.3c).
 pub fn unbind() -> R<()> {
     let Some(st) = tls_if_any() else {
         return Err(libc::EBADF);

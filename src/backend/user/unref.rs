@@ -1,4 +1,4 @@
-//! Unreferenced notifications (spec §4.11, §5.5).
+//! Unreferenced notifications (DOOR_UNREF, DOOR_UNREF_MULTI: man/door_create.3c).
 //!
 //! The condition: a door's countable references (its live ends, see
 //! `door::Door::ends` and KNOWN_DIFFERENCES.md) drop from two to one. If
@@ -43,7 +43,7 @@ fn this_process(q: &mut Queue) {
 }
 
 /// Starts the unref thread at the first door with DOOR_UNREF or
-/// DOOR_UNREF_MULTI in this process (spec §4.1).
+/// DOOR_UNREF_MULTI in this process, as illumos does.
 pub fn ensure_thread() {
     let mut q = lock(&QUEUE);
     this_process(&mut q);

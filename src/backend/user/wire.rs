@@ -169,6 +169,15 @@ pub const F_RELEASE: u32 = 4;
 /// byte after closing them; the client returns only after it.
 pub const A_TRAILER: u64 = 1;
 
+/// REPLY `aux` bit: the reply carries descriptors. The client says whether
+/// its descriptor table took them (one byte on a call's reply channel,
+/// `ACK_TAKEN` or `ACK_DROPPED`; in the channel header on the fast path);
+/// the server releases its DOOR_RELEASE descriptors only if they were
+/// taken, and sends the trailer (`A_TRAILER`) only then.
+pub const A_ACK: u64 = 2;
+pub const ACK_TAKEN: u8 = 1;
+pub const ACK_DROPPED: u8 = 2;
+
 /// CALL flag: the client passed `params == NULL`, no results allowed.
 pub const F_NO_RESULTS: u32 = 1;
 
