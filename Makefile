@@ -2,6 +2,7 @@
 #   make            build libdoor.so.1 (+ libdoor.so) and libdoor.a
 #   make demo       build everything and run the demo door server and client
 #   make check      run every test (what CI runs)
+#   make check-kmod build the /dev/door kernel module and test it in a qemu guest (kmod/README.md)
 #   make soak       the long soak test (>= 10^7 calls; CSV and plot in compat-tests/soak/results/)
 #   make install PREFIX=/usr/local DESTDIR=   |   make uninstall
 PREFIX ?= /usr/local
@@ -15,7 +16,7 @@ REL := target/release
 VERSION := 1.0.0
 HEADERS := door.h ucred.h stropts.h thread.h sys/door.h
 
-.PHONY: all lib demo check install uninstall clean format-check bench soak
+.PHONY: all lib demo check check-kmod install uninstall clean format-check bench soak
 
 all: lib
 
@@ -48,6 +49,11 @@ demo: lib
 
 check: lib
 	bash scripts/check.sh
+
+# The kernel module: build it, boot Debian's kernel under qemu, load it and
+# run kmod/tests there (installs qemu and the kernel headers as root).
+check-kmod:
+	bash kmod/scripts/guest.sh
 
 # Benchmarks: door_call next to the IPC floors and alternatives (see benches/README.md).
 bench: lib
