@@ -161,4 +161,4 @@ elif [ -n "$line" ]; then
 else
 	echo "0 passed, 1 failed"
 fi
-[ "$rc" = 33 ]
+[ "$rc" = 33 ] && [ -n "$line" ]

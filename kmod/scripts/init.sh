@@ -82,6 +82,8 @@ else
 	ok
 fi
 echo "kmod-guest: $pass passed, $fail failed"
+# The console is a UART: let it send what is still queued before qemu exits.
+sleep 1
 if [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]; then code='\020'; else code='\021'; fi
 printf "$code" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
 poweroff -f

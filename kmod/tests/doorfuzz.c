@@ -40,6 +40,7 @@
 
 struct counts {
 	unsigned long ops, ok, errs, bad, calls_ok, forks, kills, signals;
+	unsigned long by_errno[134];
 };
 
 static struct counts *shared; /* one per worker slot, in shared memory */
@@ -64,9 +65,15 @@ rnd(unsigned long *s)
 
 #define PICK(s, arr) ((arr)[rnd(s) % (sizeof (arr) / sizeof ((arr)[0]))])
 
+/* Half the operations are well formed, so that calls get through and
+ * the deeper paths (delivery, replies, descriptors, unref) are reached. */
+static __thread int sane;
+
 static void *
 rptr(unsigned long *s, void *good)
 {
+	if (sane)
+		return good;
 	switch (rnd(s) % 10) {
 	case 0:
 		return NULL;
@@ -92,12 +99,16 @@ rsize(unsigned long *s)
 		4097, 16383, 16384, 16385, 65536, BUF, 1ULL << 32, 1ULL << 63,
 		~0ULL };
 
+	if (sane)
+		return rnd(s) % 300;
 	return PICK(s, sz);
 }
 
 static int
 rfd(unsigned long *s)
 {
+	if (sane && rnd(s) % 2)
+		return handles[rnd(s) % 4]; /* the first doors made */
 	switch (rnd(s) % 8) {
 	case 0:
 		return (int)(rnd(s) % 64) - 2;
@@ -132,6 +143,7 @@ account(int r, const char *what)
 		__atomic_fetch_add(&c->ok, 1, __ATOMIC_RELAXED);
 	} else if (expected(errno)) {
 		__atomic_fetch_add(&c->errs, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&c->by_errno[errno], 1, __ATOMIC_RELAXED);
 	} else {
 		__atomic_fetch_add(&c->bad, 1, __ATOMIC_RELAXED);
 		printf("doorfuzz: seed %lu worker %d: %s returned %d errno %d (%s)\n",
@@ -147,9 +159,12 @@ fill_desc(unsigned long *s, struct door_uapi_desc *d, int n)
 
 	for (i = 0; i < n; i++) {
 		memset(&d[i], 0, sizeof (d[i]));
-		d[i].attributes = (rnd(s) % 8 == 0) ? (uint32_t)rnd(s) :
+		d[i].attributes = (!sane && rnd(s) % 8 == 0) ? (uint32_t)rnd(s) :
 		    DOOR_UAPI_DESCRIPTOR | ((rnd(s) % 4 == 0) ? DOOR_UAPI_RELEASE : 0);
 		d[i].descriptor = rfd(s);
+		/* the control descriptor and stdio are not to be released */
+		if (d[i].descriptor == kd_ctl || d[i].descriptor <= 2)
+			d[i].attributes &= ~DOOR_UAPI_RELEASE;
 	}
 }
 
@@ -168,6 +183,10 @@ server(void *arg)
 	memset(&ur, 0, sizeof (ur));
 	while (!stopping) {
 		uint64_t as = PICK(&s, ((uint64_t[]){ 0, 16, 4096, 65536, 65536 }));
+
+		sane = rnd(&s) % 4 != 0;
+		if (sane)
+			as = 65536;
 
 		ur.area_ptr = (uintptr_t)rptr(&s, area);
 		ur.area_size = as;
@@ -203,11 +222,14 @@ server(void *arg)
 			continue;
 		}
 		ur.data_ptr = (uintptr_t)rptr(&s, reply);
+		sane = rnd(&s) % 4 != 0;
 		ur.data_size = rnd(&s) % 3 ? rnd(&s) % 300 : rsize(&s) % 70000;
 		ur.desc_num = rnd(&s) % 6 == 0 ? (uint32_t)(rnd(&s) % 5) : 0;
+		if (sane && ur.desc_num > 4)
+			ur.desc_num = 4;
 		fill_desc(&s, d, 4);
 		ur.desc_ptr = (uintptr_t)rptr(&s, d);
-		ur.flags = rnd(&s) % 20 == 0 ? (uint32_t)rnd(&s) :
+		ur.flags = !sane && rnd(&s) % 20 == 0 ? (uint32_t)rnd(&s) :
 		    (rnd(&s) % 2) * DOOR_RETURN_RECV_CLOEXEC;
 	}
 	(void) ioctl(kd_ctl, DOOR_IOC_THREAD_EXIT);
@@ -226,6 +248,8 @@ op_call(unsigned long *s, char *buf)
 	struct door_uapi_call c, *cp = &c;
 	int r, n = (int)(rnd(s) % 4);
 
+	if (sane && rnd(s) % 2)
+		n = 0;
 	memset(&c, 0, sizeof (c));
 	c.fd = rfd(s);
 	c.data_ptr = (uintptr_t)rptr(s, buf);
@@ -233,16 +257,18 @@ op_call(unsigned long *s, char *buf)
 	fill_desc(s, d, 8);
 	c.desc_ptr = (uintptr_t)rptr(s, d);
 	c.desc_num = n;
-	if (rnd(s) % 30 == 0) {
+	if (!sane && rnd(s) % 30 == 0) {
 		fill_desc(s, many, 1025);
 		c.desc_ptr = (uintptr_t)many;
 		c.desc_num = rnd(s) % 2 ? 1025 : 1024;
 	}
 	c.rbuf = (uintptr_t)rptr(s, buf);
 	c.rsize = rnd(s) % 2 ? 4096 : rsize(s);
-	c.flags = rnd(s) % 20 == 0 ? (uint32_t)rnd(s) :
+	c.flags = !sane && rnd(s) % 20 == 0 ? (uint32_t)rnd(s) :
 	    (uint32_t)(rnd(s) % 4);
-	if (rnd(s) % 40 == 0)
+	if (sane)
+		c.flags &= ~DOOR_CALL_NO_RESULTS;
+	if (!sane && rnd(s) % 40 == 0)
 		cp = rptr(s, &c);
 	r = ioctl(kd_ctl, DOOR_IOC_CALL, cp);
 	account(r, "CALL");
@@ -477,8 +503,10 @@ client(void *arg)
 	char *buf = malloc(BUF);
 
 	memset(buf, 'c', BUF);
-	while (!stopping)
+	while (!stopping) {
+		sane = rnd(&s) % 2;
 		one_op(&s, buf);
+	}
 	free(buf);
 	return (NULL);
 }
@@ -523,7 +551,7 @@ worker(int n)
 	for (i = 0; i < 4; i++)
 		handles[i] = kd_create(rnd(&seed), (unsigned long)i,
 		    (uint32_t)(rnd(&seed) & (DOOR_UAPI_UNREF_MULTI |
-		    DOOR_UAPI_PRIVATE | DOOR_UAPI_NO_CANCEL)));
+		    DOOR_UAPI_NO_CANCEL)));
 	handles[4] = open("/dev/null", O_RDWR);
 	{
 		int p[2];
@@ -627,6 +655,19 @@ main(int argc, char **argv)
 	    "%lu calls completed, %lu forks, %lu worker kills, %lu signal rounds\n",
 	    tot.ops, tot.ok, tot.errs, tot.bad, tot.calls_ok, tot.forks,
 	    tot.kills, tot.signals);
+	{
+		int e;
+		unsigned long n;
+
+		printf("doorfuzz: errors:");
+		for (e = 1; e < 134; e++) {
+			for (n = 0, i = 0; i < NPROC; i++)
+				n += shared[i].by_errno[e];
+			if (n)
+				printf(" %s %lu", strerrorname_np(e), n);
+		}
+		printf("\n");
+	}
 	printf("%d passed, %lu failed\n", tot.bad == 0 && tot.calls_ok > 0 ? 1 : 0,
 	    tot.bad + (tot.calls_ok == 0));
 	return tot.bad == 0 && tot.calls_ok > 0 ? 0 : 1;
