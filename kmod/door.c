@@ -1774,6 +1774,22 @@ static void __exit door_exit(void)
 	misc_deregister(&door_misc);
 	debugfs_remove_recursive(door_debugfs);
 	cancel_delayed_work_sync(&door_susp_work);
+	/* suspended calls of clients that never came back */
+	for (;;) {
+		struct door_call *c = NULL;
+
+		spin_lock(&door_susp_lock);
+		if (!list_empty(&door_susp)) {
+			c = list_first_entry(&door_susp, struct door_call, susp_node);
+			list_del_init(&c->susp_node);
+			atomic_dec(&nr_suspended);
+		}
+		spin_unlock(&door_susp_lock);
+		if (!c)
+			break;
+		door_call_abort(c);
+		door_call_put(c);
+	}
 	/* waits for door_proc_free_work items still running */
 	destroy_workqueue(door_wq);
 }

@@ -240,6 +240,8 @@ server(void *arg)
 
 /* ---- client threads ---------------------------------------------------- */
 
+static void on_usr1(int sig);
+
 static void
 op_call(unsigned long *s, char *buf)
 {
@@ -449,6 +451,9 @@ one_op(unsigned long *s, char *buf)
 		if (pid == 0) {
 			int i;
 
+			/* one thread only here: a timer interrupts its waits */
+			signal(SIGALRM, on_usr1);
+			ualarm(30000, 30000);
 			stopping = 1;
 			for (i = 0; i < 5; i++)
 				op_call(s, buf);
@@ -526,7 +531,7 @@ poker(void *arg)
 	int i;
 
 	while (!stopping) {
-		usleep(20000 + (useconds_t)(rnd(&s) % 30000));
+		usleep(5000 + (useconds_t)(rnd(&s) % 10000));
 		for (i = 0; i < NTHR + NSRV; i++)
 			if (rnd(&s) % 2)
 				pthread_kill(th[i], SIGUSR1);
