@@ -237,23 +237,25 @@ static bool door_is_door(struct file *f)
 	return f && f->f_op == &door_fops;
 }
 
-/* The door named by descriptor fd, with a reference; the file is not held. */
+/* The door named by descriptor fd, with a reference; the file is not held
+ * (a call never keeps the door's file referenced while it waits).  *count:
+ * the references to the file apart from the one taken here. */
 static struct door *door_from_fd(int fd, long *count)
 {
-	struct fd f = fdget(fd);
+	struct file *f = fget(fd);
 	struct door *d;
 
-	if (!f.file)
+	if (!f)
 		return NULL;
-	if (!door_is_door(f.file)) {
-		fdput(f);
+	if (!door_is_door(f)) {
+		fput(f);
 		return NULL;
 	}
-	d = f.file->private_data;
+	d = f->private_data;
 	kref_get(&d->ref);
 	if (count)
-		*count = door_file_count(f.file) - ((f.flags & FDPUT_FPUT) ? 1 : 0);
-	fdput(f);
+		*count = door_file_count(f) - 1;
+	fput(f);
 	return d;
 }
 
