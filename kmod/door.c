@@ -26,7 +26,6 @@
  */
 #define pr_fmt(fmt) "door: " fmt
 
-#include <linux/anon_inodes.h>
 #include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/debugfs.h>
@@ -40,6 +39,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/pid_namespace.h>
+#include <linux/pseudo_fs.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -55,6 +55,10 @@
 #include "include/uapi/linux/libdoor.h"
 
 #define DESC_SZ ((u64)sizeof(struct door_uapi_desc))
+
+/* The file type a door's inode reports to stat: Solaris' S_IFDOOR. */
+#define DOOR_S_IFDOOR 0xD000
+#define DOORFS_MAGIC 0x444f4f52 /* "DOOR" */
 
 /* Object counts, shown in debugfs door/stats: all 0 when nothing is left. */
 static atomic_t nr_procs, nr_doors, nr_threads, nr_calls, nr_suspended;
@@ -153,6 +157,7 @@ static atomic64_t door_next_id;
 static struct workqueue_struct *door_wq;
 static struct dentry *door_debugfs;
 static const struct file_operations door_fops;
+static struct vfsmount *door_mnt; /* the internal filesystem of door inodes */
 
 static void door_susp_sweep(struct work_struct *w);
 static DECLARE_DELAYED_WORK(door_susp_work, door_susp_sweep);
@@ -763,6 +768,67 @@ static void door_susp_sweep(struct work_struct *w)
 		queue_delayed_work(door_wq, &door_susp_work, HZ);
 }
 
+/* ---- the door inodes' filesystem ------------------------------------------------ */
+
+/* /proc/PID/fd/N shows "door:[INODE]". */
+static char *door_dname(struct dentry *dentry, char *buffer, int buflen)
+{
+	char name[40];
+	int n = snprintf(name, sizeof(name), "door:[%lu]", d_inode(dentry)->i_ino);
+
+	if (n + 1 > buflen)
+		return ERR_PTR(-ENAMETOOLONG);
+	buffer += buflen - (n + 1);
+	memcpy(buffer, name, n + 1);
+	return buffer;
+}
+
+static const struct dentry_operations door_dops = {
+	.d_dname = door_dname,
+};
+
+static int door_init_fs_context(struct fs_context *fc)
+{
+	struct pseudo_fs_context *ctx = init_pseudo(fc, DOORFS_MAGIC);
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->dops = &door_dops;
+	return 0;
+}
+
+static struct file_system_type door_fs_type = {
+	.name = "doorfs",
+	.init_fs_context = door_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/*
+ * A door's file: an inode of its own whose type is S_IFDOOR, so fstat
+ * says "door".  Like any anonymous inode it cannot be opened again (through
+ * /proc/PID/fd), so the door has exactly one open file.
+ */
+static struct file *door_file_new(struct door *d)
+{
+	struct inode *inode = alloc_anon_inode(door_mnt->mnt_sb);
+	struct file *file;
+
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
+	inode->i_mode = DOOR_S_IFDOOR | 0600;
+	/* the file's reference on the module, dropped by __fput (we run in
+	 * one of the module's own ioctls, so it is live) */
+	__module_get(THIS_MODULE);
+	file = alloc_file_pseudo(inode, door_mnt, "door", O_RDWR, &door_fops);
+	if (IS_ERR(file)) {
+		module_put(THIS_MODULE);
+		iput(inode);
+		return file;
+	}
+	file->private_data = d;
+	return file;
+}
+
 /* ---- CREATE ------------------------------------------------------------------ */
 
 static long door_ioc_create(void __user *uarg)
@@ -808,7 +874,7 @@ static long door_ioc_create(void __user *uarg)
 		door_put(d);
 		return fd;
 	}
-	file = anon_inode_getfile("[door]", &door_fops, d, O_RDWR);
+	file = door_file_new(d);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		door_put(d);
@@ -1761,8 +1827,14 @@ static int __init door_init(void)
 	door_wq = alloc_workqueue("door", 0, 0);
 	if (!door_wq)
 		return -ENOMEM;
+	door_mnt = kern_mount(&door_fs_type);
+	if (IS_ERR(door_mnt)) {
+		destroy_workqueue(door_wq);
+		return PTR_ERR(door_mnt);
+	}
 	err = misc_register(&door_misc);
 	if (err) {
+		kern_unmount(door_mnt);
 		destroy_workqueue(door_wq);
 		return err;
 	}
@@ -1794,6 +1866,7 @@ static void __exit door_exit(void)
 	}
 	/* waits for door_proc_free_work items still running */
 	destroy_workqueue(door_wq);
+	kern_unmount(door_mnt);
 }
 
 module_init(door_init);

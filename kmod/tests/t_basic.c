@@ -41,6 +41,20 @@ create(void)
 	CHECK_EQ(count_fds(), before + 1);
 	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	CHECK_EQ(fstat(fd, &st), 0);
+	/* the door's inode says "door" (Solaris' S_IFDOOR, 0xD000) */
+	CHECK_EQ(st.st_mode & S_IFMT, 0xD000);
+	{
+		char path[64], link[64];
+		ssize_t n;
+
+		snprintf(path, sizeof (path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof (link) - 1);
+		CHECK(n > 0);
+		link[n > 0 ? n : 0] = 0;
+		CHECK(strncmp(link, "door:[", 6) == 0);
+		/* no second open file of the same door */
+		expect_errno(open(path, O_RDWR), ENXIO);
+	}
 	/* a door descriptor is not writable, readable or ioctl-able */
 	expect_errno(write(fd, "x", 1), EINVAL);
 	expect_errno(ioctl(fd, DOOR_IOC_VERSION, &st), ENOTTY);
