@@ -2,6 +2,7 @@
 #   make            build libdoor.so.1 (+ libdoor.so) and libdoor.a
 #   make demo       build everything and run the demo door server and client
 #   make check      run every test (what CI runs)
+#   make check-kmod build the /dev/door kernel module and test it in a qemu guest (kmod/README.md)
 #   make soak       the long soak test (>= 10^7 calls; CSV and plot in compat-tests/soak/results/)
 #   make install PREFIX=/usr/local DESTDIR=   |   make uninstall
 #   make man-lint   lint the man pages (man/) with mandoc
@@ -34,7 +35,7 @@ MAN7 := $(notdir $(wildcard man/*.7))
 # Alias pages, installed as symlinks: NAME=PAGE (both in man3).
 MANLINKS := $(shell sed -e 's/\#.*//' man/links 2>/dev/null)
 
-.PHONY: all lib demo check install uninstall ldconfig clean format-check bench soak man-lint version
+.PHONY: all lib demo check check-kmod install uninstall ldconfig clean format-check bench soak man-lint version
 
 all: lib
 
@@ -113,6 +114,11 @@ demo: lib
 
 check: lib
 	bash scripts/check.sh
+
+# The kernel module: build it, boot Debian's kernel under qemu, load it and
+# run kmod/tests there (installs qemu and the kernel headers as root).
+check-kmod:
+	bash kmod/scripts/guest.sh
 
 # Benchmarks: door_call next to the IPC floors and alternatives (see benches/README.md).
 bench: lib

@@ -1,0 +1,90 @@
+#!/bin/sh
+# PID 1 of the test guest: load door.ko, run every test program, check the
+# module's object counters and the kernel log, unload the module, print
+# "kmod-guest: N passed, N failed" and hand the verdict to qemu through the
+# isa-debug-exit port.  It must never exit (PID 1 exiting panics the guest,
+# which the host reports as "no verdict").
+# Settings arrive as environment variables from the kernel command line:
+# door_seed, door_fuzz_secs, door_only (comma-separated test names).
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s /bin
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+echo "guest: start"
+echo "guest: kernel $(uname -r), cpus $(cat /sys/devices/system/cpu/online)"
+export PATH=/bin
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "guest: FAIL $*"; }
+
+if insmod /payload/door.ko; then ok; else bad "insmod door.ko"; fi
+mode=$(stat -c '%a %F' /dev/door 2>/dev/null)
+if [ "$mode" = "666 character special file" ]; then ok; else bad "/dev/door is '$mode'"; fi
+
+want() {
+	[ -z "$door_only" ] && return 0
+	case ",$door_only," in *",$1,"*) return 0 ;; esac
+	return 1
+}
+for t in /payload/tests/t_*; do
+	name=$(basename "$t")
+	want "$name" || continue
+	echo "guest: --- $name"
+	timeout 300 "$t" >/tmp/out 2>&1
+	rc=$?
+	grep -v '^ok \|^--- ' /tmp/out
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' /tmp/out | tail -1)
+	if [ -n "$line" ]; then
+		p=${line%% passed*}
+		f=${line#* passed, }
+		f=${f%% failed}
+		pass=$((pass + p))
+		fail=$((fail + f))
+	fi
+	if [ "$rc" != 0 ] && { [ -z "$line" ] || [ "$f" = 0 ]; }; then
+		bad "$name exited with status $rc"
+	fi
+done
+if want doorfuzz && [ -x /payload/tests/doorfuzz ]; then
+	echo "guest: --- doorfuzz seed ${door_seed:-1} for ${door_fuzz_secs:-40}s"
+	timeout $((${door_fuzz_secs:-40} + 240)) /payload/tests/doorfuzz \
+		"${door_seed:-1}" "${door_fuzz_secs:-40}" >/tmp/out 2>&1
+	rc=$?
+	tail -20 /tmp/out
+	if [ "$rc" = 0 ]; then ok; else bad "doorfuzz exited with status $rc"; fi
+fi
+
+# Every door object, call and server record is gone once the test processes
+# have exited.  A server process's record goes away from a work item after
+# its address space is torn down: give it a moment.
+stats=/sys/kernel/debug/door/stats
+i=0
+while [ $i -lt 50 ]; do
+	[ -f $stats ] || break
+	grep -q -v ' 0$' $stats || break
+	sleep 0.2
+	i=$((i + 1))
+done
+if [ -f $stats ]; then
+	if grep -q -v ' 0$' $stats; then bad "objects left:"; cat $stats; else ok; fi
+else
+	bad "no $stats"
+fi
+if rmmod door; then ok; else bad "rmmod door"; fi
+if [ -e /dev/door ]; then bad "/dev/door still there after rmmod"; else ok; fi
+if dmesg | grep -qE 'BUG:|Oops|WARNING:|Call Trace|general protection'; then
+	bad "kernel log shows a bug:"
+	dmesg | tail -60
+else
+	ok
+fi
+echo "kmod-guest: $pass passed, $fail failed"
+# The console is a UART: let it send what is still queued before qemu exits.
+sleep 1
+if [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]; then code='\020'; else code='\021'; fi
+printf "$code" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+poweroff -f
+while :; do sleep 1; done
