@@ -244,6 +244,9 @@ fn transact(
         flags |= wire::F_RELEASE;
     }
     let hdr = Hdr::new(wire::K_CALL, flags, size as u64, fds.len() as u32);
+    // From the moment the call is out until its wait ends, a signal stays
+    // pending until the wait sees it (recv_head): none is handled unseen.
+    let mut sigs = crate::fast::SigBlock::new();
     // First message on the door: header, first chunk, [reply end, fds...].
     let first_fds = fds.len().min(sys::FDS_PER_MSG - 1).min(sys::FDS_PER_MSG);
     let (_, len0, _, fc0) = wire::message_part(0, size, fds.len());
@@ -271,7 +274,7 @@ fn transact(
     drop(rs);
     if wire::needs_go(size) || !release.is_empty() {
         // The server checks limits and stack fit before we go on.
-        let (h, mut r) = recv_head(rc.as_raw_fd(), Some(fd))?;
+        let (h, mut r) = recv_head(rc.as_raw_fd(), Some(fd), Some(&mut sigs))?;
         if h.kind != wire::K_GO {
             r.close_fds();
             return Err(if h.kind == wire::K_REPLY && h.status != 0 {
@@ -316,7 +319,8 @@ fn transact(
         };
         let _ = sys::send_fds(rc.as_raw_fd(), &[iov], &[], true);
     }
-    receive_reply_from(rc.as_raw_fd(), arg, Some(fd))
+    sigs.block();
+    receive_reply_from(rc.as_raw_fd(), arg, Some(fd), Some(&mut sigs))
 }
 
 /// The reply channel of this thread's call in progress. door_call is a
@@ -387,7 +391,14 @@ impl Scratch {
 /// mapping how the channel ended to door_call's errno.
 /// `door`: the door descriptor of a socket-path call, to tell why the
 /// channel was reset.
-fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
+/// `sigs`: the caller's signals, blocked since the call went out; the wait
+/// for the first message ends with EINTR on a handled signal, then the
+/// caller's mask is restored for the rest of the transfer.
+fn recv_head(
+    rc: RawFd,
+    door: Option<RawFd>,
+    sigs: Option<&mut crate::fast::SigBlock>,
+) -> R<(Hdr, sys::Received)> {
     let scratch = Scratch::get()?;
     let mut hdr = Hdr::default();
     let mut iov = [
@@ -400,7 +411,23 @@ fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
             iov_len: wire::CHUNK,
         },
     ];
-    let mut r = match sys::recv_fds(rc, &mut iov, 0, false) {
+    let waited = match sigs {
+        None => Ok(()),
+        Some(g) => loop {
+            if g.interrupted() {
+                break Err(libc::EINTR);
+            }
+            match g.sleep(rc, 1_000_000_000) {
+                libc::ETIMEDOUT => {}
+                libc::EINTR => break Err(libc::EINTR),
+                _ => {
+                    g.restore();
+                    break Ok(());
+                }
+            }
+        },
+    };
+    let mut r = match waited.and_then(|_| sys::recv_fds(rc, &mut iov, 0, false)) {
         Ok(r) => r,
         // Never picked up: the door was revoked or its server died first
         // (the door's server end is gone then). If the door is still
@@ -516,12 +543,17 @@ pub fn place_results(
 /// Receives a reply (the socket path's reply channel, or a fast-path
 /// channel's socket for results too large or with descriptors).
 pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>) -> R<()> {
-    receive_reply_from(rc, arg, None)
+    receive_reply_from(rc, arg, None, None)
 }
 
-fn receive_reply_from(rc: RawFd, arg: Option<&mut door_arg_t>, door: Option<RawFd>) -> R<()> {
+fn receive_reply_from(
+    rc: RawFd,
+    arg: Option<&mut door_arg_t>,
+    door: Option<RawFd>,
+    sigs: Option<&mut crate::fast::SigBlock>,
+) -> R<()> {
     let scratch = Scratch::get()?;
-    let (hdr, mut r) = recv_head(rc, door)?;
+    let (hdr, mut r) = recv_head(rc, door, sigs)?;
     let inline = r.len.saturating_sub(HDR_LEN);
     let (size, nd) = (hdr.size as usize, hdr.ndesc as usize);
     if r.ctrunc && hdr.status == 0 {
