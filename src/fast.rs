@@ -1213,7 +1213,8 @@ impl SigBlock {
         }
     }
     /// Sleeps until the channel's socket is readable (a wake-up byte, a
-    /// reply, hang-up), `ns` pass, or a signal is handled (EINTR).
+    /// reply: 0), hung up (EPIPE), `ns` pass (ETIMEDOUT), or a signal is
+    /// handled (EINTR).
     pub fn sleep(&self, fd: RawFd, ns: i64) -> i32 {
         let mut p = libc::pollfd {
             fd,
@@ -1229,6 +1230,7 @@ impl SigBlock {
         let r = unsafe { libc::ppoll(&mut p, 1, &ts, mask) };
         match r {
             0 => libc::ETIMEDOUT,
+            r if r > 0 && p.revents & (libc::POLLHUP | libc::POLLERR) != 0 => libc::EPIPE,
             r if r > 0 => 0,
             _ => sys::errno(),
         }
@@ -1347,7 +1349,7 @@ fn wait_reply(
                     },
                 );
             }
-            libc::ETIMEDOUT
+            libc::ETIMEDOUT | libc::EPIPE
                 // Is the server still there?
                 if crate::client::hung_up(sock) => {
                     return Err(
