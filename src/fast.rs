@@ -1352,17 +1352,18 @@ fn wait_reply(
             libc::ETIMEDOUT | libc::EPIPE
                 // Is the server still there?
                 if crate::client::hung_up(sock) => {
-                    return Err(
-                        match h.state.compare_exchange(
-                            C_REQ,
-                            C_DEAD,
-                            Ordering::AcqRel,
-                            Ordering::Relaxed,
-                        ) {
-                            Ok(_) => libc::EBADF,
-                            Err(_) => libc::EINTR,
-                        },
-                    );
+                    match h.state.compare_exchange(
+                        C_REQ,
+                        C_DEAD,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        // Never taken, or the door was revoked first.
+                        Ok(_) | Err(C_DEAD) => return Err(libc::EBADF),
+                        // The reply came before the hang-up: take it.
+                        Err(C_REP) => {}
+                        Err(_) => return Err(libc::EINTR),
+                    }
                 }
             _ => {}
         }
