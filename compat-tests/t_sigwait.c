@@ -11,6 +11,13 @@
  *    completes normally once the procedure gives up waiting (3 s).
  *  - signal_blocked: a caller that blocks the signal is not interrupted
  *    by it (the call completes when the procedure returns).
+ *  - signal_queue_full: a door with no server thread at all; calls with
+ *    large arguments fill its queue, so a further call waits for room to
+ *    send.  A handled signal (SA_RESTART) ends every one of these calls
+ *    with EAGAIN (no server thread ever took them), the one waiting to
+ *    send included.
+ *  - sigterm_queue_full: the same wait to send, in a process whose other
+ *    threads block SIGTERM: an unhandled SIGTERM still ends the process.
  *
  * Runs with and without the fast path (LIBDOOR_FASTPATH=0).
  */
@@ -25,6 +32,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -203,6 +211,191 @@ static void test_signal_blocked(void) {
         ;
 }
 
+/* A door of a process that has no server thread (the creation function
+ * makes none): calls to it are never taken. */
+static void no_threads(door_info_t *di) {
+    (void)di;
+}
+
+static pid_t fork_threadless_server(int *door) {
+    int sv[2], d;
+    pid_t pid;
+
+    *door = -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return (-1);
+    pid = harness_fork();
+    if (pid == 0) {
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(sv[0]);
+        (void)door_server_create(no_threads);
+        d = door_create(proc, NULL, 0);
+        if (d < 0 || send_fd(sv[1], d) != 0)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(sv[1]);
+    if (pid > 0)
+        *door = recv_fd(sv[0]);
+    close(sv[0]);
+    return (pid);
+}
+
+#define BIG     (128 * 1024) /* the largest call sent in one message */
+#define FILLERS 3
+
+struct filler {
+    pthread_t th;
+    int fd;
+    volatile int done;
+    int rc, err;
+};
+
+static void *filler_main(void *arg) {
+    struct filler *f = arg;
+    door_arg_t a;
+    char *buf = calloc(1, BIG);
+
+    memset(&a, 0, sizeof(a));
+    a.data_ptr = buf;
+    a.data_size = BIG;
+    f->rc = door_call(f->fd, &a);
+    f->err = errno;
+    free(buf);
+    __atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
+    return (NULL);
+}
+
+/* Bytes this process sent on the door that its server has not read. */
+static int unread(int fd) {
+    int n = 0;
+
+    return (ioctl(fd, TIOCOUTQ, &n) == 0 ? n : -1);
+}
+
+static void test_signal_queue_full(void) {
+    struct filler f[FILLERS];
+    int fd, i, n, left;
+    pid_t pid;
+
+    pid = fork_threadless_server(&fd);
+    REQUIRE(pid > 0 && fd >= 0);
+    handled = 0;
+    for (i = 0; i < FILLERS; i++) {
+        memset(&f[i], 0, sizeof(f[i]));
+        f[i].fd = fd;
+        REQUIRE(pthread_create(&f[i].th, NULL, filler_main, &f[i]) == 0);
+    }
+    /* Until every call ends (or 10 s): wait for the queue to hold two
+     * calls (the third cannot be sent), then signal the callers left. */
+    for (n = 0; n < 100000 && unread(fd) < 2 * 128 * 1024; n++)
+        usleep(100);
+    for (n = 0, left = FILLERS; n < 100 && left > 0; n++) {
+        for (i = 0, left = 0; i < FILLERS; i++)
+            if (!f[i].done) {
+                left++;
+                (void)pthread_kill(f[i].th, SIGUSR1);
+            }
+        usleep(100000);
+    }
+    CHECK_EQ(left, 0);
+    if (left > 0) {
+        NOTE("%d call(s) still waiting 10 s after the first signal", left);
+        (void)kill(pid, SIGKILL); /* the door goes: they end */
+    }
+    for (i = 0; i < FILLERS; i++) {
+        pthread_join(f[i].th, NULL);
+        CHECK_EQ(f[i].rc, -1);
+        if (left == 0)
+            CHECK_EQ(f[i].err, EAGAIN);
+    }
+    CHECK(handled > 0);
+    CHECK_EQ(close(fd), 0);
+    (void)kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        ;
+}
+
+/* The state letter of /proc/PID/stat ('S': sleeping), or 0. */
+static char proc_state(pid_t pid) {
+    char path[64], buf[256], *p;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return (0);
+    p = fgets(buf, sizeof(buf), f);
+    fclose(f);
+    if (p == NULL || (p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+        return (0);
+    return (p[2]);
+}
+
+static void test_sigterm_queue_full(void) {
+    int fd, st = 0, n, ready[2];
+    pid_t pid, cl, r = 0;
+    char c = 0;
+
+    pid = fork_threadless_server(&fd);
+    REQUIRE(pid > 0 && fd >= 0);
+    REQUIRE(pipe(ready) == 0);
+    cl = harness_fork();
+    REQUIRE(cl >= 0);
+    if (cl == 0) {
+        struct filler f[2];
+        sigset_t set, old;
+        int i;
+
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void)signal(SIGTERM, SIG_DFL);
+        /* The fillers block SIGTERM: only the last caller can take it. */
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set, &old);
+        for (i = 0; i < 2; i++) {
+            memset(&f[i], 0, sizeof(f[i]));
+            f[i].fd = fd;
+            if (pthread_create(&f[i].th, NULL, filler_main, &f[i]) != 0)
+                _exit(2);
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        for (n = 0; n < 100000 && unread(fd) < 2 * 128 * 1024; n++)
+            usleep(100);
+        (void)write(ready[1], &c, 1);
+        memset(&f[0], 0, sizeof(f[0]));
+        f[0].fd = fd;
+        (void)filler_main(&f[0]); /* waits for room to send */
+        _exit(3);
+    }
+    close(ready[1]);
+    /* Once the client's last call sleeps (in door_call, nothing else is
+     * left), signal until the client ends (or 10 s). */
+    (void)read(ready[0], &c, 1);
+    close(ready[0]);
+    for (n = 0; n < 10000 && proc_state(cl) != 'S'; n++)
+        usleep(100);
+    usleep(100000);
+    for (n = 0; n < 100 && r == 0; n++) {
+        (void)kill(cl, SIGTERM);
+        usleep(100000);
+        r = waitpid(cl, &st, WNOHANG);
+    }
+    if (!CHECK_EQ(r, cl)) {
+        NOTE("the client ignored SIGTERM for 10 s");
+        (void)kill(cl, SIGKILL);
+        while (waitpid(cl, &st, 0) == -1 && errno == EINTR)
+            ;
+    } else {
+        CHECK(WIFSIGNALED(st));
+        CHECK_EQ(WTERMSIG(st), SIGTERM);
+    }
+    CHECK_EQ(close(fd), 0);
+    (void)kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        ;
+}
+
 int main(int argc, char **argv) {
     struct sigaction sa;
 
@@ -215,5 +408,7 @@ int main(int argc, char **argv) {
     sigaction(SIGUSR1, &sa, NULL);
     RUN(test_signal_after_take);
     RUN(test_signal_blocked);
+    RUN(test_signal_queue_full);
+    RUN(test_sigterm_queue_full);
     return (harness_done());
 }

@@ -264,8 +264,11 @@ fn transact(
             iov_len: len0,
         });
     }
-    match sys::send_fds(fd, &iov, &all, true) {
+    match send_blocked(fd, &iov, &all, &sigs) {
         Ok(_) => {}
+        // A handled signal while the door's queue is full: no server
+        // thread has the call (illumos: EAGAIN while waiting for one).
+        Err(libc::EINTR) => return Err(libc::EAGAIN),
         Err(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::ENOTSOCK) => {
             return Err(libc::EBADF);
         }
@@ -300,11 +303,14 @@ fn transact(
                 iov_len: 1,
             }
         };
-        match sys::send_fds(rc.as_raw_fd(), &[iov], &fds[fs..fs + fc], true) {
+        match send_blocked(rc.as_raw_fd(), &[iov], &fds[fs..fs + fc], &sigs) {
             Ok(_) => {}
             // Unreadable argument memory: the call is abandoned before the
             // server runs it (it sees a short transfer and drops it).
             Err(libc::EFAULT) => return Err(libc::EFAULT),
+            // A handled signal while the server is slow to take the rest:
+            // abandoned likewise.
+            Err(libc::EINTR) => return Err(libc::EINTR),
             Err(_) => break, // refused early: the reply says why
         }
     }
@@ -317,10 +323,30 @@ fn transact(
             iov_base: (&MARK as *const u8) as *mut _,
             iov_len: 1,
         };
-        let _ = sys::send_fds(rc.as_raw_fd(), &[iov], &[], true);
+        let _ = send_blocked(rc.as_raw_fd(), &[iov], &[], &sigs);
     }
-    sigs.block();
     receive_reply_from(rc.as_raw_fd(), arg, Some(fd), Some(&mut sigs))
+}
+
+/// Sends one message of a call while the caller's signals are blocked:
+/// without blocking, and while there is no room, sleeps in `ppoll` with the
+/// caller's mask, so that a handled signal ends the wait (EINTR) and a
+/// signal whose default action stops or ends the process still does so.
+fn send_blocked(
+    fd: RawFd,
+    iov: &[libc::iovec],
+    fds: &[RawFd],
+    sigs: &crate::fast::SigBlock,
+) -> R<usize> {
+    loop {
+        match sys::send_fds_flags(fd, iov, fds, true, libc::MSG_DONTWAIT) {
+            Err(libc::EAGAIN) => {}
+            r => return r,
+        }
+        if sigs.interrupted() || sigs.wait_fd(fd, libc::POLLOUT, 1_000_000_000) == libc::EINTR {
+            return Err(libc::EINTR);
+        }
+    }
 }
 
 /// The reply channel of this thread's call in progress. door_call is a
@@ -392,8 +418,10 @@ impl Scratch {
 /// `door`: the door descriptor of a socket-path call, to tell why the
 /// channel was reset.
 /// `sigs`: the caller's signals, blocked since the call went out; the wait
-/// for the first message ends with EINTR on a handled signal, then the
-/// caller's mask is restored for the rest of the transfer.
+/// for the first message ends with EINTR on a handled signal. They stay
+/// blocked (a K_GO is followed by more sending, then the wait for the
+/// reply); `receive_reply_from` restores the caller's mask once the
+/// reply's first message is in.
 fn recv_head(
     rc: RawFd,
     door: Option<RawFd>,
@@ -420,10 +448,7 @@ fn recv_head(
             match g.sleep(rc, 1_000_000_000) {
                 libc::ETIMEDOUT => {}
                 libc::EINTR => break Err(libc::EINTR),
-                _ => {
-                    g.restore();
-                    break Ok(());
-                }
+                _ => break Ok(()),
             }
         },
     };
@@ -553,7 +578,16 @@ fn receive_reply_from(
     sigs: Option<&mut crate::fast::SigBlock>,
 ) -> R<()> {
     let scratch = Scratch::get()?;
-    let (hdr, mut r) = recv_head(rc, door, sigs)?;
+    let (hdr, mut r) = match sigs {
+        Some(g) => {
+            let head = recv_head(rc, door, Some(&mut *g));
+            // The rest of the transfer runs with the caller's mask (a
+            // signal there ends it with EINTR, as before).
+            g.restore();
+            head?
+        }
+        None => recv_head(rc, door, None)?,
+    };
     let inline = r.len.saturating_sub(HDR_LEN);
     let (size, nd) = (hdr.size as usize, hdr.ndesc as usize);
     if r.ctrunc && hdr.status == 0 {

@@ -1216,9 +1216,13 @@ impl SigBlock {
     /// reply: 0), hung up (EPIPE), `ns` pass (ETIMEDOUT), or a signal is
     /// handled (EINTR).
     pub fn sleep(&self, fd: RawFd, ns: i64) -> i32 {
+        self.wait_fd(fd, libc::POLLIN, ns)
+    }
+    /// `sleep` for other poll events (POLLOUT: room to send).
+    pub fn wait_fd(&self, fd: RawFd, events: i16, ns: i64) -> i32 {
         let mut p = libc::pollfd {
             fd,
-            events: libc::POLLIN,
+            events,
             revents: 0,
         };
         let ts = libc::timespec {
