@@ -154,6 +154,12 @@ fn futex_wait(word: &AtomicU32, val: u32, ns: i64) -> i32 {
     if r == 0 { 0 } else { sys::errno() }
 }
 
+/// How long a client naps on its wake word, rather than sleeping in ppoll,
+/// while a message other than a wake-up sits on its channel's socket (a
+/// reply that is being sent, or a hostile server's junk): a signal that
+/// comes meanwhile is noticed after at most this long.
+const JUNK_NAP_NS: i64 = 1_000_000;
+
 fn futex_wake(word: &AtomicU32) {
     // SAFETY: a shared futex wake on a live word.
     unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, 1) };
@@ -1247,8 +1253,9 @@ impl Drop for SigBlock {
 }
 
 /// Consumes the one-byte wake-ups queued on the client's end of a
-/// channel's socket (never a reply: those are longer).
-fn drain_wakes(fd: RawFd) {
+/// channel's socket (never a reply: those are longer). True if a longer
+/// message is left at the head (a reply on its way, or a peer's junk).
+fn drain_wakes(fd: RawFd) -> bool {
     let mut b = [0u8; 1];
     loop {
         // SAFETY: peeking into a local buffer; MSG_TRUNC gives the length.
@@ -1261,7 +1268,7 @@ fn drain_wakes(fd: RawFd) {
             )
         };
         if n != 1 {
-            return;
+            return n > 1;
         }
         // SAFETY: as above, now consuming that one-byte message.
         unsafe { libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
@@ -1287,6 +1294,9 @@ fn wait_reply(
     let me = cpu();
     let posted = now_ns();
     let sock = c.sock.as_raw_fd();
+    // A message other than a wake-up waits on the socket (ppoll would not
+    // sleep).
+    let mut junk = false;
     if server_cpu != me && server_cpu != u32::MAX {
         spin_while(|| h.state.load(Ordering::Acquire) != C_REP);
     }
@@ -1313,11 +1323,9 @@ fn wait_reply(
                 WITHDRAWN
             });
         }
+        // The server sends a wake-up only after REP and only if it sees
+        // csleep, so this look at the state cannot miss both.
         h.csleep.store(1, Ordering::SeqCst);
-        // Wake-ups of earlier calls (and of this one's earlier sleeps) go
-        // first, so that a wake-up found later is news; the server sends
-        // one only after REP, so this look at the state cannot miss both.
-        drain_wakes(sock);
         let s = h.state.load(Ordering::SeqCst);
         if s == C_REP || s == C_DEAD {
             continue;
@@ -1330,15 +1338,31 @@ fn wait_reply(
         // While nobody has taken the request, wake up often enough to
         // withdraw it in time.
         let nap = if s == C_REQ { 10_000_000 } else { SLEEP_NS };
-        // A handled signal, caught while we looked (it stayed pending) or
-        // while we sleep (ppoll runs it with the caller's mask): withdraw
-        // if no server took the call yet (EAGAIN), otherwise abandon it
-        // (EINTR; the server sees our socket go).
-        let r = if sigs.interrupted() {
-            libc::EINTR
+        // A handled signal, caught while we looked (it stayed pending:
+        // ppoll, which runs it with the caller's mask, returns at once) or
+        // while we sleep: withdraw if no server took the call yet (EAGAIN),
+        // otherwise abandon it (EINTR; the server sees our socket go).
+        let r = if junk {
+            // The socket stays readable: nap on the wake word instead,
+            // briefly, and look for a signal that came meanwhile.
+            let t = futex_wait(&h.cwake, w, nap.min(JUNK_NAP_NS));
+            if sigs.interrupted() {
+                libc::EINTR
+            } else if t == libc::ETIMEDOUT {
+                t // (is the server still there?)
+            } else {
+                0
+            }
         } else {
             sigs.sleep(sock, nap)
         };
+        if r == 0 {
+            // Readable: wake-ups (stale ones of earlier calls included) are
+            // consumed before the next look at the state.
+            junk = drain_wakes(sock);
+        } else if r == libc::EPIPE {
+            junk = false;
+        }
         match r {
             libc::EINTR => {
                 return Err(
@@ -1380,7 +1404,7 @@ fn wait_reply(
     let res = if status != 0 {
         Err(crate::wire::peer_errno(status))
     } else if slow {
-        drain_wakes(sock);
+        let _ = drain_wakes(sock);
         let r = crate::client::receive_reply(sock, arg).map(|_| false);
         if r.is_err() {
             // Part of that reply may still sit in the socket: never reuse
