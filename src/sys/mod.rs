@@ -289,6 +289,17 @@ struct CmsgBuf([u8; CMSG_BUF]);
 /// Sends one message made of `iov` with `fds` attached (SCM_RIGHTS),
 /// never raising SIGPIPE. Retries on EINTR only if `restart`.
 pub fn send_fds(fd: RawFd, iov: &[libc::iovec], fds: &[RawFd], restart: bool) -> R<usize> {
+    send_fds_flags(fd, iov, fds, restart, 0)
+}
+
+/// `send_fds` with extra `sendmsg` flags (MSG_DONTWAIT).
+pub fn send_fds_flags(
+    fd: RawFd,
+    iov: &[libc::iovec],
+    fds: &[RawFd],
+    restart: bool,
+    flags: i32,
+) -> R<usize> {
     debug_assert!(fds.len() <= FDS_PER_MSG);
     let mut cbuf = CmsgBuf([0; CMSG_BUF]);
     // SAFETY: msghdr is plain old data.
@@ -313,7 +324,7 @@ pub fn send_fds(fd: RawFd, iov: &[libc::iovec], fds: &[RawFd], restart: bool) ->
     }
     loop {
         // SAFETY: m describes valid iovecs and control data.
-        let r = unsafe { libc::sendmsg(fd, &m, libc::MSG_NOSIGNAL) };
+        let r = unsafe { libc::sendmsg(fd, &m, libc::MSG_NOSIGNAL | flags) };
         if r >= 0 {
             return Ok(r as usize);
         }

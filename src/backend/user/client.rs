@@ -253,6 +253,9 @@ fn transact(
         flags |= wire::F_RELEASE;
     }
     let hdr = Hdr::new(wire::K_CALL, flags, size as u64, fds.len() as u32);
+    // From the moment the call is out until its wait ends, a signal stays
+    // pending until the wait sees it (recv_head): none is handled unseen.
+    let mut sigs = super::fast::SigBlock::new();
     // First message on the door: header, first chunk, [reply end, fds...].
     let first_fds = fds.len().min(sys::FDS_PER_MSG - 1).min(sys::FDS_PER_MSG);
     let (_, len0, _, fc0) = wire::message_part(0, size, fds.len());
@@ -270,8 +273,11 @@ fn transact(
             iov_len: len0,
         });
     }
-    match sys::send_fds(fd, &iov, &all, true) {
+    match send_blocked(fd, &iov, &all, &sigs) {
         Ok(_) => {}
+        // A handled signal while the door's queue is full: no server
+        // thread has the call (illumos: EAGAIN while waiting for one).
+        Err(libc::EINTR) => return Err(libc::EAGAIN),
         Err(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN | libc::ENOTSOCK) => {
             return Err(libc::EBADF);
         }
@@ -280,7 +286,7 @@ fn transact(
     drop(rs);
     if wire::needs_go(size) || !release.is_empty() {
         // The server checks limits and stack fit before we go on.
-        let (h, mut r) = recv_head(rc.as_raw_fd(), Some(fd))?;
+        let (h, mut r) = recv_head(rc.as_raw_fd(), Some(fd), Some(&mut sigs))?;
         // No answer at this step carries descriptors: a hostile server's
         // are closed here, K_GO or not (they used to stay open with K_GO).
         r.close_fds();
@@ -308,11 +314,14 @@ fn transact(
                 iov_len: 1,
             }
         };
-        match sys::send_fds(rc.as_raw_fd(), &[iov], &fds[fs..fs + fc], true) {
+        match send_blocked(rc.as_raw_fd(), &[iov], &fds[fs..fs + fc], &sigs) {
             Ok(_) => {}
             // Unreadable argument memory: the call is abandoned before the
             // server runs it (it sees a short transfer and drops it).
             Err(libc::EFAULT) => return Err(libc::EFAULT),
+            // A handled signal while the server is slow to take the rest:
+            // abandoned likewise.
+            Err(libc::EINTR) => return Err(libc::EINTR),
             Err(_) => break, // refused early: the reply says why
         }
     }
@@ -325,10 +334,10 @@ fn transact(
             iov_base: (&MARK as *const u8) as *mut _,
             iov_len: 1,
         };
-        let _ = sys::send_fds(rc.as_raw_fd(), &[iov], &[], true);
+        let _ = send_blocked(rc.as_raw_fd(), &[iov], &[], &sigs);
     }
     let rc = rc.as_raw_fd();
-    receive_reply_from(rc, arg, Some(fd), |took| {
+    receive_reply_from(rc, arg, Some(fd), Some(&mut sigs), |took| {
         let b = if took {
             wire::ACK_TAKEN
         } else {
@@ -340,6 +349,27 @@ fn transact(
         };
         let _ = sys::send_fds(rc, &[iov], &[], true);
     })
+}
+
+/// Sends one message of a call while the caller's signals are blocked:
+/// without blocking, and while there is no room, sleeps in `ppoll` with the
+/// caller's mask, so that a handled signal ends the wait (EINTR) and a
+/// signal whose default action stops or ends the process still does so.
+fn send_blocked(
+    fd: RawFd,
+    iov: &[libc::iovec],
+    fds: &[RawFd],
+    sigs: &super::fast::SigBlock,
+) -> R<usize> {
+    loop {
+        match sys::send_fds_flags(fd, iov, fds, true, libc::MSG_DONTWAIT) {
+            Err(libc::EAGAIN) => {}
+            r => return r,
+        }
+        if sigs.interrupted() || sigs.wait_fd(fd, libc::POLLOUT, 1_000_000_000) == libc::EINTR {
+            return Err(libc::EINTR);
+        }
+    }
 }
 
 /// The reply channel of this thread's call in progress. door_call is a
@@ -410,7 +440,16 @@ impl Scratch {
 /// mapping how the channel ended to door_call's errno.
 /// `door`: the door descriptor of a socket-path call, to tell why the
 /// channel was reset.
-fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
+/// `sigs`: the caller's signals, blocked since the call went out; the wait
+/// for the first message ends with EINTR on a handled signal. They stay
+/// blocked (a K_GO is followed by more sending, then the wait for the
+/// reply); `receive_reply_from` restores the caller's mask once the
+/// reply's first message is in.
+fn recv_head(
+    rc: RawFd,
+    door: Option<RawFd>,
+    sigs: Option<&mut super::fast::SigBlock>,
+) -> R<(Hdr, sys::Received)> {
     let scratch = Scratch::get()?;
     let mut hdr = Hdr::default();
     let mut iov = [
@@ -423,7 +462,20 @@ fn recv_head(rc: RawFd, door: Option<RawFd>) -> R<(Hdr, sys::Received)> {
             iov_len: wire::CHUNK,
         },
     ];
-    let mut r = match sys::recv_fds(rc, &mut iov, 0, false) {
+    let waited = match sigs {
+        None => Ok(()),
+        Some(g) => loop {
+            if g.interrupted() {
+                break Err(libc::EINTR);
+            }
+            match g.sleep(rc, 1_000_000_000) {
+                libc::ETIMEDOUT => {}
+                libc::EINTR => break Err(libc::EINTR),
+                _ => break Ok(()),
+            }
+        },
+    };
+    let mut r = match waited.and_then(|_| sys::recv_fds(rc, &mut iov, 0, false)) {
         Ok(r) => r,
         // Never picked up: the door was revoked or its server died first
         // (the door's server end is gone then). If the door is still
@@ -541,17 +593,27 @@ pub fn place_results(
 /// tells the server whether the returned descriptors were taken, when it
 /// asks (`wire::A_ACK`).
 pub fn receive_reply(rc: RawFd, arg: Option<&mut door_arg_t>, ack: impl FnOnce(bool)) -> R<()> {
-    receive_reply_from(rc, arg, None, ack)
+    receive_reply_from(rc, arg, None, None, ack)
 }
 
 fn receive_reply_from(
     rc: RawFd,
     arg: Option<&mut door_arg_t>,
     door: Option<RawFd>,
+    sigs: Option<&mut super::fast::SigBlock>,
     ack: impl FnOnce(bool),
 ) -> R<()> {
     let scratch = Scratch::get()?;
-    let (hdr, mut r) = recv_head(rc, door)?;
+    let (hdr, mut r) = match sigs {
+        Some(g) => {
+            let head = recv_head(rc, door, Some(&mut *g));
+            // The rest of the transfer runs with the caller's mask (a
+            // signal there ends it with EINTR, as before).
+            g.restore();
+            head?
+        }
+        None => recv_head(rc, door, None)?,
+    };
     let inline = r.len.saturating_sub(HDR_LEN);
     let (size, nd) = (hdr.size as usize, hdr.ndesc as usize);
     // Our descriptor table could not take the returned descriptors (all of

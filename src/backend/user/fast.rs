@@ -106,7 +106,8 @@ struct ChanHdr {
     state: AtomicU32,
     flags: AtomicU32,
     /// Client wake word (the server bumps it when the reply is out) and
-    /// "the client sleeps on it".
+    /// "the client sleeps" (in ppoll on its end of the channel's socket:
+    /// the server then sends it a one-byte wake-up).
     cwake: AtomicU32,
     csleep: AtomicU32,
     ccpu: AtomicU32,
@@ -157,6 +158,12 @@ fn futex_wait(word: &AtomicU32, val: u32, ns: i64) -> i32 {
     let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, val, tsp) };
     if r == 0 { 0 } else { sys::errno() }
 }
+
+/// How long a client naps on its wake word, rather than sleeping in ppoll,
+/// while a message other than a wake-up sits on its channel's socket (a
+/// reply that is being sent, or a hostile server's junk): a signal that
+/// comes meanwhile is noticed after at most this long.
+const JUNK_NAP_NS: i64 = 1_000_000;
 
 fn futex_wake(word: &AtomicU32) {
     // SAFETY: a shared futex wake on a live word.
@@ -316,6 +323,10 @@ pub struct SrvChan {
     pub serving: Mutex<u64>,
     /// The client is gone or the door revoked: a thread parked here leaves.
     gone: std::sync::atomic::AtomicBool,
+    /// Threads between posting a reply in the channel and sending the
+    /// client its wake-up byte: a reply over the socket waits for them, so
+    /// that no wake-up lands among its messages.
+    waking: AtomicU32,
 }
 impl SrvChan {
     fn hdr(&self) -> &ChanHdr {
@@ -425,6 +436,7 @@ pub fn setup(door: &Arc<Door>, mem: OwnedFd, sock: OwnedFd, caller: Caller, cap:
         sock,
         serving: Mutex::new(0),
         gone: std::sync::atomic::AtomicBool::new(false),
+        waking: AtomicU32::new(0),
     });
     door.pool
         .add(chan.sock.as_raw_fd(), CHAN_TOKEN | id as u64)?;
@@ -486,7 +498,7 @@ pub fn door_revoked(door_id: u64) {
         c.gone.store(true, Ordering::Release);
         c.wake_server();
         c.hdr().cwake.fetch_add(1, Ordering::Release);
-        futex_wake(&c.hdr().cwake);
+        wake_client(&c);
         c.door.pool.remove(c.sock.as_raw_fd());
         super::control::unwatch_chan(c.sock.as_raw_fd());
     }
@@ -775,6 +787,16 @@ pub fn complete_error(chan: &SrvChan, err: i32) {
 fn finish(chan: &SrvChan, status: u32, size: u64, slow: u32) {
     *lock(&chan.serving) = 0;
     let h = chan.hdr();
+    if slow != 0 {
+        // The reply's messages follow on the socket and wake the client
+        // themselves; a wake-up for an earlier call on this channel that
+        // another thread is still sending must be out before them.
+        while chan.waking.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
+    } else {
+        chan.waking.fetch_add(1, Ordering::SeqCst);
+    }
     h.rep_status.store(status, Ordering::Relaxed);
     h.rep_size.store(size, Ordering::Relaxed);
     h.rep_slow.store(slow, Ordering::Relaxed);
@@ -782,9 +804,28 @@ fn finish(chan: &SrvChan, status: u32, size: u64, slow: u32) {
     // back as soon as it sees REP, so every write to it goes before.
     h.cwake.fetch_add(1, Ordering::SeqCst);
     h.state.store(C_REP, Ordering::SeqCst);
-    if h.csleep.load(Ordering::SeqCst) != 0 {
-        futex_wake(&h.cwake);
+    if slow == 0 {
+        if h.csleep.load(Ordering::SeqCst) != 0 {
+            wake_client(chan);
+        }
+        chan.waking.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Wakes the client of a channel: it sleeps in ppoll on its end of the
+/// channel's socket (so that no signal can slip in between its last look
+/// at the channel and its sleep), and one byte wakes it.
+fn wake_client(chan: &SrvChan) {
+    let b = 0u8;
+    // SAFETY: sending one byte from a local on our own socket.
+    unsafe {
+        libc::send(
+            chan.sock.as_raw_fd(),
+            (&b as *const u8).cast(),
+            1,
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
 }
 
 /// Marks the calling thread as serving `chan` (for cancellation).
@@ -1089,6 +1130,7 @@ fn call_on(
     h.ccpu.store(me, Ordering::Relaxed);
     h.csleep.store(0, Ordering::Relaxed);
     let wake0 = h.cwake.load(Ordering::Acquire);
+    let mut sigs = SigBlock::new();
     h.state.store(C_REQ, Ordering::SeqCst);
     // A server thread parked on this channel: wake it. Otherwise kick the
     // pool through the channel's socket: its epoll leader takes the call.
@@ -1128,7 +1170,7 @@ fn call_on(
             }
             if !ok {
                 // The server answers EFAULT (or never took the call).
-                let r = wait_reply(c, arg, wake0, server_cpu, params);
+                let r = wait_reply(c, arg, wake0, server_cpu, params, &mut sigs);
                 return match r {
                     Err(WITHDRAWN) => None,
                     _ => Some(Err(libc::EFAULT)),
@@ -1145,7 +1187,138 @@ fn call_on(
     {
         return None;
     }
-    withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params))
+    withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params, &mut sigs))
+}
+
+/// The caller's signals, blocked from the moment a request is posted until
+/// its wait is over, so that a signal cannot be handled unseen while the
+/// client spins or between its last look at the channel and its sleep: it
+/// stays pending, and the wait sees it (`interrupted`) or sleeps in `ppoll`
+/// with the caller's own mask, which a handled signal ends. Synchronous
+/// signals (faults of the argument and result copies) stay unblocked.
+/// (The socket path uses it too, around its waits for the server.)
+pub struct SigBlock {
+    old: libc::sigset_t,
+    on: bool,
+}
+impl SigBlock {
+    pub fn new() -> SigBlock {
+        let mut b = SigBlock {
+            // SAFETY: sigset_t is plain data; filled by pthread_sigmask.
+            old: unsafe { std::mem::zeroed() },
+            on: false,
+        };
+        b.block();
+        b
+    }
+    /// Blocks the signals again after `restore` (no-op if blocked).
+    pub fn block(&mut self) {
+        if self.on {
+            return;
+        }
+        // SAFETY: sigset_t is plain data, initialised by sigfillset and
+        // filled by pthread_sigmask before use.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut set);
+            for s in [
+                libc::SIGSEGV,
+                libc::SIGBUS,
+                libc::SIGILL,
+                libc::SIGFPE,
+                libc::SIGTRAP,
+                libc::SIGSYS,
+            ] {
+                libc::sigdelset(&mut set, s);
+            }
+            self.on = libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut self.old) == 0;
+        }
+    }
+    /// The caller's mask again: handlers of pending signals run now.
+    pub fn restore(&mut self) {
+        if self.on {
+            self.on = false;
+            // SAFETY: the mask saved by new().
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, ptr::null_mut()) };
+        }
+    }
+    /// Is a signal pending that the caller does not block and handles?
+    pub fn interrupted(&self) -> bool {
+        if !self.on {
+            return false;
+        }
+        // SAFETY: plain data filled by sigpending/sigaction.
+        unsafe {
+            let mut pend: libc::sigset_t = std::mem::zeroed();
+            if libc::sigpending(&mut pend) != 0 {
+                return false;
+            }
+            (1..=64).any(|s| {
+                if libc::sigismember(&pend, s) != 1 || libc::sigismember(&self.old, s) == 1 {
+                    return false;
+                }
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(s, ptr::null(), &mut sa) == 0
+                    && sa.sa_sigaction != libc::SIG_DFL
+                    && sa.sa_sigaction != libc::SIG_IGN
+            })
+        }
+    }
+    /// Sleeps until the channel's socket is readable (a wake-up byte, a
+    /// reply: 0), hung up (EPIPE), `ns` pass (ETIMEDOUT), or a signal is
+    /// handled (EINTR).
+    pub fn sleep(&self, fd: RawFd, ns: i64) -> i32 {
+        self.wait_fd(fd, libc::POLLIN, ns)
+    }
+    /// `sleep` for other poll events (POLLOUT: room to send).
+    pub fn wait_fd(&self, fd: RawFd, events: i16, ns: i64) -> i32 {
+        let mut p = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        let ts = libc::timespec {
+            tv_sec: ns / 1_000_000_000,
+            tv_nsec: ns % 1_000_000_000,
+        };
+        let mask: *const libc::sigset_t = if self.on { &self.old } else { ptr::null() };
+        // SAFETY: one valid pollfd, a valid timeout and mask.
+        let r = unsafe { libc::ppoll(&mut p, 1, &ts, mask) };
+        match r {
+            0 => libc::ETIMEDOUT,
+            r if r > 0 && p.revents & (libc::POLLHUP | libc::POLLERR) != 0 => libc::EPIPE,
+            r if r > 0 => 0,
+            _ => sys::errno(),
+        }
+    }
+}
+impl Drop for SigBlock {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
+
+/// Consumes the one-byte wake-ups queued on the client's end of a
+/// channel's socket (never a reply: those are longer). True if a longer
+/// message is left at the head (a reply on its way, or a peer's junk).
+fn drain_wakes(fd: RawFd) -> bool {
+    let mut b = [0u8; 1];
+    loop {
+        // SAFETY: peeking into a local buffer; MSG_TRUNC gives the length.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                b.as_mut_ptr().cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+            )
+        };
+        if n != 1 {
+            return n > 1;
+        }
+        // SAFETY: as above, now consuming that one-byte message.
+        unsafe { libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+    }
 }
 
 fn withdrawn_to_none(r: R<bool>) -> Option<R<bool>> {
@@ -1161,10 +1334,15 @@ fn wait_reply(
     mut wake: u32,
     server_cpu: u32,
     params: *mut door_arg_t,
+    sigs: &mut SigBlock,
 ) -> R<bool> {
     let h = c.hdr();
     let me = cpu();
     let posted = now_ns();
+    let sock = c.sock.as_raw_fd();
+    // A message other than a wake-up waits on the socket (ppoll would not
+    // sleep).
+    let mut junk = false;
     if server_cpu != me && server_cpu != u32::MAX {
         spin_while(|| h.state.load(Ordering::Acquire) != C_REP);
     }
@@ -1182,8 +1360,17 @@ fn wait_reply(
                 .compare_exchange(C_REQ, C_IDLE, Ordering::AcqRel, Ordering::Relaxed)
                 .is_ok()
         {
-            return Err(WITHDRAWN);
+            // Withdrawn: no server thread will ever run it. A signal
+            // handled meanwhile ends the call (as it would have in the
+            // sleep); otherwise the socket path sends it afresh.
+            return Err(if sigs.interrupted() {
+                libc::EAGAIN
+            } else {
+                WITHDRAWN
+            });
         }
+        // The server sends a wake-up only after REP and only if it sees
+        // csleep, so this look at the state cannot miss both.
         h.csleep.store(1, Ordering::SeqCst);
         let s = h.state.load(Ordering::SeqCst);
         if s == C_REP || s == C_DEAD {
@@ -1197,10 +1384,33 @@ fn wait_reply(
         // While nobody has taken the request, wake up often enough to
         // withdraw it in time.
         let nap = if s == C_REQ { 10_000_000 } else { SLEEP_NS };
-        match futex_wait(&h.cwake, w, nap) {
+        // A handled signal, caught while we looked (it stayed pending:
+        // ppoll, which runs it with the caller's mask, returns at once) or
+        // while we sleep: withdraw if no server took the call yet (EAGAIN),
+        // otherwise abandon it (EINTR; the server sees our socket go).
+        let r = if junk {
+            // The socket stays readable: nap on the wake word instead,
+            // briefly, and look for a signal that came meanwhile.
+            let t = futex_wait(&h.cwake, w, nap.min(JUNK_NAP_NS));
+            if sigs.interrupted() {
+                libc::EINTR
+            } else if t == libc::ETIMEDOUT {
+                t // (is the server still there?)
+            } else {
+                0
+            }
+        } else {
+            sigs.sleep(sock, nap)
+        };
+        if r == 0 {
+            // Readable: wake-ups (stale ones of earlier calls included) are
+            // consumed before the next look at the state.
+            junk = drain_wakes(sock);
+        } else if r == libc::EPIPE {
+            junk = false;
+        }
+        match r {
             libc::EINTR => {
-                // A signal: withdraw if no server took the call yet (EAGAIN),
-                // otherwise abandon it (EINTR; the server sees our socket go).
                 return Err(
                     match h.state.compare_exchange(
                         C_REQ,
@@ -1213,24 +1423,26 @@ fn wait_reply(
                     },
                 );
             }
-            libc::ETIMEDOUT
+            libc::ETIMEDOUT | libc::EPIPE
                 // Is the server still there?
-                if super::client::hung_up(c.sock.as_raw_fd()) => {
-                    return Err(
-                        match h.state.compare_exchange(
-                            C_REQ,
-                            C_DEAD,
-                            Ordering::AcqRel,
-                            Ordering::Relaxed,
-                        ) {
-                            Ok(_) => libc::EBADF,
-                            Err(_) => libc::EINTR,
-                        },
-                    );
+                if super::client::hung_up(sock) => {
+                    match h.state.compare_exchange(
+                        C_REQ,
+                        C_DEAD,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        // Never taken, or the door was revoked first.
+                        Ok(_) | Err(C_DEAD) => return Err(libc::EBADF),
+                        // The reply came before the hang-up: take it.
+                        Err(C_REP) => {}
+                        Err(_) => return Err(libc::EINTR),
+                    }
                 }
             _ => {}
         }
     }
+    sigs.restore();
     h.csleep.store(0, Ordering::Relaxed);
     let status = h.rep_status.load(Ordering::Acquire);
     let size = h.rep_size.load(Ordering::Acquire) as usize;
@@ -1238,7 +1450,8 @@ fn wait_reply(
     let res = if status != 0 {
         Err(super::wire::peer_errno(status))
     } else if slow {
-        let r = super::client::receive_reply(c.sock.as_raw_fd(), arg, |took| {
+        let _ = drain_wakes(sock);
+        let r = super::client::receive_reply(sock, arg, |took| {
             let v = if took {
                 super::wire::ACK_TAKEN
             } else {
