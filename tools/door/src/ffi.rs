@@ -26,10 +26,6 @@ unsafe extern "C" {
     pub fn libdoor_backend() -> *const libc::c_char;
 }
 
-unsafe extern "C-unwind" {
-    pub fn thr_exit(status: *mut libc::c_void) -> !;
-}
-
 pub fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }

@@ -5,7 +5,7 @@
 //! caller's credentials are in its environment (DOOR_CALLER_PID, _UID,
 //! _GID, _EUID, _EGID). A command that cannot be started, exits non-zero,
 //! is killed, runs past --timeout or writes more than --max-output fails
-//! the call: the serving thread ends, which the caller sees as EINTR
+//! the call: the procedure returns without door_return, so its thread ends, which the caller sees as EINTR
 //! (`door call` exits 5), the way a door server fails a call on illumos.
 //! At most --jobs commands run at once; further calls wait for a slot.
 
@@ -213,7 +213,8 @@ pub fn main(mut p: lexopt::Parser) -> Res {
 }
 
 /// The door's procedure. Its frame holds only `Copy` values: `door_return`
-/// never returns, and a failed call ends this thread with `thr_exit`.
+/// never returns. A failed call returns instead: libdoor then ends this
+/// server thread and the caller gets EINTR, as from a thread that exits.
 unsafe extern "C" fn serve_proc(
     _cookie: *mut libc::c_void,
     argp: *mut u8,
@@ -221,10 +222,8 @@ unsafe extern "C" fn serve_proc(
     _dp: *mut door_desc_t,
     _n: u32,
 ) {
-    let (ptr, len) = match handle(argp, size) {
-        Some(r) => r,
-        // SAFETY: ends this server thread; the caller gets EINTR.
-        None => unsafe { ffi::thr_exit(std::ptr::null_mut()) },
+    let Some((ptr, len)) = handle(argp, size) else {
+        return;
     };
     // SAFETY: ptr/len is this thread's reply buffer, untouched until the
     // thread's next call, which comes after door_return has copied it.
@@ -335,16 +334,16 @@ fn run(cfg: &Config, input: &[u8], cred: &door_cred_t) -> Result<Vec<u8>, String
         if r < 0 {
             continue; // EINTR
         }
-        if pf[1].revents != 0 {
-            if let Some(s) = stdin.as_mut() {
-                match s.write(&input[written..]) {
-                    Ok(n) => written += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(_) => written = input.len(), // the command stopped reading
-                }
-                if written >= input.len() {
-                    stdin = None;
-                }
+        if pf[1].revents != 0
+            && let Some(s) = stdin.as_mut()
+        {
+            match s.write(&input[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => written = input.len(), // the command stopped reading
+            }
+            if written >= input.len() {
+                stdin = None;
             }
         }
         if pf[0].revents != 0 {

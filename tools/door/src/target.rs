@@ -151,10 +151,10 @@ pub fn backend_of(fd: i32) -> String {
             return "user".into();
         }
     }
-    if let Ok(l) = std::fs::read_link(format!("/proc/self/fd/{fd}")) {
-        if l.as_os_str().as_bytes().starts_with(b"anon_inode:") {
-            return "kernel".into();
-        }
+    if let Ok(l) = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        && l.as_os_str().as_bytes().starts_with(b"anon_inode:")
+    {
+        return "kernel".into();
     }
     // SAFETY: the library returns a static string.
     unsafe { std::ffi::CStr::from_ptr(ffi::libdoor_backend()) }
