@@ -1,5 +1,6 @@
 # libdoor — build, install, test.
-#   make            build libdoor.so.1 (+ libdoor.so) and libdoor.a
+#   make            build libdoor.so.1 (+ libdoor.so), libdoor.a and the door command
+#   make deb        Debian packages libdoor1, libdoor-dev, door-tools (in target/deb/)
 #   make demo       build everything and run the demo door server and client
 #   make check      run every test (what CI runs)
 #   make soak       the long soak test (>= 10^7 calls; CSV and plot in compat-tests/soak/results/)
@@ -8,6 +9,8 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 CARGO ?= cargo
 CC ?= cc
@@ -15,19 +18,23 @@ REL := target/release
 VERSION := 1.0.0
 HEADERS := door.h ucred.h stropts.h thread.h sys/door.h
 
-.PHONY: all lib demo check install uninstall clean format-check bench soak
+.PHONY: all lib demo check install uninstall clean format-check bench soak deb
 
 all: lib
 
+# The workspace: the library and the door command (tools/door).
 lib:
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --workspace
 	ln -sf libdoor.so $(REL)/libdoor.so.1
 
 # Copies what `make` built (it never runs cargo: under sudo there may be
 # none on the PATH).
 install:
-	@test -f $(REL)/libdoor.so || { echo "make install: run 'make' first" >&2; exit 1; }
+	@test -f $(REL)/libdoor.so -a -f $(REL)/door || { echo "make install: run 'make' first" >&2; exit 1; }
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sys $(DESTDIR)$(PKGCONFIGDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(REL)/door $(DESTDIR)$(BINDIR)/door
+	install -m 644 man/door.1 $(DESTDIR)$(MANDIR)/man1/door.1
 	# The .pc names this install's own PREFIX/LIBDIR, so it is written anew.
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
@@ -42,6 +49,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so $(DESTDIR)$(LIBDIR)/libdoor.a
 	for h in $(HEADERS); do rm -f $(DESTDIR)$(INCLUDEDIR)/$$h; done
 	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
+	rm -f $(DESTDIR)$(BINDIR)/door $(DESTDIR)$(MANDIR)/man1/door.1
 
 demo: lib
 	$(MAKE) -C demo run

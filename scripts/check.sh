@@ -37,6 +37,9 @@ stage() {
 
 stage "cargo fmt" cargo fmt --check
 stage "cargo clippy" cargo clippy --release --locked --all-targets -- -D warnings
+# The door command (its binary only: the library refuses test builds'
+# panic=unwind, so the command is tested from the outside, below).
+stage "cargo clippy (door command)" cargo clippy --release --locked -p door-tools -- -D warnings
 stage "cargo test" cargo test --release --locked
 stage "headers and ABI" bash compat-tests/abi/check-headers.sh "$ROOT"
 stage "ELF symbols and SONAME" bash compat-tests/abi/check-elf.sh target/release/libdoor.so "$ROOT"
@@ -80,7 +83,8 @@ destdir() {
     make -s install PREFIX=/usr/local DESTDIR="$d" >/dev/null || return 1
     local want="usr/local/include/door.h usr/local/include/sys/door.h usr/local/include/ucred.h
         usr/local/include/stropts.h usr/local/include/thread.h usr/local/lib/libdoor.so.1 usr/local/lib/libdoor.so
-        usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc"
+        usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc usr/local/bin/door
+        usr/local/share/man/man1/door.1"
     local ok=0 bad=0
     for f in $want; do
         if [ -e "$d/$f" ]; then ok=$((ok + 1)); else echo "missing after install: $f"; bad=$((bad + 1)); fi
@@ -97,6 +101,12 @@ stage "install/uninstall with DESTDIR" destdir
 if [ -d demo ]; then
     stage "demo" make -s -C demo run
 fi
+
+# The door command: serve, call, info, ls and bench against each other and
+# against the demo server, error cases and another user's view included.
+# Its man page must be lint-clean.
+stage "door command" bash tools/door/tests.sh
+stage "door(1) man page lint" mandoc -Tlint -W warning man/door.1
 
 echo
 if [ ${#FAILED_STAGES[@]} -gt 0 ]; then
