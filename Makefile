@@ -71,6 +71,18 @@ clean:
 	$(MAKE) -C demo clean
 	$(MAKE) -C compat-tests/soak clean
 
+# Debian packages (debian/): libdoor1, libdoor-dev, door-tools in target/deb/.
+# Built by dpkg-buildpackage from a copy of the tree (so dpkg's ../*.deb and
+# the package build's own cargo output stay under target/deb), offline,
+# from the crates that `cargo fetch` brings for the committed Cargo.lock.
+deb:
+	$(CARGO) fetch --locked
+	rm -rf target/deb && mkdir -p target/deb/src
+	tar --exclude=./target --exclude=./.git --exclude=./fuzz/target --exclude='./compat-tests/build*' \
+	    -cf - . | tar -xf - -C target/deb/src
+	cd target/deb/src && dpkg-buildpackage -us -uc -b
+	@ls target/deb/*.deb
+
 # Soak: >= 10^7 door calls across 8 processes x 8 threads with descriptor
 # passing, revoke, fork and fattach churn; writes
 # compat-tests/soak/results/soak.{csv,png,txt} (see compat-tests/soak/soak.c).

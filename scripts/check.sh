@@ -108,6 +108,12 @@ fi
 stage "door command" bash tools/door/tests.sh
 stage "door(1) man page lint" mandoc -Tlint -W warning man/door.1
 
+# Debian packages: built by dpkg-buildpackage (make deb), then lintian,
+# their contents, and a textbook server and client compiled against them
+# unpacked into a scratch root (scripts/deb-test.sh).
+stage "Debian packages (make deb)" make -s deb
+stage "Debian packages: lintian, contents, use" bash scripts/deb-test.sh
+
 echo
 if [ ${#FAILED_STAGES[@]} -gt 0 ]; then
     echo "failed stages: ${FAILED_STAGES[*]}"
