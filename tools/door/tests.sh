@@ -140,6 +140,30 @@ else
     bad "demo server" "no $DEMO (make -C demo)"
 fi
 
+# --- a server that returns descriptors and large results (testsrv.c)
+if cc -O2 -Wall -I"$ROOT/include" -o "$T/testsrv" "$ROOT/tools/door/testsrv.c" \
+    -L"$ROOT/target/release" -ldoor -pthread -Wl,-rpath,"$ROOT/target/release"; then
+    "$T/testsrv" "$T/ts" >"$T/ts.log" 2>&1 &
+    TP=$!; PIDS+=("$TP")
+    wait_door "$T/ts" || bad "testsrv attached" "$(cat "$T/ts.log")"
+    "$DOOR" call --data fd "$T/ts" >"$T/fd.out" 2>"$T/fd.err"; rc=$?
+    if [ "$rc" -eq 0 ] && [ "$(cat "$T/fd.out")" = two ] &&
+        grep -qE "^door: received descriptor [0-9]+: character device$" "$T/fd.err" &&
+        grep -qE "^door: received descriptor [0-9]+: door \(id [0-9]+, server pid $TP\)$" "$T/fd.err"; then
+        ok "call: reply descriptors' types on standard error"
+    else
+        bad "call: reply descriptors' types" "exit $rc: $(cat "$T/fd.out" "$T/fd.err")"
+    fi
+    expect "call --json: reply descriptors" 0 '"data":"two",.*"descriptors":\[\{"fd":[0-9]+,"type":"character device"\},\{"fd":[0-9]+,"type":"door \(id [0-9]+, server pid '"$TP"'\)"\}\]' "$DOOR" call --json --data fd "$T/ts"
+    n=$("$DOOR" call --data big "$T/ts" | wc -c)
+    if [ "$n" -eq 200000 ]; then ok "call: a 200000-byte reply (beyond the reply buffer)"; else bad "call: large reply" "got $n bytes"; fi
+    expect "call --desc twice: the server gets two descriptors" 0 "^2 descriptors, x$" "$DOOR" call --desc "$T/arg" --desc /dev/null --data x "$T/ts"
+    expect "call --desc of a missing file: exit 4" 4 "No such file" "$DOOR" call --desc "$T/missing" "$T/ts"
+    expect "bench the test server" 0 '"calls":50,' "$DOOR" bench --json --count 50 "$T/ts"
+else
+    bad "testsrv compiles"
+fi
+
 # --- another user: permissions
 if [ "$ROOTMODE" = 1 ]; then
     expect "another user calls a 0644 door; the command sees its uid" 0 "^ok 65534 " as_nobody "$DOOR" call --data x "$T/fail"
