@@ -111,7 +111,11 @@ stage "door(1) man page lint" mandoc -Tlint -W warning man/door.1
 # Debian packages: built by dpkg-buildpackage (make deb), then lintian,
 # their contents, and a textbook server and client compiled against them
 # unpacked into a scratch root (scripts/deb-test.sh).
-stage "Debian packages (make deb)" make -s deb
+debbuild() {
+    make -s deb >"$LOG/deb.log" 2>&1 || { tail -n 40 "$LOG/deb.log"; return 1; }
+    ls target/deb/*.deb
+}
+stage "Debian packages (make deb)" debbuild
 stage "Debian packages: lintian, contents, use" bash scripts/deb-test.sh
 
 echo

@@ -75,6 +75,10 @@ expect "ls lists it" 0 "^$T/upper +$SP +$SP +[0-9]+ +user +DOOR_REFUSE_DESC$" "$
 expect "ls --json" 0 "\\{\"path\":\"$T/upper\",\"attached_by\":$SP,\"server_pid\":$SP,\"door_id\":[0-9]+,\"attributes\":64," "$DOOR" ls --json
 expect "bench --count --json" 0 '"calls":200,"size":16,"backend":"user",.*"p50_ns":[0-9]+' "$DOOR" bench --count 200 --json "$T/upper"
 expect "bench text" 0 "latency \\(us\\): min [0-9.]+ +p50 [0-9.]+ +p90" "$DOOR" bench --count 200 --size 8 "$T/upper"
+if command -v script >/dev/null; then
+    expect "bench on a terminal shows a progress line" 0 "door bench: 1/20 calls" \
+        script -qec "'$DOOR' bench --count 20 '$T/upper'" /dev/null
+fi
 expect "call --desc on a DOOR_REFUSE_DESC door: ENOTSUP, exit 1" 1 "Operation not supported" "$DOOR" call --desc "$T/arg" "$T/upper"
 expect "serve where a door is attached: exit 1" 1 "already attached" "$DOOR" serve "$T/upper" -- cat
 
