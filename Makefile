@@ -1,5 +1,6 @@
 # libdoor — build, install, test.
-#   make            build libdoor.so.1 (+ libdoor.so) and libdoor.a
+#   make            build libdoor.so.1 (+ libdoor.so), libdoor.a and the door command
+#   make deb        Debian packages libdoor1, libdoor-dev, door-tools (in target/deb/)
 #   make demo       build everything and run the demo door server and client
 #   make check      run every test (what CI runs)
 #   make check-kmod build the /dev/door kernel module and test it in a qemu guest (kmod/README.md)
@@ -10,6 +11,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 # Debug info of the installed libdoor.so.1 goes to a separate file here, in
 # the layout gdb searches (its debug-file-directory, then the library's
@@ -35,20 +37,25 @@ MAN7 := $(notdir $(wildcard man/*.7))
 # Alias pages, installed as symlinks: NAME=PAGE (both in man3).
 MANLINKS := $(shell sed -e 's/\#.*//' man/links 2>/dev/null)
 
-.PHONY: all lib demo check check-kmod install uninstall ldconfig clean format-check bench soak man-lint version
+.PHONY: all lib demo check check-kmod install uninstall ldconfig clean format-check bench soak man-lint version deb
 
 all: lib
 
+# The workspace: the library and the door command (tools/door).
 lib:
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --workspace
 	ln -sf libdoor.so $(REL)/libdoor.so.1
 
 # Copies what `make` built (it never runs cargo: under sudo there may be
 # none on the PATH).
 install:
-	@test -f $(REL)/libdoor.so || { echo "make install: run 'make' first" >&2; exit 1; }
+	@test -f $(REL)/libdoor.so -a -f $(REL)/door || { echo "make install: run 'make' first" >&2; exit 1; }
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sys $(DESTDIR)$(PKGCONFIGDIR) \
 	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(REL)/door $(DESTDIR)$(BINDIR)/door
+	[ -z "$(STRIP)" ] || $(STRIP) --strip-unneeded $(DESTDIR)$(BINDIR)/door
+	install -m 644 man/door.1 $(DESTDIR)$(MANDIR)/man1/door.1
 	# The .pc names this install's own PREFIX/LIBDIR, so it is written anew.
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
@@ -84,6 +91,7 @@ uninstall:
 	rm -f $(DESTDIR)$(DEBUGDIR)$(LIBDIR)/libdoor.so.1.debug
 	for h in $(HEADERS); do rm -f $(DESTDIR)$(INCLUDEDIR)/$$h; done
 	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
+	rm -f $(DESTDIR)$(BINDIR)/door $(DESTDIR)$(MANDIR)/man1/door.1
 	for m in $(MAN3); do rm -f $(DESTDIR)$(MANDIR)/man3/$$m; done
 	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$m; done
 	for l in $(MANLINKS); do rm -f $(DESTDIR)$(MANDIR)/man3/$${l%%=*}; done
@@ -134,6 +142,18 @@ clean:
 	$(MAKE) -C compat-tests clean
 	$(MAKE) -C demo clean
 	$(MAKE) -C compat-tests/soak clean
+
+# Debian packages (debian/): libdoor1, libdoor-dev, door-tools in target/deb/.
+# Built by dpkg-buildpackage from a copy of the tree (so dpkg's ../*.deb and
+# the package build's own cargo output stay under target/deb), offline,
+# from the crates that `cargo fetch` brings for the committed Cargo.lock.
+deb:
+	$(CARGO) fetch --locked
+	rm -rf target/deb && mkdir -p target/deb/src
+	tar --exclude=./target --exclude=./.git --exclude=./fuzz/target --exclude='./compat-tests/build*' \
+	    -cf - . | tar -xf - -C target/deb/src
+	cd target/deb/src && dpkg-buildpackage -us -uc -b
+	@ls target/deb/*.deb
 
 # Soak: >= 10^7 door calls across 8 processes x 8 threads with descriptor
 # passing, revoke, fork and fattach churn; writes

@@ -37,6 +37,9 @@ stage() {
 
 stage "cargo fmt" cargo fmt --check
 stage "cargo clippy" cargo clippy --release --locked --all-targets -- -D warnings
+# The door command (its binary only: the library refuses test builds'
+# panic=unwind, so the command is tested from the outside, below).
+stage "cargo clippy (door command)" cargo clippy --release --locked -p door-tools -- -D warnings
 stage "cargo test" cargo test --release --locked
 stage "headers and ABI" bash compat-tests/abi/check-headers.sh "$ROOT"
 stage "ELF symbols and SONAME" bash compat-tests/abi/check-elf.sh target/release/libdoor.so "$ROOT"
@@ -105,7 +108,8 @@ destdir() {
         usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc
         usr/local/lib/debug/usr/local/lib/libdoor.so.1.debug
         usr/local/share/man/man3/door_call.3c usr/local/share/man/man3/door_unbind.3c
-        usr/local/share/man/man7/libdoor.7"
+        usr/local/share/man/man7/libdoor.7
+        usr/local/bin/door usr/local/share/man/man1/door.1"
     local ok=0 bad=0
     for f in $want; do
         if [ -e "$d/$f" ]; then ok=$((ok + 1)); else echo "missing after install: $f"; bad=$((bad + 1)); fi
@@ -140,6 +144,21 @@ if [ -d demo ]; then
     # The textbook door server and client (Solaris sources, built unmodified).
     stage "textbook" make -s -C demo textbook
 fi
+
+# The door command: serve, call, info, ls and bench against each other and
+# against the demo server, error cases and another user's view included.
+# Its man page must be lint-clean.
+stage "door command" bash tools/door/tests.sh
+
+# Debian packages: built by dpkg-buildpackage (make deb), then lintian,
+# their contents, and a textbook server and client compiled against them
+# unpacked into a scratch root (scripts/deb-test.sh).
+debbuild() {
+    make -s deb >"$LOG/deb.log" 2>&1 || { tail -n 40 "$LOG/deb.log"; return 1; }
+    ls target/deb/*.deb
+}
+stage "Debian packages (make deb)" debbuild
+stage "Debian packages: lintian, contents, use" bash scripts/deb-test.sh
 
 echo
 if [ ${#FAILED_STAGES[@]} -gt 0 ]; then

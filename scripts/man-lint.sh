@@ -12,7 +12,7 @@ if ! command -v mandoc >/dev/null; then
 fi
 p=0
 f=0
-for page in man/*.3c man/*.7; do
+for page in man/*.1 man/*.3c man/*.7; do
     [ -e "$page" ] || continue
     out=$(mandoc -Tlint -Wwarning "$page" 2>&1)
     rc=$?
