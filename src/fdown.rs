@@ -54,6 +54,7 @@ pub fn owned(fd: libc::c_int) -> bool {
 /// The application is closing (or replacing) `fd`: async-signal-safe.
 #[inline]
 pub fn app_closing(fd: libc::c_int) {
+    crate::preload::forget(fd);
     if let Some((w, b)) = slot(fd)
         && w.load(Ordering::Relaxed) & b != 0
         && w.fetch_and(!b, Ordering::AcqRel) & b != 0
@@ -64,6 +65,7 @@ pub fn app_closing(fd: libc::c_int) {
 
 /// The application is closing every descriptor from `lo` to `hi` (inclusive).
 pub fn app_closing_range(lo: libc::c_uint, hi: libc::c_uint) {
+    crate::preload::forget_range(lo, hi);
     let lo = lo as usize;
     let hi = (hi as usize).min(MAX - 1);
     if lo > hi {

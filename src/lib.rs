@@ -21,6 +21,7 @@ mod fault;
 mod fdown;
 mod fdwatch;
 mod naming;
+mod preload;
 mod server;
 mod sys;
 mod thr;

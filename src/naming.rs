@@ -52,15 +52,17 @@ impl FileKey {
 fn statx_key(dirfd: RawFd, path: &CStr, flags: i32) -> R<FileKey> {
     // SAFETY: statx is plain old data; zeroed is valid.
     let mut sx: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: path is NUL-terminated; sx is writable.
+    // SAFETY: path is NUL-terminated; sx is writable. The system call,
+    // not libc's statx, which the preload library interposes.
     sys::cvt(unsafe {
-        libc::statx(
+        libc::syscall(
+            libc::SYS_statx,
             dirfd,
             path.as_ptr(),
             flags,
             libc::STATX_BASIC_STATS | libc::STATX_BTIME,
             &mut sx,
-        )
+        ) as libc::c_int
     })?;
     let btime = if sx.stx_mask & libc::STATX_BTIME != 0 {
         (sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec)
@@ -252,6 +254,21 @@ pub fn resolve(fd: RawFd) -> bool {
     };
     let _ = sys::close(door);
     done
+}
+
+/// Does the file `covered` (an O_PATH descriptor) carry a rendezvous name
+/// whose listener is alive and runs as the file's owner or root? (The
+/// preload library's `stat`; the name derived from a file without the
+/// attribute is not tried.)
+pub fn attached_alive(covered: RawFd) -> bool {
+    let Ok(k) = key_of_fd(covered) else {
+        return false;
+    };
+    let Ok(name) = published_name(covered, true) else {
+        return false;
+    };
+    let dl = Deadline::after_ms(crate::control::ANSWER_MS);
+    connect(&name, k.uid, &dl).is_ok()
 }
 
 /// Is something attached to the file (`covered`: our O_PATH descriptor)

@@ -747,8 +747,9 @@ pub fn raw(fd: &OwnedFd) -> RawFd {
 /// fstat, returning (st_mode, st_dev, st_ino, st_uid).
 pub fn fstat(fd: RawFd) -> R<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::zeroed();
-    // SAFETY: st is a writable struct stat.
-    cvt(unsafe { libc::fstat(fd, st.as_mut_ptr()) })?;
+    // SAFETY: st is a writable struct stat. The system call, not libc's
+    // fstat, which the preload library interposes.
+    cvt(unsafe { libc::syscall(libc::SYS_fstat, fd, st.as_mut_ptr()) as libc::c_int })?;
     // SAFETY: filled by the kernel.
     Ok(unsafe { st.assume_init() })
 }

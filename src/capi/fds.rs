@@ -33,6 +33,19 @@ pub(crate) fn close_wrapper() -> usize {
     close as *const () as usize
 }
 
+/// libdoor's own dup3, for the library's callers (the preload entry points).
+///
+/// # Safety
+/// As for dup3(2).
+pub(crate) unsafe fn dup3_wrapper(
+    old: libc::c_int,
+    new: libc::c_int,
+    flags: libc::c_int,
+) -> libc::c_int {
+    // SAFETY: as the caller promises.
+    unsafe { dup3(old, new, flags) }
+}
+
 /// dup2(2): `new` is closed (replaced) first.
 ///
 /// # Safety

@@ -5,11 +5,12 @@
 mod door;
 mod fds;
 mod ids;
+mod preload;
 mod stropts;
 mod thread;
 mod ucred;
 
-pub(crate) use fds::close_wrapper;
+pub(crate) use fds::{close_wrapper, dup3_wrapper};
 
 use crate::sys::{self, R};
 
