@@ -20,7 +20,7 @@ HEADERS := door.h ucred.h stropts.h thread.h sys/door.h
 all: lib
 
 lib:
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --workspace
 	ln -sf libdoor.so $(REL)/libdoor.so.1
 
 # Copies what `make` built (it never runs cargo: under sudo there may be

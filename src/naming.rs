@@ -104,24 +104,28 @@ fn fd_path(fd: RawFd) -> std::ffi::CString {
 /// `by_path`: read through /proc/self/fd (an O_PATH descriptor of ours).
 fn published_name(fd: RawFd, by_path: bool) -> R<Vec<u8>> {
     let mut buf = [0u8; 64];
+    // The system calls, not libc's entries: a preloaded library (fakeroot)
+    // may keep extended attributes of its own instead of the file's.
     let n = if by_path {
         let p = fd_path(fd);
         // SAFETY: p is NUL-terminated; buf is writable for its length.
         unsafe {
-            libc::getxattr(
+            libc::syscall(
+                libc::SYS_getxattr,
                 p.as_ptr(),
                 wire::RDV_XATTR.as_ptr(),
-                buf.as_mut_ptr().cast(),
+                buf.as_mut_ptr(),
                 buf.len(),
             )
         }
     } else {
         // SAFETY: as above, on a descriptor.
         unsafe {
-            libc::fgetxattr(
+            libc::syscall(
+                libc::SYS_fgetxattr,
                 fd,
                 wire::RDV_XATTR.as_ptr(),
-                buf.as_mut_ptr().cast(),
+                buf.as_mut_ptr(),
                 buf.len(),
             )
         }
@@ -142,14 +146,16 @@ fn published_name(fd: RawFd, by_path: bool) -> R<Vec<u8>> {
 fn publish(covered: RawFd, name: &[u8]) -> R<()> {
     let p = fd_path(covered);
     // SAFETY: p and the attribute name are NUL-terminated; name is readable.
+    // The system call, as in `published_name`.
     sys::cvt(unsafe {
-        libc::setxattr(
+        libc::syscall(
+            libc::SYS_setxattr,
             p.as_ptr(),
             wire::RDV_XATTR.as_ptr(),
-            name.as_ptr().cast(),
+            name.as_ptr(),
             name.len(),
             0,
-        )
+        ) as libc::c_int
     })
     .map(|_| ())
 }
@@ -159,8 +165,8 @@ fn publish(covered: RawFd, name: &[u8]) -> R<()> {
 pub fn unpublish(covered: RawFd, name: &[u8]) {
     if published_name(covered, true).ok().as_deref() == Some(name) {
         let p = fd_path(covered);
-        // SAFETY: both strings are NUL-terminated.
-        unsafe { libc::removexattr(p.as_ptr(), wire::RDV_XATTR.as_ptr()) };
+        // SAFETY: both strings are NUL-terminated (the system call, as above).
+        unsafe { libc::syscall(libc::SYS_removexattr, p.as_ptr(), wire::RDV_XATTR.as_ptr()) };
     }
 }
 

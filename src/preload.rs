@@ -108,8 +108,17 @@ pub fn fd_is_door(fd: RawFd) -> bool {
 /// The size of the rendezvous attribute on the file `fd`, if it has one
 /// (one `fgetxattr` that reads nothing).
 fn has_rendezvous(fd: RawFd) -> bool {
-    // SAFETY: a size query: NULL buffer of length 0.
-    unsafe { libc::fgetxattr(fd, crate::wire::RDV_XATTR.as_ptr(), std::ptr::null_mut(), 0) > 0 }
+    // SAFETY: a size query: NULL buffer of length 0 (the system call, not
+    // another preload's fgetxattr).
+    unsafe {
+        libc::syscall(
+            libc::SYS_fgetxattr,
+            fd,
+            crate::wire::RDV_XATTR.as_ptr(),
+            std::ptr::null_mut::<libc::c_void>(),
+            0usize,
+        ) > 0
+    }
 }
 
 /// The preload library opened `fd` (not O_PATH). If the file carries a

@@ -84,6 +84,23 @@ extern "C" fn init() {
 #[unsafe(link_section = ".init_array")]
 static INIT: extern "C" fn() = init;
 
+thread_local! {
+    /// This thread is inside one of our fix-ups: the libc functions it
+    /// calls (and other preloads' wrappers of them, which may call `stat`
+    /// again, as fakeroot's `getxattr` does) are only forwarded.
+    static BUSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` unless this thread is already inside a fix-up.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    if BUSY.with(|b| b.replace(true)) {
+        return None;
+    }
+    let r = f();
+    BUSY.with(|b| b.set(false));
+    Some(r)
+}
+
 // ---------------------------------------------------------------------------
 // The next definition of each wrapped function.
 
@@ -270,15 +287,23 @@ fn lib() -> Option<Lib> {
 fn fd_is_door(fd: c_int) -> bool {
     let e = errno();
     // SAFETY: sockaddr_un is plain data; getpeername writes at most `len`.
+    // System calls, not libc's entries, which other preloads may wrap.
     let looks = unsafe {
         let mut sa: libc::sockaddr_un = std::mem::zeroed();
         let mut len = size_of::<libc::sockaddr_un>() as libc::socklen_t;
-        libc::getpeername(fd, (&mut sa as *mut libc::sockaddr_un).cast(), &mut len) == 0 && {
-            let off = size_of::<libc::sa_family_t>();
-            let n = (len as usize).saturating_sub(off).min(sa.sun_path.len());
-            let p = std::slice::from_raw_parts(sa.sun_path.as_ptr().cast::<u8>(), n);
-            n > DOOR_NAME_PREFIX.len() && p[0] == 0 && p[1..].starts_with(DOOR_NAME_PREFIX)
-        }
+        let sap: *mut libc::sockaddr_un = &mut sa;
+        libc::syscall(
+            libc::SYS_getpeername,
+            fd,
+            sap,
+            &mut len as *mut libc::socklen_t,
+        ) == 0
+            && {
+                let off = size_of::<libc::sa_family_t>();
+                let n = (len as usize).saturating_sub(off).min(sa.sun_path.len());
+                let p = std::slice::from_raw_parts(sa.sun_path.as_ptr().cast::<u8>(), n);
+                n > DOOR_NAME_PREFIX.len() && p[0] == 0 && p[1..].starts_with(DOOR_NAME_PREFIX)
+            }
     };
     let yes = looks && lib().is_some_and(|l| l.fd_is_door(fd));
     set_errno(e);
@@ -323,13 +348,21 @@ fn has_rendezvous(dirfd: c_int, path: *const c_char, nofollow: bool) -> bool {
         buf[n] = 0;
         buf.as_ptr().cast()
     };
+    // The system call: other preloads' getxattr may call stat (fakeroot's does).
+    let nr = if nofollow {
+        libc::SYS_lgetxattr
+    } else {
+        libc::SYS_getxattr
+    };
     // SAFETY: a size query (NULL buffer, 0 bytes) on a NUL-terminated path.
     let r = unsafe {
-        if nofollow {
-            libc::lgetxattr(target, RDV_XATTR.as_ptr().cast(), ptr::null_mut(), 0)
-        } else {
-            libc::getxattr(target, RDV_XATTR.as_ptr().cast(), ptr::null_mut(), 0)
-        }
+        libc::syscall(
+            nr,
+            target,
+            RDV_XATTR.as_ptr(),
+            ptr::null_mut::<c_void>(),
+            0usize,
+        )
     };
     r > 0
 }
@@ -356,7 +389,7 @@ fn may_cover(mode: u32) -> bool {
 fn fix_fd(fd: c_int, st: *mut libc::stat) {
     // SAFETY: the next fstat filled *st.
     let st = unsafe { &mut *st };
-    if st.st_mode & S_IFMT == libc::S_IFSOCK && fd_is_door(fd) {
+    if st.st_mode & S_IFMT == libc::S_IFSOCK && guarded(|| fd_is_door(fd)) == Some(true) {
         st.st_mode = (st.st_mode & !S_IFMT) | S_IFDOOR;
         st.st_size = 0;
     }
@@ -367,7 +400,7 @@ fn fix_fd(fd: c_int, st: *mut libc::stat) {
 fn fix_path(dirfd: c_int, path: *const c_char, flags: c_int, st: *mut libc::stat) {
     // SAFETY: the next stat filled *st.
     let st = unsafe { &mut *st };
-    if may_cover(st.st_mode) && path_is_door(dirfd, path, flags) {
+    if may_cover(st.st_mode) && guarded(|| path_is_door(dirfd, path, flags)) == Some(true) {
         st.st_mode = (st.st_mode & !S_IFMT) | S_IFDOOR;
         st.st_size = 0;
         st.st_nlink = 1;
@@ -556,9 +589,13 @@ pub unsafe extern "C" fn statx(
     }
     let mode = sx.stx_mode as u32;
     let door = if flags & libc::AT_EMPTY_PATH != 0 && empty(path) {
-        dirfd != libc::AT_FDCWD && mode & S_IFMT == libc::S_IFSOCK && fd_is_door(dirfd)
+        dirfd != libc::AT_FDCWD
+            && mode & S_IFMT == libc::S_IFSOCK
+            && guarded(|| fd_is_door(dirfd)) == Some(true)
     } else {
-        !path.is_null() && may_cover(mode) && path_is_door(dirfd, path, flags)
+        !path.is_null()
+            && may_cover(mode)
+            && guarded(|| path_is_door(dirfd, path, flags)) == Some(true)
     };
     if door {
         sx.stx_mode = ((mode & !S_IFMT) | S_IFDOOR) as u16;
@@ -578,12 +615,24 @@ fn opened(fd: c_int, oflags: c_int) {
     if fd < 0 || oflags & libc::O_PATH != 0 || !active() {
         return;
     }
+    guarded(|| opened_unguarded(fd, oflags));
+}
+
+fn opened_unguarded(fd: c_int, oflags: c_int) {
     let e = errno();
     if let Some(l) = lib_if_loaded(false) {
         l.opened(fd, oflags);
     } else {
         // SAFETY: a size query (NULL buffer, 0 bytes) on a descriptor.
-        let has = unsafe { libc::fgetxattr(fd, RDV_XATTR.as_ptr().cast(), ptr::null_mut(), 0) } > 0;
+        let has = unsafe {
+            libc::syscall(
+                libc::SYS_fgetxattr,
+                fd,
+                RDV_XATTR.as_ptr(),
+                ptr::null_mut::<c_void>(),
+                0usize,
+            )
+        } > 0;
         if has && let Some(l) = lib() {
             l.opened(fd, oflags);
         }
@@ -702,7 +751,7 @@ fn door_dup(old: c_int, how: c_int, arg: c_int, flags: c_int) -> Option<c_int> {
         return None;
     }
     let l = lib_if_loaded(false)?;
-    match l.dup(old, how, arg, flags) {
+    match guarded(|| l.dup(old, how, arg, flags))? {
         -2 => None,
         r => Some(r),
     }
@@ -828,7 +877,7 @@ macro_rules! fork_fn {
             {
                 // The child, after libc's and everyone's fork handlers: its
                 // inherited door descriptors get references of their own.
-                l.fork_child();
+                guarded(|| l.fork_child());
             }
             pid
         }
