@@ -121,6 +121,17 @@ static int call_ok(int d) {
     return (a.data_size == 5 && strcmp(a.data_ptr, "pong") == 0);
 }
 
+/* door_call with room for results: 0 on success, else errno. */
+static int call_errno(int d) {
+    char buf[16];
+    door_arg_t a;
+
+    memset(&a, 0, sizeof(a));
+    a.rbuf = buf;
+    a.rsize = sizeof(buf);
+    return (door_call(d, &a) == 0 ? 0 : errno);
+}
+
 static mode_t fmt_of_fd(int fd) {
     struct stat st;
 
@@ -184,7 +195,7 @@ static void unref_reset(void) {
 /* ------------------------------------------------------------ stat family */
 
 static void test_fstat_door_fd(void) {
-    int before = count_fds();
+    int before = count_fds_stable();
     int d = door_create(pong, NULL, 0);
     int sv[2], f;
     struct stat st;
@@ -313,7 +324,7 @@ static void test_stat_remote_and_dead(void) {
         int fd = open(p, O_RDONLY);
 
         CHECK_EQ(fmt_of_fd(fd), S_IFREG);
-        expect_errno(door_call(fd, NULL), EBADF);
+        CHECK_EQ(call_errno(fd), EBADF);
         (void)close(fd);
     }
     (void)close(pfd[0]);
@@ -389,10 +400,10 @@ static void test_open_before_fattach(void) {
     REQUIRE(fattach(d, p) == 0);
     /* illumos: the old descriptor names the covered file, for good. */
     CHECK_EQ(fmt_of_fd(old), S_IFREG);
-    expect_errno(door_call(old, NULL), EBADF);
+    CHECK_EQ(call_errno(old), EBADF);
     expect_errno(door_info(old, &di), EBADF);
-    CHECK_EQ(read(old, buf, sizeof(buf)), 17);
-    CHECK_EQ(fmt_of_fd(old), S_IFREG);
+    if (CHECK_EQ(fmt_of_fd(old), S_IFREG)) /* (a door would block a read) */
+        CHECK_EQ(read(old, buf, sizeof(buf)), 17);
     /* A new open is the door. */
     fresh = open(p, O_RDONLY);
     CHECK_EQ(fmt_of_fd(fresh), S_IFDOOR);
@@ -408,13 +419,13 @@ static void test_open_before_fattach(void) {
 
 static int wait_unref(int n) {
     while (unref_count < n)
-        if (wait_sem(&unref_sem, 30) != 0)
+        if (wait_sem(&unref_sem, 20) != 0)
             return (0);
     return (1);
 }
 
 static void test_unref_dup_close(void) {
-    int before = count_fds();
+    int before = count_fds_stable();
     int d = door_create(unref_proc, NULL, DOOR_UNREF);
     int d2;
 
@@ -437,7 +448,7 @@ static void test_unref_dup_close(void) {
 }
 
 static void test_unref_dup_family(void) {
-    int before = count_fds();
+    int before = count_fds_stable();
     int d = door_create(unref_proc, NULL, DOOR_UNREF_MULTI);
     int n;
 
@@ -449,20 +460,20 @@ static void test_unref_dup_family(void) {
     CHECK(!fd_cloexec(40));
     CHECK_EQ(dup2(d, d), d); /* same number: nothing made */
     CHECK(close(40) == 0);
-    CHECK(wait_unref(1));
+    REQUIRE(wait_unref(1));
 
     n = dup3(d, 41, O_CLOEXEC);
     CHECK_EQ(n, 41);
     CHECK(fd_cloexec(41));
     expect_errno(dup3(d, d, 0), EINVAL);
     CHECK(close(41) == 0);
-    CHECK(wait_unref(2));
+    REQUIRE(wait_unref(2));
 
     n = fcntl(d, F_DUPFD, 50);
     CHECK(n >= 50);
     CHECK(!fd_cloexec(n));
     CHECK(close(n) == 0);
-    CHECK(wait_unref(3));
+    REQUIRE(wait_unref(3));
 
     n = fcntl(d, F_DUPFD_CLOEXEC, 60);
     CHECK(n >= 60);
@@ -470,7 +481,7 @@ static void test_unref_dup_family(void) {
     CHECK_EQ(fmt_of_fd(n), S_IFDOOR);
     /* Closing the original instead: the copy is the last reference. */
     CHECK(close(d) == 0);
-    CHECK(wait_unref(4));
+    REQUIRE(wait_unref(4));
     CHECK(attrs_settled(n, DOOR_IS_UNREF, DOOR_IS_UNREF, 10) & DOOR_IS_UNREF);
     (void)close(n);
     CHECK_EQ(count_fds_settled(before), before);
@@ -537,7 +548,11 @@ static void test_unref_fork_parent_closes(void) {
     (void)close(go[0]);
     CHECK(close(d) == 0);
     /* The child still holds its inherited copy: 2 -> 1 fires. */
-    CHECK(wait_unref(1));
+    if (!CHECK(wait_unref(1))) {
+        (void)kill(pid, SIGKILL);
+        (void)waitpid(pid, NULL, 0);
+        return;
+    }
     CHECK(write(go[1], "g", 1) == 1);
     (void)harness_wait_child(pid);
     (void)close(go[1]);
@@ -589,7 +604,11 @@ static void test_unref_received_dup(void) {
     s = door_create(unref_proc, &sentinel_cookie, DOOR_UNREF);
     s2 = dup(s);
     CHECK(s2 >= 0 && close(s2) == 0);
-    CHECK(wait_unref(1));
+    if (!CHECK(wait_unref(1))) {
+        (void)kill(pid, SIGKILL);
+        (void)waitpid(pid, NULL, 0);
+        return;
+    }
     CHECK_PTR_EQ(unref_order[0], &sentinel_cookie);
     CHECK(write(go[1], "g", 1) == 1);
     REQUIRE(read(back[0], &c, 1) == 1);
