@@ -1,5 +1,5 @@
 # libdoor — build, install, test.
-#   make            build libdoor.so.1 (+ libdoor.so) and libdoor.a
+#   make            build libdoor.so.1 (+ libdoor.so), libdoor.a and libdoor_preload.so
 #   make demo       build everything and run the demo door server and client
 #   make check      run every test (what CI runs)
 #   make soak       the long soak test (>= 10^7 calls; CSV and plot in compat-tests/soak/results/)
@@ -26,7 +26,7 @@ lib:
 # Copies what `make` built (it never runs cargo: under sudo there may be
 # none on the PATH).
 install:
-	@test -f $(REL)/libdoor.so || { echo "make install: run 'make' first" >&2; exit 1; }
+	@test -f $(REL)/libdoor.so && test -f $(REL)/libdoor_preload.so || { echo "make install: run 'make' first" >&2; exit 1; }
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sys $(DESTDIR)$(PKGCONFIGDIR)
 	# The .pc names this install's own PREFIX/LIBDIR, so it is written anew.
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
@@ -35,11 +35,14 @@ install:
 	install -m 755 $(REL)/libdoor.so $(DESTDIR)$(LIBDIR)/libdoor.so.1
 	ln -sf libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so
 	install -m 644 $(REL)/libdoor.a $(DESTDIR)$(LIBDIR)/libdoor.a
+	# Preload mode (README): next to libdoor.so.1, which it loads from there.
+	install -m 755 $(REL)/libdoor_preload.so $(DESTDIR)$(LIBDIR)/libdoor_preload.so
 	for h in $(HEADERS); do install -m 644 include/$$h $(DESTDIR)$(INCLUDEDIR)/$$h; done
 	install -m 644 $(REL)/libdoor.pc $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so $(DESTDIR)$(LIBDIR)/libdoor.a
+	rm -f $(DESTDIR)$(LIBDIR)/libdoor_preload.so
 	for h in $(HEADERS); do rm -f $(DESTDIR)$(INCLUDEDIR)/$$h; done
 	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
 
@@ -55,7 +58,7 @@ bench: lib
 
 format-check:
 	$(CARGO) fmt --check
-	clang-format --dry-run --Werror compat-tests/*.c compat-tests/*.h compat-tests/abi/*.c demo/*.c
+	clang-format --dry-run --Werror compat-tests/*.c compat-tests/*.h compat-tests/abi/*.c compat-tests/preload/*.c demo/*.c
 
 clean:
 	$(CARGO) clean

@@ -35,9 +35,9 @@ stage() {
     echo "--- $name: $p passed, $f failed (exit $rc)"
 }
 
-stage "cargo fmt" cargo fmt --check
-stage "cargo clippy" cargo clippy --release --locked --all-targets -- -D warnings
-stage "cargo test" cargo test --release --locked
+stage "cargo fmt" cargo fmt --all --check
+stage "cargo clippy" cargo clippy --release --locked --workspace --all-targets -- -D warnings
+stage "cargo test" cargo test --release --locked --workspace
 stage "headers and ABI" bash compat-tests/abi/check-headers.sh "$ROOT"
 stage "ELF symbols and SONAME" bash compat-tests/abi/check-elf.sh target/release/libdoor.so "$ROOT"
 # Every compat test and the demo compile with GCC 14's default errors
@@ -69,6 +69,7 @@ inst() {
     local pc="$pre/lib/pkgconfig"
     PKG_CONFIG_PATH="$pc" pkg-config --exists libdoor || return 1
     make -s -C compat-tests check BUILD="$LOG/build-installed" \
+        PRELOAD_SO="$pre/lib/libdoor_preload.so" \
         LIBDOOR_CFLAGS="$(PKG_CONFIG_PATH=$pc pkg-config --cflags libdoor)" \
         LIBDOOR_LIBS="$(PKG_CONFIG_PATH=$pc pkg-config --libs libdoor) -Wl,-rpath,$pre/lib"
 }
@@ -80,7 +81,7 @@ destdir() {
     make -s install PREFIX=/usr/local DESTDIR="$d" >/dev/null || return 1
     local want="usr/local/include/door.h usr/local/include/sys/door.h usr/local/include/ucred.h
         usr/local/include/stropts.h usr/local/include/thread.h usr/local/lib/libdoor.so.1 usr/local/lib/libdoor.so
-        usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc"
+        usr/local/lib/libdoor.a usr/local/lib/libdoor_preload.so usr/local/lib/pkgconfig/libdoor.pc"
     local ok=0 bad=0
     for f in $want; do
         if [ -e "$d/$f" ]; then ok=$((ok + 1)); else echo "missing after install: $f"; bad=$((bad + 1)); fi
