@@ -265,7 +265,9 @@ pub fn resolve(fd: RawFd) -> bool {
 /// Does the file `covered` (an O_PATH descriptor) carry a rendezvous name
 /// whose listener is alive and runs as the file's owner or root? (The
 /// preload library's `stat`; the name derived from a file without the
-/// attribute is not tried.)
+/// attribute is not tried.) Never waits: the connection is non-blocking,
+/// and a listener whose backlog is full counts as not there, so whoever
+/// may write the attribute cannot make a `stat` wait on a socket of theirs.
 pub fn attached_alive(covered: RawFd) -> bool {
     let Ok(k) = key_of_fd(covered) else {
         return false;
@@ -273,8 +275,28 @@ pub fn attached_alive(covered: RawFd) -> bool {
     let Ok(name) = published_name(covered, true) else {
         return false;
     };
-    let dl = Deadline::after_ms(crate::control::ANSWER_MS);
-    connect(&name, k.uid, &dl).is_ok()
+    // SAFETY: plain socket creation.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return false;
+    }
+    let s = sys::own(fd);
+    let (addr, len) = sys::abstract_addr(&name);
+    // SAFETY: addr is a valid sockaddr_un of length len.
+    let r = unsafe {
+        libc::connect(
+            s.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast(),
+            len,
+        )
+    };
+    r == 0 && sys::peer_cred(s.as_raw_fd()).is_ok_and(|pc| pc.uid == k.uid || pc.uid == 0)
 }
 
 /// Is something attached to the file (`covered`: our O_PATH descriptor)
