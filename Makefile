@@ -1,5 +1,5 @@
 # libdoor — build, install, test.
-#   make            build libdoor.so.1 (+ libdoor.so), libdoor.a and the door command
+#   make            build libdoor.so.1 (+ libdoor.so), libdoor.a, libdoor_preload.so and the door command
 #   make deb        Debian packages libdoor1, libdoor-dev, door-tools (in target/deb/)
 #   make demo       build everything and run the demo door server and client
 #   make check      run every test (what CI runs)
@@ -49,7 +49,7 @@ lib:
 # Copies what `make` built (it never runs cargo: under sudo there may be
 # none on the PATH).
 install:
-	@test -f $(REL)/libdoor.so -a -f $(REL)/door || { echo "make install: run 'make' first" >&2; exit 1; }
+	@test -f $(REL)/libdoor.so -a -f $(REL)/libdoor_preload.so -a -f $(REL)/door || { echo "make install: run 'make' first" >&2; exit 1; }
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sys $(DESTDIR)$(PKGCONFIGDIR) \
 	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
@@ -79,6 +79,9 @@ install:
 	install -m 755 $(REL)/libdoor.so.1.stripped $(DESTDIR)$(LIBDIR)/libdoor.so.1
 	ln -sf libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so
 	install -m 644 $(REL)/libdoor.a.stripped $(DESTDIR)$(LIBDIR)/libdoor.a
+	# Preload mode (README): next to libdoor.so.1, which it loads from there.
+	install -m 755 $(REL)/libdoor_preload.so $(DESTDIR)$(LIBDIR)/libdoor_preload.so
+	[ -z "$(STRIP)" ] || $(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/libdoor_preload.so
 	for h in $(HEADERS); do install -m 644 include/$$h $(DESTDIR)$(INCLUDEDIR)/$$h; done
 	install -m 644 $(REL)/libdoor.pc $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
 	for m in $(MAN3); do install -m 644 man/$$m $(DESTDIR)$(MANDIR)/man3/$$m; done
@@ -89,6 +92,7 @@ install:
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libdoor.so.1 $(DESTDIR)$(LIBDIR)/libdoor.so $(DESTDIR)$(LIBDIR)/libdoor.a
 	rm -f $(DESTDIR)$(DEBUGDIR)$(LIBDIR)/libdoor.so.1.debug
+	rm -f $(DESTDIR)$(LIBDIR)/libdoor_preload.so
 	for h in $(HEADERS); do rm -f $(DESTDIR)$(INCLUDEDIR)/$$h; done
 	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libdoor.pc
 	rm -f $(DESTDIR)$(BINDIR)/door $(DESTDIR)$(MANDIR)/man1/door.1

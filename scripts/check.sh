@@ -35,12 +35,12 @@ stage() {
     echo "--- $name: $p passed, $f failed (exit $rc)"
 }
 
-stage "cargo fmt" cargo fmt --check
-stage "cargo clippy" cargo clippy --release --locked --all-targets -- -D warnings
+stage "cargo fmt" cargo fmt --all --check
+stage "cargo clippy" cargo clippy --release --locked -p libdoor -p libdoor-preload --all-targets -- -D warnings
 # The door command (its binary only: the library refuses test builds'
 # panic=unwind, so the command is tested from the outside, below).
 stage "cargo clippy (door command)" cargo clippy --release --locked -p door-tools -- -D warnings
-stage "cargo test" cargo test --release --locked
+stage "cargo test" cargo test --release --locked -p libdoor -p libdoor-preload
 stage "headers and ABI" bash compat-tests/abi/check-headers.sh "$ROOT"
 stage "ELF symbols and SONAME" bash compat-tests/abi/check-elf.sh target/release/libdoor.so "$ROOT"
 # Every compat test and the demo compile with GCC 14's default errors
@@ -72,6 +72,7 @@ inst() {
     local pc="$pre/lib/pkgconfig"
     PKG_CONFIG_PATH="$pc" pkg-config --exists libdoor || return 1
     make -s -C compat-tests check BUILD="$LOG/build-installed" \
+        PRELOAD_SO="$pre/lib/libdoor_preload.so" \
         LIBDOOR_CFLAGS="$(PKG_CONFIG_PATH=$pc pkg-config --cflags libdoor)" \
         LIBDOOR_LIBS="$(PKG_CONFIG_PATH=$pc pkg-config --libs libdoor) -Wl,-rpath,$pre/lib"
 }
@@ -105,7 +106,7 @@ destdir() {
     local want="usr/local/include/door.h usr/local/include/sys/door.h usr/local/include/ucred.h
         usr/local/include/stropts.h usr/local/include/thread.h usr/local/include/synch.h
         usr/local/lib/libdoor.so.1 usr/local/lib/libdoor.so
-        usr/local/lib/libdoor.a usr/local/lib/pkgconfig/libdoor.pc
+        usr/local/lib/libdoor.a usr/local/lib/libdoor_preload.so usr/local/lib/pkgconfig/libdoor.pc
         usr/local/lib/debug/usr/local/lib/libdoor.so.1.debug
         usr/local/share/man/man3/door_call.3c usr/local/share/man/man3/door_unbind.3c
         usr/local/share/man/man7/libdoor.7

@@ -119,6 +119,50 @@ pub trait Backend: Sync {
     /// daemons (THR_DAEMON): when only those and the library's own are
     /// left, the process ends.
     fn count_app_daemons_with(&self, count: fn() -> usize);
+
+    // Preload mode (`libdoor_preload.so`, through `core::preload`). A
+    // backend whose doors the kernel already shows as doors needs none of
+    // these: the defaults say "not a door" and change nothing.
+
+    /// Is the application's descriptor `fd` a door now?
+    fn fd_is_door(&self, _fd: RawFd) -> bool {
+        false
+    }
+
+    /// Does `path` (relative to `dirfd`) name a file with a live door
+    /// attached, served by the file's owner or root?
+    fn path_is_door(&self, _dirfd: RawFd, _path: &CStr, _nofollow: bool) -> bool {
+        false
+    }
+
+    /// The preload library opened `fd` (not O_PATH): make it the door
+    /// attached to the file, if there is one; whether it did.
+    fn opened(&self, _fd: RawFd, _directory: bool) -> bool {
+        false
+    }
+
+    /// A `dup` of the door `old` with a reference of its own, at `place`;
+    /// `None` when `old` is not a door this backend counts references of.
+    fn dup_door(&self, _old: RawFd, _place: Place) -> Option<R<RawFd>> {
+        None
+    }
+
+    /// In a fork child, before the program runs on: inherited door
+    /// descriptors get references of their own.
+    fn preload_fork_child(&self) {}
+}
+
+/// `dup`-family request: make a new reference of the door `old` and put it
+/// at the number the call would have used. `None`: `old` is not a door
+/// this knows of (or no reference could be made): the caller does a plain
+/// duplicate, which shares `old`'s reference.
+pub enum Place {
+    /// dup(old): lowest free number.
+    Lowest,
+    /// fcntl(old, F_DUPFD[_CLOEXEC], min).
+    AtLeast(RawFd, bool),
+    /// dup2/dup3(old, new, flags).
+    Exactly(RawFd, libc::c_int),
 }
 
 /// The backend of this process.

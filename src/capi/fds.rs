@@ -62,16 +62,8 @@ pub unsafe extern "C" fn dup3(
     new: libc::c_int,
     flags: libc::c_int,
 ) -> libc::c_int {
-    if old != new {
-        fdwatch::closing(new);
-        fdown::app_closing(new);
-    }
-    // SAFETY: the dup3 system call, as glibc's dup3 makes it.
-    let r = unsafe { libc::syscall(libc::SYS_dup3, old, new, flags) as libc::c_int };
-    if old != new {
-        fdwatch::closed(new);
-    }
-    r
+    // SAFETY: as the caller promises.
+    unsafe { fdown::dup3_tracked(old, new, flags) }
 }
 
 /// close_range(2) (glibc 2.34): the range is closed unless only marked

@@ -5,6 +5,7 @@
 mod door;
 mod fds;
 mod ids;
+mod preload;
 mod stropts;
 mod synch;
 mod thread;

@@ -54,6 +54,7 @@ pub fn owned(fd: libc::c_int) -> bool {
 /// The application is closing (or replacing) `fd`: async-signal-safe.
 #[inline]
 pub fn app_closing(fd: libc::c_int) {
+    super::doormap::forget(fd);
     if let Some((w, b)) = slot(fd)
         && w.load(Ordering::Relaxed) & b != 0
         && w.fetch_and(!b, Ordering::AcqRel) & b != 0
@@ -64,6 +65,7 @@ pub fn app_closing(fd: libc::c_int) {
 
 /// The application is closing every descriptor from `lo` to `hi` (inclusive).
 pub fn app_closing_range(lo: libc::c_uint, hi: libc::c_uint) {
+    super::doormap::forget_range(lo, hi);
     let lo = lo as usize;
     let hi = (hi as usize).min(MAX - 1);
     if lo > hi {
@@ -98,6 +100,26 @@ pub fn close_own(fd: libc::c_int) -> bool {
     crate::sys::raw_close(fd);
     crate::sys::fdwatch::closed(fd);
     true
+}
+
+/// dup3(2) that tells `fdwatch` and this module that `new` is replaced,
+/// as libdoor's exported `dup3` does (the preload library's callers, and
+/// the backends, use this one; the system call itself, so no interposed
+/// `dup3` runs).
+///
+/// # Safety
+/// As for dup3(2).
+pub unsafe fn dup3_tracked(old: libc::c_int, new: libc::c_int, flags: libc::c_int) -> libc::c_int {
+    if old != new {
+        super::fdwatch::closing(new);
+        app_closing(new);
+    }
+    // SAFETY: the dup3 system call, as glibc's dup3 makes it.
+    let r = unsafe { libc::syscall(libc::SYS_dup3, old, new, flags) as libc::c_int };
+    if old != new {
+        super::fdwatch::closed(new);
+    }
+    r
 }
 
 #[cfg(test)]

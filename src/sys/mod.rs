@@ -3,6 +3,7 @@
 //! error is a plain errno value.
 
 pub mod creds;
+pub mod doormap;
 pub mod fault;
 pub mod fdown;
 pub mod fdwatch;
@@ -92,22 +93,35 @@ pub fn close(fd: RawFd) -> R<()> {
     cvt(unsafe { libc::close(fd) }).map(|_| ())
 }
 
+/// fcntl(2) by system call: libdoor's own descriptor work never goes
+/// through an interposed `fcntl` (the preload library's turns F_DUPFD of a
+/// door into a new reference, and may take libdoor's locks to do it).
+/// Integer arguments only.
+///
+/// # Safety
+/// `cmd` takes an integer argument (or none).
+#[inline]
+pub unsafe fn fcntl(fd: RawFd, cmd: libc::c_int, arg: libc::c_int) -> libc::c_int {
+    // SAFETY: as the caller promises.
+    unsafe { libc::syscall(libc::SYS_fcntl, fd, cmd, arg) as libc::c_int }
+}
+
 /// Is `fd` an open descriptor?
 pub fn fd_is_open(fd: RawFd) -> bool {
     // SAFETY: F_GETFD takes no pointer argument.
-    fd >= 0 && unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1
+    fd >= 0 && unsafe { fcntl(fd, libc::F_GETFD, 0) } != -1
 }
 
 pub fn set_cloexec(fd: RawFd, on: bool) -> R<()> {
     // SAFETY: F_GETFD/F_SETFD take integer arguments only.
-    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    let flags = cvt(unsafe { fcntl(fd, libc::F_GETFD, 0) })?;
     let new = if on {
         flags | libc::FD_CLOEXEC
     } else {
         flags & !libc::FD_CLOEXEC
     };
     // SAFETY: as above.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, new) }).map(|_| ())
+    cvt(unsafe { fcntl(fd, libc::F_SETFD, new) }).map(|_| ())
 }
 
 /// An AF_UNIX SOCK_SEQPACKET socket pair, close-on-exec.
@@ -703,7 +717,7 @@ fn lift(fd: RawFd) -> RawFd {
         return fd;
     }
     // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
-    let mut n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, FD_FLOOR) };
+    let mut n = unsafe { fcntl(fd, libc::F_DUPFD_CLOEXEC, FD_FLOOR) };
     if n < 0 && errno() == libc::EINVAL {
         // SAFETY: getrlimit into a local.
         let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
@@ -712,7 +726,7 @@ fn lift(fd: RawFd) -> RawFd {
             let half = (rl.rlim_cur / 2).min(FD_FLOOR as libc::rlim_t) as RawFd;
             if half > fd {
                 // SAFETY: as above.
-                n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, half) };
+                n = unsafe { fcntl(fd, libc::F_DUPFD_CLOEXEC, half) };
             }
         }
     }
@@ -728,7 +742,7 @@ fn lift(fd: RawFd) -> RawFd {
 fn lower(fd: RawFd) -> RawFd {
     // SAFETY: F_GETFD/F_DUPFD take integer arguments.
     unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFD);
+        let flags = fcntl(fd, libc::F_GETFD, 0);
         if flags < 0 {
             return fd;
         }
@@ -737,7 +751,7 @@ fn lower(fd: RawFd) -> RawFd {
         } else {
             libc::F_DUPFD
         };
-        let n = libc::fcntl(fd, cmd, 0);
+        let n = fcntl(fd, cmd, 0);
         if n < 0 {
             return fd;
         }
@@ -850,7 +864,7 @@ pub fn has_free_fds(fd: RawFd, n: usize) -> bool {
     let mut ok = true;
     for g in got.iter_mut().take(n) {
         // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
-        *g = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        *g = unsafe { fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
         if *g < 0 {
             ok = errno() != libc::EMFILE;
             break;
@@ -873,10 +887,10 @@ pub fn own(fd: RawFd) -> OwnedFd {
 /// whatever the application does with the number `fd` meanwhile.
 pub fn dup_own(fd: RawFd) -> R<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
-    let mut n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, FD_FLOOR) };
+    let mut n = unsafe { fcntl(fd, libc::F_DUPFD_CLOEXEC, FD_FLOOR) };
     if n < 0 && errno() == libc::EINVAL {
         // SAFETY: as above (a descriptor limit of FD_FLOOR or less).
-        n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        n = unsafe { fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
     }
     Ok(own(cvt(n)?))
 }
@@ -895,8 +909,9 @@ pub fn raw(fd: &OwnedFd) -> RawFd {
 /// fstat, returning (st_mode, st_dev, st_ino, st_uid).
 pub fn fstat(fd: RawFd) -> R<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::zeroed();
-    // SAFETY: st is a writable struct stat.
-    cvt(unsafe { libc::fstat(fd, st.as_mut_ptr()) })?;
+    // SAFETY: st is a writable struct stat. The system call, not libc's
+    // fstat, which the preload library interposes.
+    cvt(unsafe { libc::syscall(libc::SYS_fstat, fd, st.as_mut_ptr()) as libc::c_int })?;
     // SAFETY: filled by the kernel.
     Ok(unsafe { st.assume_init() })
 }

@@ -29,7 +29,13 @@ pub struct Ident {
 /// (fattach) is first replaced by the door itself (naming::resolve).
 pub fn identify(fd: RawFd) -> R<Ident> {
     match identify_socket(fd) {
-        Ok(id) => Ok(id),
+        Ok(id) => {
+            crate::sys::doormap::mark_door(fd);
+            Ok(id)
+        }
+        // Opened under the preload library on a file with no door attached
+        // then: it names that file for good, as on illumos.
+        Err(e) if crate::sys::doormap::opened_plain(fd) => Err(e),
         Err(_) if !is_socket(fd) => {
             // Another thread may resolve the same descriptor meanwhile:
             // whoever wins, the descriptor is then the door. Resolving
@@ -97,8 +103,9 @@ pub fn describe_received(fd: RawFd) -> door_desc_t {
             if let Ok(end) = new_reference(fd, &id) {
                 // SAFETY: replacing the received descriptor (ours) with an
                 // equivalent one; no close-on-exec, as received fds have none.
-                unsafe { libc::dup3(end.as_raw_fd(), fd, 0) };
+                unsafe { crate::sys::fdown::dup3_tracked(end.as_raw_fd(), fd, 0) };
             }
+            crate::sys::doormap::mark_door(fd);
             let (mut attrs, door_id) = (id.name.attrs & DOOR_ATTR_MASK, id.name.id);
             if id.local {
                 attrs = match door::lookup(door_id) {

@@ -411,6 +411,7 @@ pub fn create(
         }
         // The user's descriptor: close-on-exec, as on illumos.
         let fd = std::os::fd::IntoRawFd::into_raw_fd(client);
+        crate::sys::doormap::mark_door(fd);
         Ok((fd, door, first))
     })
 }

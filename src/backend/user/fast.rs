@@ -255,7 +255,11 @@ fn memfd(len: usize) -> R<OwnedFd> {
     // SAFETY: sizing and sealing our own memfd.
     unsafe {
         sys::cvt(libc::ftruncate(fd.as_raw_fd(), len as libc::off_t))?;
-        sys::cvt(libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, SIZE_SEALS))?;
+        sys::cvt(crate::sys::fcntl(
+            fd.as_raw_fd(),
+            libc::F_ADD_SEALS,
+            SIZE_SEALS,
+        ))?;
     }
     Ok(fd)
 }
@@ -264,7 +268,7 @@ fn memfd(len: usize) -> R<OwnedFd> {
 /// sealed? Only then may we map it and touch it without fault catching.
 fn sealed_at_least(fd: RawFd, len: usize) -> bool {
     // SAFETY: F_GET_SEALS on a descriptor we hold.
-    let seals = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
+    let seals = unsafe { crate::sys::fcntl(fd, libc::F_GET_SEALS, 0) };
     seals >= 0
         && seals & (libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL)
             == libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL

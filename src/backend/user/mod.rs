@@ -16,6 +16,7 @@ pub mod create;
 pub mod door;
 pub mod fast;
 pub mod naming;
+pub mod preload;
 pub mod server;
 pub mod unref;
 pub mod wire;
@@ -153,5 +154,25 @@ impl Backend for User {
 
     fn count_app_daemons_with(&self, count: fn() -> usize) {
         server::count_app_daemons_with(count);
+    }
+
+    fn fd_is_door(&self, fd: RawFd) -> bool {
+        preload::fd_is_door(fd)
+    }
+
+    fn path_is_door(&self, dirfd: RawFd, path: &CStr, nofollow: bool) -> bool {
+        preload::path_is_door(dirfd, path, nofollow)
+    }
+
+    fn opened(&self, fd: RawFd, directory: bool) -> bool {
+        preload::opened(fd, directory)
+    }
+
+    fn dup_door(&self, old: RawFd, place: crate::backend::Place) -> Option<R<RawFd>> {
+        preload::dup_door(old, place)
+    }
+
+    fn preload_fork_child(&self) {
+        preload::fork_child()
     }
 }

@@ -52,15 +52,17 @@ impl FileKey {
 fn statx_key(dirfd: RawFd, path: &CStr, flags: i32) -> R<FileKey> {
     // SAFETY: statx is plain old data; zeroed is valid.
     let mut sx: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: path is NUL-terminated; sx is writable.
+    // SAFETY: path is NUL-terminated; sx is writable. The system call,
+    // not libc's statx, which the preload library interposes.
     sys::cvt(unsafe {
-        libc::statx(
+        libc::syscall(
+            libc::SYS_statx,
             dirfd,
             path.as_ptr(),
             flags,
             libc::STATX_BASIC_STATS | libc::STATX_BTIME,
             &mut sx,
-        )
+        ) as libc::c_int
     })?;
     let btime = if sx.stx_mask & libc::STATX_BTIME != 0 {
         (sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec)
@@ -102,24 +104,28 @@ fn fd_path(fd: RawFd) -> std::ffi::CString {
 /// `by_path`: read through /proc/self/fd (an O_PATH descriptor of ours).
 fn published_name(fd: RawFd, by_path: bool) -> R<Vec<u8>> {
     let mut buf = [0u8; 64];
+    // The system calls, not libc's entries: a preloaded library (fakeroot)
+    // may keep extended attributes of its own instead of the file's.
     let n = if by_path {
         let p = fd_path(fd);
         // SAFETY: p is NUL-terminated; buf is writable for its length.
         unsafe {
-            libc::getxattr(
+            libc::syscall(
+                libc::SYS_getxattr,
                 p.as_ptr(),
                 wire::RDV_XATTR.as_ptr(),
-                buf.as_mut_ptr().cast(),
+                buf.as_mut_ptr(),
                 buf.len(),
             )
         }
     } else {
         // SAFETY: as above, on a descriptor.
         unsafe {
-            libc::fgetxattr(
+            libc::syscall(
+                libc::SYS_fgetxattr,
                 fd,
                 wire::RDV_XATTR.as_ptr(),
-                buf.as_mut_ptr().cast(),
+                buf.as_mut_ptr(),
                 buf.len(),
             )
         }
@@ -140,14 +146,16 @@ fn published_name(fd: RawFd, by_path: bool) -> R<Vec<u8>> {
 fn publish(covered: RawFd, name: &[u8]) -> R<()> {
     let p = fd_path(covered);
     // SAFETY: p and the attribute name are NUL-terminated; name is readable.
+    // The system call, as in `published_name`.
     sys::cvt(unsafe {
-        libc::setxattr(
+        libc::syscall(
+            libc::SYS_setxattr,
             p.as_ptr(),
             wire::RDV_XATTR.as_ptr(),
-            name.as_ptr().cast(),
+            name.as_ptr(),
             name.len(),
             0,
-        )
+        ) as libc::c_int
     })
     .map(|_| ())
 }
@@ -157,8 +165,8 @@ fn publish(covered: RawFd, name: &[u8]) -> R<()> {
 pub fn unpublish(covered: RawFd, name: &[u8]) {
     if published_name(covered, true).ok().as_deref() == Some(name) {
         let p = fd_path(covered);
-        // SAFETY: both strings are NUL-terminated.
-        unsafe { libc::removexattr(p.as_ptr(), wire::RDV_XATTR.as_ptr()) };
+        // SAFETY: both strings are NUL-terminated (the system call, as above).
+        unsafe { libc::syscall(libc::SYS_removexattr, p.as_ptr(), wire::RDV_XATTR.as_ptr()) };
     }
 }
 
@@ -218,7 +226,7 @@ fn ask(s: &OwnedFd, kind: u32, proof: &[RawFd], dl: &Deadline) -> R<Vec<RawFd>> 
 /// resolved (door operations on it fail with EBADF, as on a non-door).
 pub fn resolve(fd: RawFd) -> bool {
     // SAFETY: F_GETFL takes no pointer.
-    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    let fl = unsafe { crate::sys::fcntl(fd, libc::F_GETFL, 0) };
     if fl < 0 || fl & libc::O_PATH != 0 {
         return false;
     }
@@ -242,16 +250,53 @@ pub fn resolve(fd: RawFd) -> bool {
     let door = fds[0];
     let ok = super::client::identify_socket(door).is_ok();
     // SAFETY: F_GETFD takes no pointer.
-    let cloexec = unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC != 0;
+    let cloexec = unsafe { crate::sys::fcntl(fd, libc::F_GETFD, 0) } & libc::FD_CLOEXEC != 0;
     let done = ok && {
         let flags = if cloexec { libc::O_CLOEXEC } else { 0 };
         // SAFETY: replacing the caller's descriptor with the door, which is
         // what the caller's descriptor now names.
-        let r = unsafe { libc::dup3(door, fd, flags) };
+        let r = unsafe { crate::sys::fdown::dup3_tracked(door, fd, flags) };
         r == fd
     };
     let _ = sys::close(door);
     done
+}
+
+/// Does the file `covered` (an O_PATH descriptor) carry a rendezvous name
+/// whose listener is alive and runs as the file's owner or root? (The
+/// preload library's `stat`; the name derived from a file without the
+/// attribute is not tried.) Never waits: the connection is non-blocking,
+/// and a listener whose backlog is full counts as not there, so whoever
+/// may write the attribute cannot make a `stat` wait on a socket of theirs.
+pub fn attached_alive(covered: RawFd) -> bool {
+    let Ok(k) = key_of_fd(covered) else {
+        return false;
+    };
+    let Ok(name) = published_name(covered, true) else {
+        return false;
+    };
+    // SAFETY: plain socket creation.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return false;
+    }
+    let s = sys::own(fd);
+    let (addr, len) = sys::abstract_addr(&name);
+    // SAFETY: addr is a valid sockaddr_un of length len.
+    let r = unsafe {
+        libc::connect(
+            s.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast(),
+            len,
+        )
+    };
+    r == 0 && sys::peer_cred(s.as_raw_fd()).is_ok_and(|pc| pc.uid == k.uid || pc.uid == 0)
 }
 
 /// Is something attached to the file (`covered`: our O_PATH descriptor)
@@ -312,7 +357,7 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     // once the attachment (which owns `covered`) is registered.
     // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.
     let mine = sys::own(sys::cvt(unsafe {
-        libc::fcntl(covered.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0)
+        crate::sys::fcntl(covered.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0)
     })?);
     // A fresh random name. It is registered before it is published, so
     // that of two threads attaching the same file, the loser (EBUSY from
@@ -427,7 +472,7 @@ fn is_mount_point(path: &CStr) -> bool {
 /// (cached attributes only).
 fn proves_access(fd: RawFd, k: &FileKey) -> bool {
     // SAFETY: F_GETFL takes no pointer.
-    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    let fl = unsafe { crate::sys::fcntl(fd, libc::F_GETFL, 0) };
     if fl < 0 || fl & libc::O_PATH != 0 || fl & libc::O_ACCMODE == libc::O_ACCMODE {
         return false;
     }
