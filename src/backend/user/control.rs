@@ -560,7 +560,10 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                     }
                 }
                 door::settle(&d);
-                reply.attrs = d.info(pid).di_attributes;
+                let info = d.info(pid);
+                reply.attrs = info.di_attributes;
+                reply.proc_ = info.di_proc;
+                reply.cookie = info.di_data;
                 d.params()
             }
             None => {
@@ -568,7 +571,12 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                 if clone || chan {
                     reply.hdr.status = libc::EBADF as u32;
                 }
-                door::revoked_params(hdr.aux).unwrap_or(door::Params {
+                let kept = door::revoked(hdr.aux);
+                if let Some(k) = kept {
+                    reply.proc_ = k.proc_;
+                    reply.cookie = k.cookie;
+                }
+                kept.map(|k| k.params).unwrap_or(door::Params {
                     data_min: 0,
                     data_max: usize::MAX,
                     desc_max: if id.name.attrs & DOOR_REFUSE_DESC != 0 {
@@ -820,10 +828,11 @@ pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
 }
 
 /// Asks the server of `name` for a new end of the door `fd` (a reference
-/// of the caller's own; see KNOWN_DIFFERENCES.md, "Unreferenced").
-pub fn clone_end(fd: RawFd, name: &DoorName) -> R<OwnedFd> {
-    let (_, end) = request(fd, name, wire::K_CLONE)?;
-    end.ok_or(libc::EPROTO)
+/// of the caller's own; see KNOWN_DIFFERENCES.md, "Unreferenced"), with
+/// the door's state at that moment.
+pub fn clone_end(fd: RawFd, name: &DoorName) -> R<(OwnedFd, QueryReply)> {
+    let (q, end) = request(fd, name, wire::K_CLONE)?;
+    Ok((end.ok_or(libc::EPROTO)?, q))
 }
 
 /// Sets up a fast-path channel with the server of `name`: passes the

@@ -121,10 +121,9 @@ impl Door {
             id: self.id,
             pid: st.pid,
             nonce: st.nonce,
-            proc_: self.proc_ as u64,
-            cookie: self.cookie as u64,
             attrs: self.attrs.load(Ordering::Relaxed) & DOOR_CREATE_MASK,
             clone,
+            token: [random_u64(), random_u64()],
         }
     }
 
@@ -190,19 +189,29 @@ pub struct Proc {
     pub next_token: u64,
     /// Next door id: increasing within a process image, from a random start.
     pub next_id: u64,
-    /// Parameters of the most recently revoked doors, so door_getparam
-    /// still answers for them (bounded: REVOKED_KEPT).
-    pub revoked: std::collections::VecDeque<(u64, Params)>,
+    /// The most recently revoked doors, so door_getparam and door_info
+    /// still answer for them (bounded: REVOKED_KEPT).
+    pub revoked: std::collections::VecDeque<Revoked>,
+}
+
+/// What is kept of a revoked door: its id, parameters, procedure and
+/// cookie (illumos' door_info reports the last two for a revoked door).
+#[derive(Clone, Copy, Debug)]
+pub struct Revoked {
+    pub id: u64,
+    pub params: Params,
+    pub proc_: u64,
+    pub cookie: u64,
 }
 
 /// How many revoked doors keep their parameters for door_getparam.
 pub const REVOKED_KEPT: usize = 4096;
 
-/// Parameters of a door this process revoked (recently).
-pub fn revoked_params(id: u64) -> Option<Params> {
+/// What is kept of a door this process revoked (recently).
+pub fn revoked(id: u64) -> Option<Revoked> {
     lock(&STATE)
         .as_ref()
-        .and_then(|p| p.revoked.iter().find(|(i, _)| *i == id).map(|(_, p)| *p))
+        .and_then(|p| p.revoked.iter().find(|r| r.id == id).copied())
 }
 
 static STATE: Mutex<Option<Proc>> = Mutex::new(None);
@@ -588,7 +597,12 @@ pub fn revoke(door: &Arc<Door>) {
         if st.revoked.len() >= REVOKED_KEPT {
             st.revoked.pop_front();
         }
-        st.revoked.push_back((door.id, door.params()));
+        st.revoked.push_back(Revoked {
+            id: door.id,
+            params: door.params(),
+            proc_: door.proc_ as u64,
+            cookie: door.cookie as u64,
+        });
     }
     drop(g);
     drop(closed); // closes the server ends unless a receiver holds one this instant
