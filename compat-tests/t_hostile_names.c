@@ -23,7 +23,14 @@
  *    refusals are not a malformed request's);
  *  - a door received from a server that then exits: door_info reports
  *    di_target -1 and DOOR_REVOKED, and the procedure and cookie it
- *    reported while the server lived.
+ *    reported while the server lived;
+ *  - every open of an attached name is an end of its own: the other uid
+ *    opens a root door's 0644 name, calls it and shuts its descriptor down
+ *    (shutdown(2), SHUT_RDWR); later openers (root in the server process,
+ *    and another process of that uid) still call the door, with and
+ *    without descriptors, and the server's door is not unreferenced by it;
+ *  - 300 opens held by the other uid all work; they cost the server at
+ *    most 256 descriptors, all given back when they are closed.
  */
 #define _GNU_SOURCE /* setresuid, setresgid, memmem */
 #include <door.h>
@@ -71,6 +78,55 @@ static void secret_proc(void *cookie, char *argp, size_t arg_size, door_desc_t *
     (void)dp;
     (void)n_desc;
     (void)door_return("ok", 2, NULL, 0);
+}
+
+/* Closes what it is given; answers "ok" and how many it got. */
+static void closing_proc(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
+                         uint_t n_desc) {
+    char r[3] = {'o', 'k', 0};
+    uint_t i;
+
+    (void)cookie;
+    (void)argp;
+    (void)arg_size;
+    for (i = 0; i < n_desc; i++)
+        if (dp[i].d_attributes & DOOR_DESCRIPTOR)
+            (void)close(dp[i].d_data.d_desc.d_descriptor);
+    r[2] = (char)n_desc;
+    (void)door_return(r, sizeof(r), NULL, 0);
+}
+
+/*
+ * door_call on `fd', passing a descriptor (a pipe's end) if `with_desc':
+ * 0 if the door answered "ok" and saw the descriptor, else -1.
+ */
+static int call_ok(int fd, int with_desc) {
+    door_arg_t a;
+    door_desc_t dd;
+    char rbuf[16];
+    int p[2] = {-1, -1}, rc;
+
+    memset(&a, 0, sizeof(a));
+    a.data_ptr = "hi";
+    a.data_size = 2;
+    a.rbuf = rbuf;
+    a.rsize = sizeof(rbuf);
+    if (with_desc) {
+        if (pipe(p) != 0)
+            return (-1);
+        dd.d_attributes = DOOR_DESCRIPTOR | DOOR_RELEASE;
+        dd.d_data.d_desc.d_descriptor = p[0];
+        a.desc_ptr = &dd;
+        a.desc_num = 1;
+    }
+    rc = door_call(fd, &a);
+    if (p[1] >= 0)
+        (void)close(p[1]);
+    if (rc != 0)
+        return (-1);
+    return (a.data_size == 3 && memcmp(a.data_ptr, "ok", 2) == 0 && a.data_ptr[2] == (char)with_desc
+                ? 0
+                : -1);
 }
 
 /* Drop this (child) process to 65534 with no supplementary groups. */
@@ -476,6 +532,155 @@ static void test_dead_server(void) {
     (void)close(sv[0]);
 }
 
+/*
+ * One opener's shutdown(2) of its descriptor cuts no other opener, and is
+ * no reference going away.
+ */
+static void test_opener_shutdown(void) {
+    char p[PATH_MAX];
+    int d, fb, st[2], i;
+    pid_t a, b;
+    door_info_t di;
+
+    d = door_create(closing_proc, NULL, DOOR_UNREF_MULTI);
+    REQUIRE(d >= 0);
+    mkfile(p, "shut", 0644);
+    REQUIRE(fattach(d, p) == 0);
+    REQUIRE(pipe(st) == 0);
+
+    /* A: another uid opens the name, calls, and shuts its end down. */
+    a = harness_fork();
+    REQUIRE(a >= 0);
+    if (a == 0) {
+        int fa;
+
+        (void)close(d);
+        (void)close(st[0]);
+        if (!CHECK_EQ(drop(), 0))
+            harness_child_exit();
+        fa = open(p, O_RDONLY);
+        if (CHECK(fa >= 0)) {
+            CHECK_EQ(call_ok(fa, 0), 0);
+            CHECK_EQ(call_ok(fa, 1), 0);
+            CHECK_EQ(shutdown(fa, SHUT_RDWR), 0);
+            /* Its own descriptor is cut. */
+            CHECK(call_ok(fa, 1) != 0);
+        }
+        put1(st[1]);
+        harness_child_exit();
+    }
+    (void)close(st[1]);
+    CHECK(get1(st[0]));
+    harness_wait_child(a);
+    (void)close(st[0]);
+
+    /* The server's view: still two references (its own and the name's). */
+    memset(&di, 0, sizeof(di));
+    CHECK_EQ(door_info(d, &di), 0);
+    CHECK(!(di.di_attributes & DOOR_IS_UNREF));
+
+    /* Later openers: root in this (the server) process... */
+    for (i = 0; i < 2; i++) {
+        fb = open(p, O_RDONLY);
+        if (CHECK(fb >= 0)) {
+            CHECK_EQ(call_ok(fb, 1), 0);
+            CHECK_EQ(call_ok(fb, 0), 0);
+            CHECK_EQ(call_ok(fb, 1), 0);
+            (void)close(fb);
+        }
+    }
+    /* ...and another process of the other uid. */
+    b = harness_fork();
+    REQUIRE(b >= 0);
+    if (b == 0) {
+        (void)close(d);
+        if (!CHECK_EQ(drop(), 0))
+            harness_child_exit();
+        fb = open(p, O_RDONLY);
+        if (CHECK(fb >= 0)) {
+            CHECK_EQ(call_ok(fb, 1), 0);
+            CHECK_EQ(call_ok(fb, 0), 0);
+            CHECK_EQ(call_ok(fb, 1), 0);
+        }
+        harness_child_exit();
+    }
+    harness_wait_child(b);
+    /* The door's own descriptor works, and still has company. */
+    CHECK_EQ(call_ok(d, 1), 0);
+    memset(&di, 0, sizeof(di));
+    CHECK_EQ(door_info(d, &di), 0);
+    CHECK(!(di.di_attributes & DOOR_IS_UNREF));
+    CHECK_EQ(fdetach(p), 0);
+    CHECK_EQ(door_revoke(d), 0);
+    (void)close(d);
+    (void)unlink(p);
+}
+
+#define NOPEN 300 /* more opens than one other user gets ends of its own */
+
+/*
+ * Opens of another user cost the server a descriptor each (their ends'
+ * server sides), up to a cap: past it they share the attachment's end,
+ * and still work.  Closing them gives every descriptor back.
+ */
+static void test_many_opens(void) {
+    char p[PATH_MAX];
+    int d, st[2], go[2], base, peak;
+    pid_t pid;
+
+    d = door_create(closing_proc, NULL, 0);
+    REQUIRE(d >= 0);
+    mkfile(p, "many", 0644);
+    REQUIRE(fattach(d, p) == 0);
+    REQUIRE(pipe(st) == 0 && pipe(go) == 0);
+    base = count_fds_stable();
+    pid = harness_fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        static int fds[NOPEN];
+        int i, ok = 0;
+
+        (void)close(d);
+        (void)close(st[0]);
+        (void)close(go[1]);
+        if (!CHECK_EQ(drop(), 0))
+            harness_child_exit();
+        for (i = 0; i < NOPEN; i++) {
+            door_info_t di;
+
+            fds[i] = open(p, O_RDONLY);
+            if (fds[i] >= 0 && door_info(fds[i], &di) == 0)
+                ok++;
+        }
+        CHECK_EQ(ok, NOPEN);
+        CHECK_EQ(call_ok(fds[0], 1), 0);
+        CHECK_EQ(call_ok(fds[NOPEN - 1], 1), 0);
+        put1(st[1]);
+        CHECK(get1(go[0]));
+        for (i = 0; i < NOPEN; i++)
+            if (fds[i] >= 0)
+                (void)close(fds[i]);
+        harness_child_exit();
+    }
+    (void)close(st[1]);
+    (void)close(go[0]);
+    base -= 2; /* the pipe ends just closed */
+    if (CHECK(get1(st[0]))) {
+        peak = count_fds();
+        CHECK(peak <= base + 256 + 8);
+        CHECK(peak >= base + 200);
+    }
+    put1(go[1]);
+    harness_wait_child(pid);
+    CHECK_EQ(count_fds_settled(base), base);
+    (void)close(st[0]);
+    (void)close(go[1]);
+    CHECK_EQ(fdetach(p), 0);
+    CHECK_EQ(door_revoke(d), 0);
+    (void)close(d);
+    (void)unlink(p);
+}
+
 int main(int argc, char **argv) {
     char tmpl[] = "/tmp/t_hostile_names.XXXXXX";
 
@@ -485,10 +690,13 @@ int main(int argc, char **argv) {
         return (1);
     }
     (void)snprintf(tdir, sizeof(tdir), "%s", tmpl);
-    if (geteuid() == 0)
+    if (geteuid() == 0) {
         RUN(test_names_and_holders);
-    else
-        NOTE("not root: the other-uid case needs a second uid; skipped");
+        RUN(test_opener_shutdown);
+        RUN(test_many_opens);
+    } else {
+        NOTE("not root: the other-uid cases need a second uid; skipped");
+    }
     RUN(test_dead_server);
     (void)rmdir(tdir);
     return (harness_done());

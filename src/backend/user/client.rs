@@ -131,16 +131,15 @@ pub fn new_reference(fd: RawFd, id: &Ident) -> R<sys::OwnedFd> {
         let d = door::lookup(id.name.id).ok_or(libc::EBADF)?;
         door::with_proc(|st| door::new_end(st, &d))
     } else {
-        let (end, q) = super::control::clone_end(fd, &id.name)?;
-        remember(&id.name, q.proc_, q.cookie);
-        Ok(end)
+        super::control::clone_end(fd, &id.name).map(|(end, _)| end)
     }
 }
 
 /// Procedure and cookie of doors served elsewhere, as their servers last
-/// told this process (only holders are told): what `door_info` reports
-/// once a server has died or does not answer (illumos keeps reporting
-/// them after the server's death). Keyed by (pid, nonce, door id); the
+/// told this process (only holders are told: in every control answer, and
+/// in the rendezvous' answer to an open): what `door_info` reports once a
+/// server has died or does not answer (illumos keeps reporting them after
+/// the server's death). Keyed by (pid, nonce, door id); the
 /// most recent `KNOWN_MAX`.
 #[allow(clippy::type_complexity)]
 static KNOWN: std::sync::Mutex<std::collections::VecDeque<((i32, u64, u64), (u64, u64))>> =
@@ -162,7 +161,9 @@ fn with_known<T>(
     None
 }
 
-fn remember(n: &DoorName, proc_: u64, cookie: u64) {
+/// Notes what the server of `n` (itself, never a third party) said of the
+/// door's procedure and cookie.
+pub fn remember(n: &DoorName, proc_: u64, cookie: u64) {
     let key = (n.pid, n.nonce, n.id);
     with_known(|k| {
         k.retain(|(e, _)| *e != key);
@@ -830,7 +831,6 @@ pub fn status(fd: RawFd) -> R<Status> {
     }
     match super::control::query(fd, &id.name) {
         Ok(q) => {
-            remember(&id.name, q.proc_, q.cookie);
             let mut info = name_info(&id.name, q.target, 0, (q.proc_, q.cookie));
             info.di_attributes = q.attrs & DOOR_ATTR_MASK & !DOOR_LOCAL;
             let params = door::Params {

@@ -480,7 +480,20 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
             match (kind, att) {
                 (ConnKind::Query, _) => serve_query(fd, pid, nonce),
                 (ConnKind::Rendezvous { listener }, Some((door_fd, key))) => {
-                    naming::serve(fd, door_fd.as_raw_fd(), &key, || detach(listener));
+                    // For a door served here: an end of the opener's own,
+                    // and the procedure and cookie (the opener holds it).
+                    let opener_end = |uid: u32| {
+                        let id = super::client::identify_socket(door_fd.as_raw_fd()).ok();
+                        let d = id.and_then(|id| door::lookup(id.name.id).filter(|_| id.local));
+                        let Some(d) = d else {
+                            return (None, None);
+                        };
+                        let end = door::with_proc(|st| door::new_opener_end(st, &d, uid)).ok();
+                        (end, Some((d.proc_ as u64, d.cookie as u64)))
+                    };
+                    naming::serve(fd, door_fd.as_raw_fd(), &key, opener_end, || {
+                        detach(listener)
+                    });
                 }
                 (ConnKind::Rendezvous { .. }, None) => {}
             }
@@ -554,7 +567,7 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                     }
                 }
                 if chan {
-                    match chan_request(c, &d, &mut r.fds, hdr.size) {
+                    match chan_request(c, &d, id.name.clone, &mut r.fds, hdr.size) {
                         Ok(id) => reply.hdr.aux = id as u64,
                         Err(e) => reply.hdr.status = e as u32,
                     }
@@ -603,7 +616,7 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
 /// A client asks for a fast-path channel: `fds` are [door, channel memory,
 /// channel socket]. The caller's credentials are those of the connection
 /// (kernel-attested when it connected), read ids from /proc.
-fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -> R<u32> {
+fn chan_request(c: RawFd, d: &Arc<door::Door>, end: u32, fds: &mut Vec<RawFd>, cap: u64) -> R<u32> {
     if !super::fast::enabled() || cap > super::fast::CAP_MAX as u64 {
         return Err(libc::ENOTSUP);
     }
@@ -627,7 +640,7 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -
     }
     let sock = sys::own(fds.remove(2));
     let mem = sys::own(fds.remove(1));
-    super::fast::setup(d, mem, sock, caller, cap as usize)
+    super::fast::setup(d, end, mem, sock, caller, cap as usize)
 }
 
 /// Epoll tokens of fast-path channel sockets carry this bit.
@@ -906,6 +919,8 @@ fn request_until(
     if q.hdr.status != 0 {
         return Err(q.hdr.status as i32);
     }
+    // The door's server itself answered (its pid checked above).
+    super::client::remember(name, q.proc_, q.cookie);
     let end = r.fds.pop().map(sys::own);
     wait_closed_until(s.as_raw_fd(), dl);
     Ok((q, end))

@@ -84,6 +84,16 @@ pub struct Door {
     /// made for a process that received the door, an attachment). Empty
     /// once revoked.
     pub ends: Mutex<Vec<u64>>,
+    /// Tokens of the live ends handed to openers of an attached name
+    /// (`naming::serve`): each opener has an end of its own, so that its
+    /// `shutdown(2)` cuts only its own descriptors, but an open is not a
+    /// reference (illumos counts openers apart from descriptors, and an
+    /// opener's close never fires the unref condition). With the opener's
+    /// euid (`OPENERS_PER_UID`). Empty once revoked.
+    pub openers: Mutex<Vec<(u64, u32)>>,
+    /// The clone number (in its name) of each live end, counted or not,
+    /// by token.
+    pub clones: Mutex<HashMap<u64, u32>>,
     /// Next clone number, for the ends' names.
     pub next_clone: AtomicU32,
     /// An unreferenced notification is queued (not yet taken).
@@ -398,6 +408,8 @@ pub fn create(
                 desc_max,
             }),
             ends: Mutex::new(Vec::new()),
+            openers: Mutex::new(Vec::new()),
+            clones: Mutex::new(HashMap::new()),
             next_clone: AtomicU32::new(0),
             unref_queued: AtomicBool::new(false),
             unref_delayed: AtomicBool::new(false),
@@ -428,6 +440,34 @@ pub fn create(
 /// Makes a new end of `door`: a socket pair whose server side joins the
 /// door's pool and whose client side (returned) is one more reference.
 pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
+    make_end(st, door, None)
+}
+
+/// Opener ends (each costs this process a descriptor while the opener
+/// keeps its own) that one user other than this process's euid or root
+/// may hold at once; past that, its opens share the attachment's end.
+pub const OPENERS_PER_UID: usize = 256;
+
+/// Makes a new end of `door` for an opener of an attached name running as
+/// `uid`: served like any end, but not a reference (`Door::openers`).
+/// EAGAIN when `uid` holds `OPENERS_PER_UID` of them already.
+pub fn new_opener_end(st: &mut Proc, door: &Arc<Door>, uid: u32) -> R<OwnedFd> {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if uid != 0 && uid != me {
+        let held: usize = st
+            .doors
+            .values()
+            .map(|d| lock(&d.openers).iter().filter(|&&(_, u)| u == uid).count())
+            .sum();
+        if held >= OPENERS_PER_UID {
+            return Err(libc::EAGAIN);
+        }
+    }
+    make_end(st, door, Some(uid))
+}
+
+fn make_end(st: &mut Proc, door: &Arc<Door>, opener: Option<u32>) -> R<OwnedFd> {
     // Revoke marks the door before it takes the state lock we hold: a
     // door revoked meanwhile gets no new end (it would never be served).
     if door.revoked.load(Ordering::Acquire) {
@@ -435,15 +475,15 @@ pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
     }
     let (client, server) = sys::seqpacket_pair()?;
     sys::set_passcred(server.as_raw_fd())?;
-    loop {
+    let clone = loop {
         let clone = door.next_clone.fetch_add(1, Ordering::Relaxed);
         match sys::bind_abstract(server.as_raw_fd(), &door.name(st, clone).encode()) {
-            Ok(()) => break,
+            Ok(()) => break clone,
             // Someone squatted this exact name: take the next number.
             Err(libc::EADDRINUSE) => continue,
             Err(e) => return Err(e),
         }
-    }
+    };
     let token = st.next_token;
     st.next_token += 1;
     let sfd = server.as_raw_fd();
@@ -451,7 +491,11 @@ pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
     super::control::watch_end(st, sfd, token);
     st.owned.push(sfd);
     st.tokens.insert(token, (door.id, false, Arc::new(server)));
-    lock(&door.ends).push(token);
+    lock(&door.clones).insert(token, clone);
+    match opener {
+        None => lock(&door.ends).push(token),
+        Some(uid) => lock(&door.openers).push((token, uid)),
+    }
     Ok(client)
 }
 
@@ -516,6 +560,7 @@ pub fn end_gone(token: u64) {
     let mut fire = None;
     let mut unreachable = None;
     let closed;
+    let gone_end;
     {
         let mut g = lock(&STATE);
         let Some(st) = g.as_mut() else { return };
@@ -526,16 +571,26 @@ pub fn end_gone(token: u64) {
             return;
         };
         closed = drop_token(st, &door.pool, token);
+        gone_end = lock(&door.clones).remove(&token).map(|c| (door.id, c));
+        let mut openers = lock(&door.openers);
         let mut ends = lock(&door.ends);
-        ends.retain(|&t| t != token);
-        if ends.len() == 1 {
-            fire = Some(door.clone());
+        let before = openers.len();
+        openers.retain(|&(t, _)| t != token);
+        // An opener's end going is no change of the reference count.
+        if openers.len() == before {
+            ends.retain(|&t| t != token);
+            if ends.len() == 1 {
+                fire = Some(door.clone());
+            }
         }
-        if ends.is_empty() {
+        if ends.is_empty() && openers.is_empty() {
             unreachable = Some(door.id);
         }
     }
     drop(closed);
+    if let Some((id, end)) = gone_end {
+        super::fast::end_closed(id, end);
+    }
     if let Some(id) = unreachable {
         // Nobody holds the door any more: its fast-path channels go too.
         super::fast::door_revoked(id);
@@ -583,7 +638,9 @@ pub fn revoke(door: &Arc<Door>) {
     let mut closed = Vec::new();
     let mut g = lock(&STATE);
     if let Some(st) = g.as_mut() {
-        let tokens: Vec<u64> = std::mem::take(&mut *lock(&door.ends));
+        let mut tokens: Vec<u64> = std::mem::take(&mut *lock(&door.ends));
+        tokens.extend(lock(&door.openers).drain(..).map(|(t, _)| t));
+        lock(&door.clones).clear();
         for t in tokens {
             closed.extend(drop_token(st, &door.pool, t));
         }

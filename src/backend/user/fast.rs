@@ -319,6 +319,9 @@ pub struct SrvChan {
     map: Map,
     cap: usize,
     pub door: Arc<Door>,
+    /// The door end (its clone number) through which the client set the
+    /// channel up: when that end is gone, so is the channel.
+    end: u32,
     pub caller: Caller,
     /// Server end of the channel's socket pair.
     pub sock: OwnedFd,
@@ -398,7 +401,14 @@ fn chan_by_id(id: u32) -> Option<Arc<SrvChan>> {
 /// The manager's K_CHAN request: check the client's channel before it
 /// costs anything, map it, record who it is, and put its socket in the
 /// door's pool epoll set (for kicks). Answers the channel id.
-pub fn setup(door: &Arc<Door>, mem: OwnedFd, sock: OwnedFd, caller: Caller, cap: usize) -> R<u32> {
+pub fn setup(
+    door: &Arc<Door>,
+    end: u32,
+    mem: OwnedFd,
+    sock: OwnedFd,
+    caller: Caller,
+    cap: usize,
+) -> R<u32> {
     if !(16..=CAP_MAX).contains(&cap) || !sealed_at_least(mem.as_raw_fd(), DATA_OFF + cap) {
         return Err(libc::EINVAL);
     }
@@ -436,6 +446,7 @@ pub fn setup(door: &Arc<Door>, mem: OwnedFd, sock: OwnedFd, caller: Caller, cap:
         map,
         cap,
         door: door.clone(),
+        end,
         caller,
         sock,
         serving: Mutex::new(0),
@@ -476,6 +487,19 @@ pub fn chan_gone(id: u32) {
 /// A door was revoked: its channels are dead (clients fall back to the
 /// socket path, which answers EBADF).
 pub fn door_revoked(door_id: u64) {
+    kill_where(|c| c.door.id == door_id);
+}
+
+/// Every copy of the client side of the door end `end` is closed: the
+/// channels set up through it can never be used again (their key was that
+/// socket). They go as for a revoke, so that a client that opens and
+/// closes a name over and over keeps one channel, not one per open (it
+/// drops the dead ones when it makes its next).
+pub fn end_closed(door_id: u64, end: u32) {
+    kill_where(|c| c.door.id == door_id && c.end == end);
+}
+
+fn kill_where(pred: impl Fn(&SrvChan) -> bool) {
     // Only channels with no call taken become dead (IDLE or REQ → DEAD, so
     // a request not yet taken fails EBADF and can never be taken later);
     // a call already taken completes, as revoke lets invocations finish.
@@ -484,7 +508,7 @@ pub fn door_revoked(door_id: u64) {
         let mut v = Vec::new();
         for s in t.slots.iter_mut() {
             let kill = s.as_ref().is_some_and(|c| {
-                c.door.id == door_id
+                pred(c)
                     && [C_IDLE, C_REQ].iter().any(|&from| {
                         c.hdr()
                             .state

@@ -166,7 +166,9 @@ pub const K_CHAN: u32 = 7;
 pub const K_OPEN: u32 = 10;
 /// Rendezvous request: detach (the asker must be the owner or root).
 pub const K_DETACH: u32 = 11;
-/// Rendezvous answer: `status` 0 and the door (K_OPEN), or an errno.
+/// Rendezvous answer: `status` 0 and the door (K_OPEN), or an errno. A
+/// door's answer from its own server is followed by the door's procedure
+/// and cookie (two u64s, 16 bytes): the opener holds the door now.
 pub const K_ANSWER: u32 = 12;
 
 /// CALL flag, honoured only on the server's own injection channel: this is
