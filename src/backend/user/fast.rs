@@ -131,6 +131,11 @@ struct ChanHdr {
     /// sets ACK_WAIT, the client answers whether its descriptor table took
     /// them (`wire::ACK_TAKEN`/`ACK_DROPPED`, then a futex wake).
     rep_ack: AtomicU32,
+    /// Set by the server when every copy of the door end this channel was
+    /// set up through is closed: no call can name the channel again (its
+    /// key was that socket), so the client drops it when it next sweeps.
+    /// Only a hint for the client, about its own channel.
+    end_gone: AtomicU32,
 }
 const _: () = assert!(size_of::<ChanHdr>() <= DATA_OFF);
 const ACK_WAIT: u32 = 0xff;
@@ -320,7 +325,7 @@ pub struct SrvChan {
     cap: usize,
     pub door: Arc<Door>,
     /// The door end (its clone number) through which the client set the
-    /// channel up: when that end is gone, so is the channel.
+    /// channel up (`end_closed`).
     end: u32,
     pub caller: Caller,
     /// Server end of the channel's socket pair.
@@ -484,22 +489,25 @@ pub fn chan_gone(id: u32) {
     }
 }
 
+/// Every copy of the client side of the door end `end` is closed: the
+/// channels set up through it can never be named again (their key was
+/// that socket), so a client that opens and closes a name over and over
+/// would keep one per open. They are marked (`end_gone`), not killed: a
+/// call still running on one (its descriptor replaced or closed under it
+/// by another thread) completes; the client drops marked channels when it
+/// makes its next, and the server's side goes when the client's does.
+pub fn end_closed(door_id: u64, end: u32) {
+    let t = table();
+    for c in t.slots.iter().flatten() {
+        if c.door.id == door_id && c.end == end {
+            c.hdr().end_gone.store(1, Ordering::Release);
+        }
+    }
+}
+
 /// A door was revoked: its channels are dead (clients fall back to the
 /// socket path, which answers EBADF).
 pub fn door_revoked(door_id: u64) {
-    kill_where(|c| c.door.id == door_id);
-}
-
-/// Every copy of the client side of the door end `end` is closed: the
-/// channels set up through it can never be used again (their key was that
-/// socket). They go as for a revoke, so that a client that opens and
-/// closes a name over and over keeps one channel, not one per open (it
-/// drops the dead ones when it makes its next).
-pub fn end_closed(door_id: u64, end: u32) {
-    kill_where(|c| c.door.id == door_id && c.end == end);
-}
-
-fn kill_where(pred: impl Fn(&SrvChan) -> bool) {
     // Only channels with no call taken become dead (IDLE or REQ → DEAD, so
     // a request not yet taken fails EBADF and can never be taken later);
     // a call already taken completes, as revoke lets invocations finish.
@@ -508,7 +516,7 @@ fn kill_where(pred: impl Fn(&SrvChan) -> bool) {
         let mut v = Vec::new();
         for s in t.slots.iter_mut() {
             let kill = s.as_ref().is_some_and(|c| {
-                pred(c)
+                c.door.id == door_id
                     && [C_IDLE, C_REQ].iter().any(|&from| {
                         c.hdr()
                             .state
@@ -1082,7 +1090,8 @@ fn slow_lookup(
         Some(p) => p,
         None => {
             // Before adding one, drop channels whose server side is gone
-            // (server dead, door revoked or unreachable): one poll.
+            // (server dead, door revoked or unreachable): one poll; and
+            // those whose door end is closed everywhere (`end_gone`).
             let mut pf: Vec<libc::pollfd> = v
                 .iter()
                 .map(|c| libc::pollfd {
@@ -1106,6 +1115,7 @@ fn slow_lookup(
                     !gone
                 });
             }
+            v.retain(|c| c.hdr().end_gone.load(Ordering::Acquire) == 0);
             let cap = size.next_power_of_two().clamp(CAP_MIN, CAP_MAX);
             // At the descriptor limit the channel goes above it
             // (sys::Headroom), as the socket path's reply channel does.
