@@ -108,7 +108,7 @@ ldconfig:
 	@[ -z "$(DESTDIR)" ] || exit 0; \
 	case "$(LIBDIR)" in \
 	/usr/lib|/usr/lib/*|/usr/lib64|/usr/local/lib|/usr/local/lib/*|/usr/local/lib64) \
-	    if [ -n "$(LDCONFIG)" ] && [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(or $(LDCONFIG),:); \
+	    if [ -n "$(LDCONFIG)" ] && [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(LDCONFIG); \
 	    elif [ "$(LDHINT)" != 0 ]; then echo "note: run 'sudo ldconfig' so that programs find libdoor.so.1"; fi;; \
 	*) [ "$(LDHINT)" = 0 ] || echo "note: $(LIBDIR) is not searched by the dynamic linker: link with -Wl,-rpath,$(LIBDIR) or set LD_LIBRARY_PATH";; \
 	esac
