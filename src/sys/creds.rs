@@ -129,8 +129,9 @@ fn read_ids(which: Held) -> (u32, u32) {
 /// knows the sender held those ids when it sent them. Saved ids are cached
 /// per thread while `cred_gen` (the count of libc `set*id` calls) is unchanged;
 /// if the kernel refuses a stale value, the ids are read again, and if
-/// it still refuses, the byte goes without credentials (the reader then
-/// falls back to what the kernel attested otherwise).
+/// it still refuses (an id unmapped in the thread's user namespace), the
+/// byte goes without credentials (the reader then falls back to what the
+/// kernel attested otherwise).
 pub fn send_ids(fd: RawFd, b: u8, which: Held, cred_gen: u64) -> R<()> {
     let cached = || {
         SAVED
@@ -152,13 +153,15 @@ pub fn send_ids(fd: RawFd, b: u8, which: Held, cred_gen: u64) -> R<()> {
         Held::Saved => cached().unwrap_or_else(fresh),
         Held::Real => fresh(),
     };
+    // EPERM: an id not held (any more); EINVAL: an id with no mapping in
+    // the thread's user namespace (shown as the overflow id).
     match send_one(fd, b, Some(first)) {
-        Err(libc::EPERM) => {}
+        Err(libc::EPERM | libc::EINVAL) => {}
         r => return r,
     }
     let again = fresh();
     match send_one(fd, b, Some(again)) {
-        Err(libc::EPERM) => send_one(fd, b, None),
+        Err(libc::EPERM | libc::EINVAL) => send_one(fd, b, None),
         r => r,
     }
 }
