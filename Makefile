@@ -1,6 +1,6 @@
 # libdoor — build, install, test.
 #   make            build libdoor.so.1 (+ libdoor.so), libdoor.a, libdoor_preload.so and the door command
-#   make deb        Debian packages libdoor1, libdoor-dev, door-tools (in target/deb/)
+#   make deb        Debian packages libdoor1, libdoor-dev, door-tools, door-dkms (in target/deb/)
 #   make demo       build everything and run the demo door server and client
 #   make check      run every test (what CI runs)
 #   make check-kmod build the /dev/door kernel module and test it in a qemu guest (kmod/README.md)
@@ -108,7 +108,7 @@ ldconfig:
 	@[ -z "$(DESTDIR)" ] || exit 0; \
 	case "$(LIBDIR)" in \
 	/usr/lib|/usr/lib/*|/usr/lib64|/usr/local/lib|/usr/local/lib/*|/usr/local/lib64) \
-	    if [ -n "$(LDCONFIG)" ] && [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(LDCONFIG); \
+	    if [ -n "$(LDCONFIG)" ] && [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; eval "$(LDCONFIG)"; \
 	    elif [ "$(LDHINT)" != 0 ]; then echo "note: run 'sudo ldconfig' so that programs find libdoor.so.1"; fi;; \
 	*) [ "$(LDHINT)" = 0 ] || echo "note: $(LIBDIR) is not searched by the dynamic linker: link with -Wl,-rpath,$(LIBDIR) or set LD_LIBRARY_PATH";; \
 	esac
@@ -147,14 +147,14 @@ clean:
 	$(MAKE) -C demo clean
 	$(MAKE) -C compat-tests/soak clean
 
-# Debian packages (debian/): libdoor1, libdoor-dev, door-tools in target/deb/.
+# Debian packages (debian/): libdoor1, libdoor-dev, door-tools, door-dkms in target/deb/.
 # Built by dpkg-buildpackage from a copy of the tree (so dpkg's ../*.deb and
 # the package build's own cargo output stay under target/deb), offline,
 # from the crates that `cargo fetch` brings for the committed Cargo.lock.
 deb:
 	$(CARGO) fetch --locked
 	rm -rf target/deb && mkdir -p target/deb/src
-	tar --exclude=./target --exclude=./.git --exclude=./fuzz/target --exclude='./compat-tests/build*' \
+	tar --exclude=./target --exclude=./.git --exclude=./fuzz/target --exclude='./compat-tests/build*' --exclude=./kmod/build \
 	    -cf - . | tar -xf - -C target/deb/src
 	cd target/deb/src && dpkg-buildpackage -us -uc -b
 	@ls target/deb/*.deb

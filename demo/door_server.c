@@ -38,6 +38,11 @@ main(int argc, char **argv)
     const char *path = argc > 1 ? argv[1] : "/tmp/libdoor_demo_door";
     int did, fd;
 
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        (void)fprintf(stderr, "usage: %s [PATH]  (default /tmp/libdoor_demo_door)\n", argv[0]);
+        return 2;
+    }
+
     if ((did = door_create(serv_proc, NULL, 0)) < 0) {
         perror("door_create");
         return 1;

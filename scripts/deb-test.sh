@@ -26,6 +26,10 @@ for p in libdoor1 libdoor-dev door-tools; do
     f=$D/${p}_${VER}_${ARCH}.deb
     if [ -f "$f" ]; then ok "$p built"; else bad "$p built" "no $f (make deb)"; fi
 done
+KNAME=$(sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' kmod/dkms.conf)
+KVERS=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
+DKMS_DEB=$D/door-dkms_${VER}_all.deb
+if [ -f "$DKMS_DEB" ]; then ok "door-dkms built"; else bad "door-dkms built" "no $DKMS_DEB (make deb)"; fi
 [ "$FAIL" -eq 0 ] || { echo "deb: $PASS passed, $FAIL failed"; exit 1; }
 
 # lintian on the binary packages (it prints info tags with -I).
@@ -44,10 +48,22 @@ has() {
     for f in "$@"; do grep -qx "./$f" <<<"$list" || miss="$miss $f"; done
     if [ -z "$miss" ]; then ok "$pkg holds $*"; else bad "$pkg holds what it should" "missing:$miss"; fi
 }
-has libdoor1 "usr/lib/$MA/libdoor.so.1"
+has libdoor1 "usr/lib/$MA/libdoor.so.1" "usr/lib/$MA/libdoor/libdoor_preload.so"
 has libdoor-dev usr/include/door.h usr/include/sys/door.h usr/include/ucred.h usr/include/stropts.h \
     usr/include/thread.h "usr/lib/$MA/libdoor.a" "usr/lib/$MA/libdoor.so" "usr/lib/$MA/pkgconfig/libdoor.pc"
 has door-tools usr/bin/door usr/share/man/man1/door.1.gz
+KS=usr/src/$KNAME-$KVERS
+list=$(dpkg -c "$DKMS_DEB" | awk '{print $6}')
+miss=""
+for f in dkms.conf door.c compat.h Kbuild include/uapi/linux/libdoor.h; do
+    grep -qx "./$KS/$f" <<<"$list" || miss="$miss $f"
+done
+if [ -z "$miss" ]; then ok "door-dkms holds the module source in /$KS"; else bad "door-dkms holds the module source" "missing:$miss"; fi
+if dpkg-deb --ctrl-tarfile "$DKMS_DEB" | tar -xOf - ./postinst 2>/dev/null | grep -q 'dkms'; then
+    ok "door-dkms's postinst hands the source to DKMS"
+else
+    bad "door-dkms's postinst hands the source to DKMS"
+fi
 if dpkg -c "$D/libdoor1_${VER}_${ARCH}.deb" | awk '{print $6}' | grep -q '^./usr/include\|\.a$'; then
     bad "libdoor1 holds no development files"
 else
@@ -109,7 +125,37 @@ out=$("$R/usr/bin/door" call --data "from door-tools" "$W/door" 2>&1 | tr -d '\0
 if grep -q '"from door-tools" received' <<<"$out"; then ok "the packaged door command calls it"; else bad "the packaged door command calls it" "$out"; fi
 out=$("$R/usr/bin/door" info "$W/door" 2>&1)
 if grep -qE "server pid +$SP$" <<<"$out"; then ok "packaged door info"; else bad "packaged door info" "$out"; fi
+# Preload mode from the package: a program that does not link libdoor
+# sees the attached path and a door descriptor as doors.
+if cc -O2 -o "$W/doortype" compat-tests/preload/doortype.c $cf; then
+    out=$(LD_PRELOAD="$R/usr/lib/$MA/libdoor/libdoor_preload.so" "$W/doortype" "$W/door" 2>&1)
+    plain=$("$W/doortype" "$W/door" 2>&1)
+    if grep -q ': stat: door$' <<<"$out" && grep -q ': open+fstat: door$' <<<"$out" && ! grep -q ': door$' <<<"$plain"; then
+        ok "the packaged preload library shows the attached path as a door"
+    else
+        bad "the packaged preload library shows the attached path as a door" "with: $out
+without: $plain"
+    fi
+else
+    bad "doortype compiles against the packages"
+fi
 if zcat "$R/usr/share/man/man1/door.1.gz" | mandoc -Tlint -W warning; then ok "door.1 from the package is lint-clean"; else bad "door.1 from the package is lint-clean"; fi
+
+# The packaged module source builds against kernel headers, as DKMS builds
+# it (same make line as its dkms.conf), when this machine has any (make
+# check-kmod installs Debian's; without them this is said, not counted).
+KDIR=""
+for k in /lib/modules/*/build; do [ -f "$k/Makefile" ] && KDIR=$k && break; done
+if [ -n "$KDIR" ]; then
+    dpkg -x "$DKMS_DEB" "$W/dkms"
+    if out=$(make -C "$KDIR" M="$W/dkms/$KS" modules 2>&1) && [ -f "$W/dkms/$KS/door.ko" ]; then
+        ok "door-dkms's source builds door.ko against $KDIR"
+    else
+        bad "door-dkms's source builds door.ko against $KDIR" "$(tail -n 20 <<<"$out")"
+    fi
+else
+    echo "note: no kernel headers under /lib/modules: door-dkms's build is tried by make check-kmod"
+fi
 
 echo "deb: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -448,7 +448,7 @@ mod tests {
         assert_eq!(o.join("\n") + "\n", golden);
     }
     /// The same dump format as compat-tests/abi/layout_dump.c, checked
-    /// against the numbers in the spec.
+    /// against the recorded illumos layout (abi/layout.golden).
     #[test]
     fn desc_roundtrip() {
         let d = door_desc_t::new(DOOR_DESCRIPTOR, 7, 0x1122334455667788);

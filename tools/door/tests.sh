@@ -168,6 +168,32 @@ else
     bad "testsrv compiles"
 fi
 
+# --- names other users chose: nothing is opened that could act on being
+# opened, nothing blocks, nothing reaches the terminal unescaped
+mkfifo "$T/fifo"
+expect "info of a FIFO: not a door, exit 3, no hang" 3 "not a door \\(not opened: a FIFO\\)" timeout 10 "$DOOR" info "$T/fifo"
+expect "info of a device: not a door, exit 3" 3 "not a door \\(not opened: a character device\\)" "$DOOR" info /dev/null
+expect "PID:FD of a FIFO held by a process: exit 3, no hang" 3 "not opened: a FIFO" \
+    sh -c "exec 7<>'$T/fifo'; timeout 10 '$DOOR' info \$\$:7"
+esc=$(printf '%s/esc\033]0;TITLE\007\033[2J' "$T")
+: >"$esc"
+out=$("$DOOR" info "$esc" 2>&1); rc=$?
+if [ "$rc" -eq 3 ] && ! grep -q $'\033' <<<"$out" && grep -qF 'esc\x1b]0;TITLE\x07\x1b[2J: not a door' <<<"$out"; then
+    ok "control characters of a path are shown escaped"
+else
+    bad "control characters of a path are shown escaped" "exit $rc: $(cat -v <<<"$out")"
+fi
+esc2=$(printf '%s/door\033[31m' "$T")
+"$DOOR" serve --mode 0644 "$esc2" -- cat 2>"$T/esc.log" &
+PIDS+=($!)
+wait_door "$esc2"
+out=$("$DOOR" ls 2>&1)
+if ! grep -q $'\033' <<<"$out" && grep -qF 'door\x1b[31m ' <<<"$out"; then
+    ok "ls shows an attached path with control characters escaped"
+else
+    bad "ls shows an attached path with control characters escaped" "$(cat -v <<<"$out")"
+fi
+
 # --- another user: permissions
 if [ "$ROOTMODE" = 1 ]; then
     expect "another user calls a 0644 door; the command sees its uid" 0 "^ok 65534 " as_nobody "$DOOR" call --data x "$T/fail"

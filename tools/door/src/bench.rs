@@ -140,7 +140,7 @@ pub fn main(mut p: lexopt::Parser) -> Res {
     } else {
         println!(
             "{}: {} calls of {} bytes in {:.3} s ({} backend)",
-            t.label,
+            crate::target::shown(&t.label),
             count,
             size,
             total.as_secs_f64(),

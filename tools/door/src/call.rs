@@ -22,15 +22,22 @@ pub fn call_failed(label: &str, e: i32) -> Fail {
     match e {
         libc::EBADF => Fail::new(
             code::NOT_A_DOOR,
-            format!("{label}: not a door (or revoked)"),
+            format!("{}: not a door (or revoked)", crate::target::shown(label)),
         ),
         libc::EINTR => Fail::new(
             code::SERVER_FAILED,
-            format!("{label}: the server failed the call (EINTR)"),
+            format!(
+                "{}: the server failed the call (EINTR)",
+                crate::target::shown(label)
+            ),
         ),
         e => Fail::new(
             code::FAILED,
-            format!("{label}: door_call: {}", ffi::strerror(e)),
+            format!(
+                "{}: door_call: {}",
+                crate::target::shown(label),
+                ffi::strerror(e)
+            ),
         ),
     }
 }
@@ -105,7 +112,7 @@ pub fn main(mut p: lexopt::Parser) -> Res {
     let t = target::open(&what)?;
     let mut passed: Vec<target::Target> = Vec::new();
     for d in &descs {
-        passed.push(target::open(d)?);
+        passed.push(target::open_desc(d)?);
     }
     let mut dv: Vec<door_desc_t> = passed
         .iter()

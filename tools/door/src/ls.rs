@@ -36,8 +36,14 @@ const O_PATH_FLAG: u32 = 0o10_000_000;
 const LISTENING: u32 = 0x10000;
 
 /// Inode -> name of every listening rendezvous socket on this machine.
+///
+/// `/proc/net/unix` prints abstract names raw, so a name holding a newline
+/// can add a line of its own making. Every real socket has its own line,
+/// so a made-up line for a real socket's inode shows that inode twice:
+/// such inodes are dropped, and a made-up inode matches no descriptor.
 fn rendezvous_sockets() -> HashMap<u64, Vec<u8>> {
     let mut m = HashMap::new();
+    let mut count: HashMap<u64, u32> = HashMap::new();
     let Ok(text) = std::fs::read("/proc/net/unix") else {
         return m;
     };
@@ -51,6 +57,7 @@ fn rendezvous_sockets() -> HashMap<u64, Vec<u8>> {
         }
         let flags = u32::from_str_radix(&String::from_utf8_lossy(f[3]), 16).unwrap_or(0);
         let ino: u64 = String::from_utf8_lossy(f[6]).parse().unwrap_or(0);
+        *count.entry(ino).or_default() += 1;
         let Some(name) = f[7].strip_prefix(b"@") else {
             continue;
         };
@@ -60,6 +67,7 @@ fn rendezvous_sockets() -> HashMap<u64, Vec<u8>> {
             m.insert(ino, name.to_vec());
         }
     }
+    m.retain(|ino, _| count.get(ino) == Some(&1));
     m
 }
 
@@ -117,6 +125,7 @@ fn names_of(p: &CString) -> Vec<Vec<u8>> {
 
 struct Row {
     path: String,
+    proc_path: String,
     attached_by: i32,
     facts: Option<(door_info_t, String)>,
     error: Option<String>,
@@ -175,17 +184,17 @@ pub fn main(mut p: lexopt::Parser) -> Res {
             let path = std::fs::read_link(&pp)
                 .map(|l| l.to_string_lossy().into_owned())
                 .unwrap_or(pp.clone());
-            let (facts, error) = match target::open(&pp) {
-                Ok(t) => match target::facts(t.fd, &path) {
-                    Ok(f) => (Some((f.info, f.backend)), None),
-                    Err(f) => (None, Some(f.msg)),
-                },
-                Err(f) => (None, Some(f.msg.replace(&pp, &path))),
+            // Messages name /proc/PID/fd/N; the text output shows the path
+            // (escaped) there, the JSON output the path as it is.
+            let (facts, error) = match target::open(&pp).and_then(|t| target::facts(t.fd, &pp)) {
+                Ok(f) => (Some((f.info, f.backend)), None),
+                Err(f) => (None, Some(f.msg)),
             };
             rows.insert(
                 (path.clone(), pidn),
                 Row {
                     path,
+                    proc_path: pp,
                     attached_by: pidn,
                     facts,
                     error,
@@ -219,7 +228,13 @@ pub fn main(mut p: lexopt::Parser) -> Res {
                             .raw("server_pid", "null")
                             .raw("door_id", "null")
                             .raw("attributes", "null")
-                            .str("error", r.error.as_deref().unwrap_or(""));
+                            .str(
+                                "error",
+                                &r.error
+                                    .as_deref()
+                                    .unwrap_or("")
+                                    .replace(&r.proc_path, &r.path),
+                            );
                     }
                 }
                 o.done()
@@ -235,7 +250,7 @@ pub fn main(mut p: lexopt::Parser) -> Res {
     } else {
         let w = rows
             .values()
-            .map(|r| r.path.len())
+            .map(|r| target::shown(&r.path).chars().count())
             .max()
             .unwrap_or(4)
             .max(4);
@@ -247,7 +262,7 @@ pub fn main(mut p: lexopt::Parser) -> Res {
             match &r.facts {
                 Some((i, b)) => println!(
                     "{:w$}  {:>7}  {:>7}  {:>20}  {:8}  {}",
-                    r.path,
+                    target::shown(&r.path),
                     { i.di_target },
                     r.attached_by,
                     { i.di_uniquifier },
@@ -256,12 +271,15 @@ pub fn main(mut p: lexopt::Parser) -> Res {
                 ),
                 None => println!(
                     "{:w$}  {:>7}  {:>7}  {:>20}  {:8}  ({})",
-                    r.path,
+                    target::shown(&r.path),
                     "-",
                     r.attached_by,
                     "-",
                     "-",
-                    r.error.as_deref().unwrap_or("")
+                    r.error
+                        .as_deref()
+                        .unwrap_or("")
+                        .replace(&r.proc_path, &target::shown(&r.path))
                 ),
             }
         }

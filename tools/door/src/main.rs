@@ -183,7 +183,7 @@ fn info(mut p: lexopt::Parser) -> Res {
             .str("backend", &f.backend);
         println!("{}", o.done());
     } else {
-        println!("{}: door", t.label);
+        println!("{}: door", target::shown(&t.label));
         println!("  server pid  {}", { i.di_target });
         println!("  door id     {}", { i.di_uniquifier });
         println!(

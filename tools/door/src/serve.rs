@@ -198,7 +198,7 @@ pub fn main(mut p: lexopt::Parser) -> Res {
         return Err(cleanup(format!("fattach {path}: {why}"), c));
     }
     eprintln!(
-        "door serve: serving {path} (pid {}); SIGINT or SIGTERM ends it",
+        "door serve: serving {path} (pid {}); SIGINT, SIGTERM or SIGHUP ends it",
         std::process::id()
     );
     let mut sig = 0;

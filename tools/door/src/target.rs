@@ -37,30 +37,69 @@ fn cstr(s: &str) -> Result<CString, Fail> {
 }
 
 fn open_failed(label: &str, e: i32) -> Fail {
-    Fail::new(code::ACCESS, format!("{label}: {}", ffi::strerror(e)))
+    Fail::new(
+        code::ACCESS,
+        format!("{}: {}", shown(label), ffi::strerror(e)),
+    )
 }
 
 /// Opens `arg` the way a client of a named door does (`open(path,
-/// O_RDONLY)`), or takes a copy of another process's descriptor `PID:FD`:
-/// through `/proc/PID/fd/FD` for a file, with `pidfd_getfd` for a socket
-/// (both need the right to inspect that process, as `ls -l /proc/PID/fd`
-/// or a debugger does).
+/// O_RDONLY)`), or takes a copy of another process's descriptor `PID:FD`.
+///
+/// Nothing is opened that could act on being opened: the name is first
+/// opened with `O_PATH` (which runs no driver and blocks on nothing) and
+/// looked at. A regular file or directory is then opened for reading
+/// through that very descriptor (`/proc/self/fd/N`: the same file even if
+/// the name changed meanwhile), non-blocking and never as a controlling
+/// terminal; a socket or a door is copied out of the process with
+/// `pidfd_getfd` (`PID:FD` only: both need the right to inspect that
+/// process, as `ls -l /proc/PID/fd` or a debugger does); anything else
+/// (a FIFO, a device) is refused as not a door. `door ls`, run as root,
+/// opens names that other users chose: a FIFO must not hang it, and a
+/// device must not be opened on their say-so.
 pub fn open(arg: &str) -> Result<Target, Fail> {
-    if let Some((pid, fd)) = parse_pidfd(arg) {
-        let p = cstr(&format!("/proc/{pid}/fd/{fd}"))?;
-        // SAFETY: p is NUL-terminated.
-        let f = unsafe { libc::open(p.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if f >= 0 {
-            return Ok(Target {
-                fd: f,
-                label: arg.to_string(),
-            });
+    let pidfd_arg = parse_pidfd(arg);
+    let path = match pidfd_arg {
+        Some((pid, fd)) => format!("/proc/{pid}/fd/{fd}"),
+        None => arg.to_string(),
+    };
+    let p = cstr(&path)?;
+    // SAFETY: p is NUL-terminated.
+    let opath = unsafe { libc::open(p.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    if opath < 0 {
+        return Err(open_failed(arg, ffi::errno()));
+    }
+    let opath = Target {
+        fd: opath,
+        label: arg.to_string(),
+    };
+    // SAFETY: stat is plain old data; zeroed is valid; the descriptor is ours.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(opath.fd, &mut st) } != 0 {
+        return Err(open_failed(arg, ffi::errno()));
+    }
+    let kind = st.st_mode & libc::S_IFMT;
+    if kind == libc::S_IFREG || kind == libc::S_IFDIR {
+        let again = cstr(&format!("/proc/self/fd/{}", opath.fd))?;
+        // SAFETY: again is NUL-terminated.
+        let f = unsafe {
+            libc::open(
+                again.as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK,
+            )
+        };
+        if f < 0 {
+            return Err(open_failed(arg, ffi::errno()));
         }
-        let e = ffi::errno();
-        if e != libc::ENXIO {
-            return Err(open_failed(arg, e));
-        }
-        // A socket (a door's descriptor): copy it out of the process.
+        return Ok(Target {
+            fd: f,
+            label: arg.to_string(),
+        });
+    }
+    // A socket, or the kernel backend's door file (neither can be opened
+    // again by name): copy the descriptor itself.
+    const S_IFDOOR: libc::mode_t = 0o150000;
+    if let (Some((pid, fd)), libc::S_IFSOCK | S_IFDOOR) = (pidfd_arg, kind) {
         // SAFETY: plain system calls with integer arguments.
         let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
         if pidfd < 0 {
@@ -79,6 +118,23 @@ pub fn open(arg: &str) -> Result<Target, Fail> {
             label: arg.to_string(),
         });
     }
+    Err(Fail::new(
+        code::NOT_A_DOOR,
+        format!(
+            "{}: not a door (not opened: {})",
+            shown(arg),
+            type_name(kind)
+        ),
+    ))
+}
+
+/// A file the user names to be passed (`door call --desc`): any file the
+/// user may read, opened as it is (a device, a FIFO too: the user chose
+/// it); `PID:FD` as in `open`.
+pub fn open_desc(arg: &str) -> Result<Target, Fail> {
+    if parse_pidfd(arg).is_some() {
+        return open(arg);
+    }
     let p = cstr(arg)?;
     // SAFETY: p is NUL-terminated.
     let f = unsafe {
@@ -94,6 +150,35 @@ pub fn open(arg: &str) -> Result<Target, Fail> {
         fd: f,
         label: arg.to_string(),
     })
+}
+
+fn type_name(kind: libc::mode_t) -> &'static str {
+    match kind {
+        libc::S_IFIFO => "a FIFO",
+        libc::S_IFCHR => "a character device",
+        libc::S_IFBLK => "a block device",
+        libc::S_IFSOCK => "a socket",
+        libc::S_IFLNK => "a symbolic link",
+        _ => "not a regular file or directory",
+    }
+}
+
+/// `s` as it may be shown on a terminal: control characters, backslashes
+/// and invalid UTF-8 as escapes (`\x1b`), as `ls -b` does, so that a name
+/// another user chose cannot move the cursor or retitle the window.
+pub fn shown(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            c if c.is_control() => {
+                use std::fmt::Write;
+                let _ = write!(o, "\\x{:02x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o
 }
 
 /// What `door_info` and `door_getparam` say about a door.
@@ -112,11 +197,11 @@ pub fn facts(fd: i32, label: &str) -> Result<Facts, Fail> {
     if unsafe { ffi::door_info(fd, &mut info) } != 0 {
         let e = ffi::errno();
         return Err(if e == libc::EBADF {
-            Fail::new(code::NOT_A_DOOR, format!("{label}: not a door"))
+            Fail::new(code::NOT_A_DOOR, format!("{}: not a door", shown(label)))
         } else {
             Fail::new(
                 code::FAILED,
-                format!("{label}: door_info: {}", ffi::strerror(e)),
+                format!("{}: door_info: {}", shown(label), ffi::strerror(e)),
             )
         });
     }
