@@ -13,6 +13,10 @@
 #   SMP, MEM   guest CPUs (2) and memory in MiB (1024)
 #   TIMEOUT    host-side limit on the whole boot in seconds (900)
 #   ONLY       space-separated test names to run (default: all)
+#   COMPAT     which compat tests (compat-tests/, against libdoor.so with
+#              LIBDOOR_BACKEND=kernel) run after the module's own tests:
+#              "subset" (default: those listed in compat-tests/kernel-subset),
+#              "all" (make check-kmod-full), or "none"
 #   NO_INSTALL=1  never call apt-get (fail if something is missing)
 #
 # As root it installs what it needs from the Debian archive first:
@@ -101,6 +105,27 @@ for src in "$KMOD"/tests/t_*.c "$KMOD"/tests/doorfuzz.c; do
 	gcc $CFLAGS_T -o "$P/tests/$name" "$src"
 done
 
+# The compat suite, dynamically linked against libdoor.so, with the shared
+# libraries it needs (found with ldd) copied next to it.
+COMPAT=${COMPAT:-subset}
+ROOT=$(cd "$KMOD/.." && pwd)
+if [ "$COMPAT" != none ]; then
+	make -s -C "$ROOT" lib >/dev/null
+	make -s -C "$ROOT/compat-tests" BUILD="$B/compat" all >/dev/null
+	mkdir -p "$P/compat" "$P/lib"
+	if [ "$COMPAT" = all ]; then
+		cp "$B"/compat/t_* "$P/compat/"
+	else
+		while read -r name _; do
+			case $name in '#'* | '') continue ;; esac
+			cp "$B/compat/$name" "$P/compat/"
+		done <"$ROOT/compat-tests/kernel-subset"
+	fi
+	cp "$ROOT/compat-tests/kernel-skip" "$P/compat/SKIP"
+	cp -r "$ROOT/compat-tests/expected" "$P/compat/expected"
+	cp -L "$ROOT/target/release/libdoor.so" "$P/lib/libdoor.so.1"
+fi
+
 # ---- 4. initramfs ----------------------------------------------------------
 R=$B/root
 rm -rf "$R"
@@ -114,6 +139,14 @@ ln -s busybox "$R/bin/sh"
 cp "$KMOD/scripts/init.sh" "$R/init"
 chmod 755 "$R/init"
 cp -r "$P" "$R/payload"
+if [ -d "$P/lib" ]; then
+	# the dynamic loader and the C runtime, where the binaries look for them
+	for lib in $(ldd "$P"/compat/t_* "$P/lib/libdoor.so.1" 2>/dev/null |
+		grep -v ':$' | grep -v libdoor | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
+		mkdir -p "$R$(dirname "$lib")"
+		cp -L "$lib" "$R$lib"
+	done
+fi
 (cd "$R" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) |
 	gzip -1 >"$B/initramfs.cpio.gz"
 
@@ -129,6 +162,7 @@ append="console=ttyS0 quiet panic=-1 oops=panic panic_on_warn=1 no_timer_check"
 append+=" softlockup_panic=1 hung_task_panic=1 hung_task_timeout_secs=120"
 append+=" door_seed=$SEED door_fuzz_secs=$FUZZ_SECS"
 [ -n "${ONLY:-}" ] && append+=" door_only=${ONLY// /,}"
+[ "$COMPAT" != none ] && append+=" door_compat=1"
 log "booting (seed $SEED, fuzz ${FUZZ_SECS}s, smp $SMP)"
 start=$(date +%s.%N)
 set +e

@@ -6,6 +6,8 @@ pub mod creds;
 pub mod fault;
 pub mod fdown;
 pub mod fdwatch;
+pub mod stack;
+pub mod threads;
 
 use std::mem::{MaybeUninit, size_of, zeroed};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
