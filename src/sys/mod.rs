@@ -913,6 +913,7 @@ unsafe extern "C" {
 }
 pub const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
 pub const PTHREAD_CANCEL_DEFERRED: libc::c_int = 0;
+pub const PTHREAD_CANCEL_ASYNCHRONOUS: libc::c_int = 1;
 pub const FUTEX_WAIT_PRIVATE: libc::c_int = 128;
 pub const FUTEX_WAKE_PRIVATE: libc::c_int = 129;
 

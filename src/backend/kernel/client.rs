@@ -31,12 +31,7 @@ pub fn call(d: RawFd, params: *mut door_arg_t) -> R<()> {
         }
         None => c.flags = uapi::CALL_NO_RESULTS,
     }
-    // No retry on EINTR: a caught signal ends a door call (the module
-    // restarts it by itself after a stop).
-    ioctl(uapi::IOC_CALL, &mut c).map_err(|e| match e {
-        libc::ENOTSUP if super::ctl().is_err() => libc::ENOTSUP,
-        e => e,
-    })?;
+    call_ioctl(&mut c)?;
     let Some(mut a) = arg else {
         return Ok(());
     };
@@ -62,6 +57,27 @@ pub fn call(d: RawFd, params: *mut door_arg_t) -> R<()> {
     a.data_size = size;
     a.desc_num = nd;
     sys::copy_out(params, &a)
+}
+
+/// The CALL ioctl, a cancellation point as door_call is on illumos: the
+/// thread takes asynchronous cancellation for the system call only (as
+/// glibc does around its own blocking calls), so a pthread_cancel ends the
+/// wait (the module sees a handled signal: the call is aborted and its
+/// server thread told) and the thread is cancelled then. No retry on
+/// EINTR: a caught signal ends a door call (the module restarts the call
+/// by itself after a stop).
+fn call_ioctl(c: &mut uapi::Call) -> R<()> {
+    let fd = super::ctl()?;
+    let mut old = 0;
+    // SAFETY: changes this thread's cancellation type; the frames between
+    // here and the application hold nothing with a destructor.
+    unsafe { sys::pthread_setcanceltype(sys::PTHREAD_CANCEL_ASYNCHRONOUS, &mut old) };
+    // SAFETY: CALL reads and writes one struct door_uapi_call.
+    let r = unsafe { libc::ioctl(fd, uapi::IOC_CALL, c as *mut uapi::Call) };
+    let e = sys::errno();
+    // SAFETY: as above.
+    unsafe { sys::pthread_setcanceltype(old, std::ptr::null_mut()) };
+    if r < 0 { Err(e) } else { Ok(()) }
 }
 
 /// `door_info` of `d`, or of the door this thread is bound to

@@ -191,12 +191,11 @@ impl Backend for Kernel {
     }
 
     fn bind(&self, d: RawFd) -> R<()> {
-        let mut f = uapi::Fd { fd: d, flags: 0 };
-        ioctl(uapi::IOC_BIND, &mut f).map_err(no_door)
+        server::bind(d)
     }
 
     fn unbind(&self) -> R<()> {
-        ioctl(uapi::IOC_UNBIND, std::ptr::null_mut::<u8>()).map_err(no_door)
+        server::unbind()
     }
 
     fn params(&self, d: RawFd) -> R<(Option<Params>, u32)> {

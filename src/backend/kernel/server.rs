@@ -30,6 +30,8 @@ const AREA_MAX: usize = (1 << 30) + 1024 * 24 + 4096;
 /// the descriptor records (struct door_results, a door_info_t for a
 /// depletion callback, alignment).
 const STACK_OVERHEAD: usize = 64 + 48 + 32;
+/// The module's largest reply (DOOR_UAPI_MAX_REPLY).
+const MAX_REPLY: usize = 1 << 30;
 
 struct ServerTls {
     /// Stack pointer every invocation starts from; 0 until the thread's
@@ -45,6 +47,9 @@ struct ServerTls {
     registered: bool,
     /// The invocation being served (written by the RETURN ioctl).
     inv: uapi::Invocation,
+    /// The pid that bound this thread to a private door (door_bind), 0 if
+    /// none: in a fork child the binding is the parent's.
+    bound_pid: i32,
 }
 
 struct TlsBox(*mut ServerTls);
@@ -88,6 +93,7 @@ fn tls() -> *mut ServerTls {
                 area_len: 0,
                 registered: false,
                 inv: uapi::Invocation::default(),
+                bound_pid: 0,
             }));
         }
         slot.0
@@ -254,12 +260,14 @@ fn info_of(inv: &uapi::Invocation) -> door_info_t {
 /// as on illumos; library threads have it disabled). Other deliveries of
 /// this signal go to the application's handler.
 fn cancel_signal() -> i32 {
-    libc::SIGRTMAX()
+    // The module takes signals below the kernel's _NSIG (64) only.
+    libc::SIGRTMAX() - 1
 }
 
 struct OldAction(UnsafeCell<libc::sigaction>);
 // SAFETY: written once, before the handler that reads it is installed.
 unsafe impl Sync for OldAction {}
+// SAFETY: an all-zero sigaction is a valid value (SIG_DFL, no flags).
 static OLD_ACTION: OldAction = OldAction(UnsafeCell::new(unsafe { std::mem::zeroed() }));
 static HANDLER_SET: std::sync::Once = std::sync::Once::new();
 static CONFIGURED_PID: AtomicI32 = AtomicI32::new(0);
@@ -460,10 +468,7 @@ extern "C" fn xcreate_start(arg: *mut libc::c_void) -> *mut libc::c_void {
     } else {
         bind_fd_of(a.door_id)
     };
-    let bound = fd >= 0 && {
-        let mut f = uapi::Fd { fd, flags: 0 };
-        ioctl(uapi::IOC_BIND, &mut f).is_ok()
-    };
+    let bound = fd >= 0 && bind(fd).is_ok();
     if let Some(hs) = &a.hs {
         if !bound {
             hs.failed.fetch_add(1, Ordering::AcqRel);
@@ -625,7 +630,7 @@ fn map_area(st: &mut ServerTls) -> R<()> {
     if !st.area.is_null() {
         return Ok(());
     }
-    let mut len = st.usable.min(AREA_MAX).max(4096);
+    let mut len = st.usable.clamp(4096, AREA_MAX);
     len = len.div_ceil(4096) * 4096;
     loop {
         // SAFETY: a fresh anonymous mapping, no fixed address.
@@ -662,6 +667,18 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
         // never returns. Keep a margin for the red zone and align to 16.
         s.anchor = (sys::stack_pointer() - 256) & !15;
         s.usable = sys::stack::usable_stack(s.anchor);
+    }
+    if s.bound_pid != 0 && s.bound_pid != sys::getpid() {
+        return libc::EINVAL; // bound in the parent before fork
+    }
+    if size > MAX_REPLY {
+        // Larger than any reply can be. An unreadable buffer is EFAULT, as
+        // on illumos, where the copy faults first.
+        let last = (data as usize).checked_add(size - 1);
+        let mut b = 0u8;
+        if last.is_none() || sys::copy_in_bytes(last.unwrap_or(0) as *const u8, &mut b, 1).is_err() {
+            return libc::EFAULT;
+        }
     }
     if let Err(e) = map_area(s) {
         return e;
@@ -835,6 +852,46 @@ fn procedure_returned(st: *mut ServerTls) -> ! {
     // SAFETY: ends this thread; forced unwinding crosses only frames
     // without destructors and stops at `jump`.
     unsafe { libc::pthread_exit(ptr::null_mut()) }
+}
+
+/// `door_bind`.
+pub fn bind(d: RawFd) -> R<()> {
+    let mut f = uapi::Fd { fd: d, flags: 0 };
+    ioctl(uapi::IOC_BIND, &mut f).map_err(no_door)?;
+    // SAFETY: own thread's state.
+    unsafe { (*tls()).bound_pid = sys::getpid() };
+    Ok(())
+}
+
+/// `door_unbind`.
+pub fn unbind() -> R<()> {
+    let TlsBoxPtr(Some(st)) = tls_if_any() else {
+        return ioctl(uapi::IOC_UNBIND, ptr::null_mut::<u8>()).map_err(no_door);
+    };
+    // SAFETY: own thread's state.
+    let st = unsafe { &mut *st };
+    if st.bound_pid != 0 && st.bound_pid != sys::getpid() {
+        // A fork child's copy of a bound thread: the binding is dropped
+        // here (the module never knew this thread).
+        st.bound_pid = 0;
+        return Ok(());
+    }
+    st.bound_pid = 0;
+    ioctl(uapi::IOC_UNBIND, ptr::null_mut::<u8>()).map_err(no_door)
+}
+
+struct TlsBoxPtr(Option<*mut ServerTls>);
+
+fn tls_if_any() -> TlsBoxPtr {
+    TlsBoxPtr(
+        TLS.try_with(|c| {
+            // SAFETY: only this thread touches its own slot.
+            let p = unsafe { (*c.get()).0 };
+            if p.is_null() { None } else { Some(p) }
+        })
+        .ok()
+        .flatten(),
+    )
 }
 
 // ---------------------------------------------------------------------
