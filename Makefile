@@ -35,7 +35,7 @@ MAN7 := $(notdir $(wildcard man/*.7))
 # Alias pages, installed as symlinks: NAME=PAGE (both in man3).
 MANLINKS := $(shell sed -e 's/\#.*//' man/links 2>/dev/null)
 
-.PHONY: all lib demo check check-kmod check-kmod-full install uninstall ldconfig clean format-check bench soak man-lint version
+.PHONY: all lib demo check check-kmod install uninstall ldconfig clean format-check bench soak man-lint version
 
 all: lib
 
@@ -116,14 +116,10 @@ check: lib
 	bash scripts/check.sh
 
 # The kernel module: build it, boot Debian's kernel under qemu, load it and
-# run kmod/tests there (installs qemu and the kernel headers as root).
+# run kmod/tests and the compat suite (LIBDOOR_BACKEND=kernel) there
+# (installs qemu and the kernel headers as root).
 check-kmod:
 	bash kmod/scripts/guest.sh
-
-# The same, with every compat test (not only compat-tests/kernel-subset)
-# run against the kernel backend in the guest.
-check-kmod-full:
-	COMPAT=all TIMEOUT=$${TIMEOUT:-3600} bash kmod/scripts/guest.sh
 
 # Benchmarks: door_call next to the IPC floors and alternatives (see benches/README.md).
 bench: lib

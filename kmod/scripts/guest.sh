@@ -13,10 +13,9 @@
 #   SMP, MEM   guest CPUs (2) and memory in MiB (1024)
 #   TIMEOUT    host-side limit on the whole boot in seconds (900)
 #   ONLY       space-separated test names to run (default: all)
-#   COMPAT     which compat tests (compat-tests/, against libdoor.so with
-#              LIBDOOR_BACKEND=kernel) run after the module's own tests:
-#              "subset" (default: those listed in compat-tests/kernel-subset),
-#              "all" (make check-kmod-full), or "none"
+#   COMPAT     "all" (default): after the module's own tests, run libdoor's
+#              compat suite (compat-tests/, against libdoor.so) with
+#              LIBDOOR_BACKEND=kernel; "none": do not
 #   NO_INSTALL=1  never call apt-get (fail if something is missing)
 #
 # As root it installs what it needs from the Debian archive first:
@@ -107,20 +106,13 @@ done
 
 # The compat suite, dynamically linked against libdoor.so, with the shared
 # libraries it needs (found with ldd) copied next to it.
-COMPAT=${COMPAT:-subset}
+COMPAT=${COMPAT:-all}
 ROOT=$(cd "$KMOD/.." && pwd)
 if [ "$COMPAT" != none ]; then
 	make -s -C "$ROOT" lib >/dev/null
 	make -s -C "$ROOT/compat-tests" BUILD="$B/compat" all >/dev/null
 	mkdir -p "$P/compat" "$P/lib"
-	if [ "$COMPAT" = all ]; then
-		cp "$B"/compat/t_* "$P/compat/"
-	else
-		while read -r name _; do
-			case $name in '#'* | '') continue ;; esac
-			cp "$B/compat/$name" "$P/compat/"
-		done <"$ROOT/compat-tests/kernel-subset"
-	fi
+	cp "$B"/compat/t_* "$P/compat/"
 	cp "$ROOT/compat-tests/kernel-skip" "$P/compat/SKIP"
 	cp -r "$ROOT/compat-tests/expected" "$P/compat/expected"
 	cp -L "$ROOT/target/release/libdoor.so" "$P/lib/libdoor.so.1"

@@ -78,7 +78,7 @@ if [ "${door_compat:-0}" = 1 ] && [ -d /payload/compat ]; then
 		rc=$?
 		t1=$(cut -d' ' -f1 /proc/uptime)
 		grep -v '^ok \|^--- ' /tmp/out | tail -40
-		tail -5 /tmp/err
+		tail -40 /tmp/err
 		line=$(tail -1 /tmp/out | grep -E '^[0-9]+ passed, [0-9]+ failed$')
 		p=0
 		f=0
