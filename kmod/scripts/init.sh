@@ -103,6 +103,10 @@ if [ "${door_compat:-0}" = 1 ] && [ -d /payload/compat ]; then
 			bad "$name printed no summary line"
 		fi
 		echo "guest: compat $name: $p passed, $f failed ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')s)"
+		# What the test left in the module (the leak check at the end
+		# says whether it all went away).
+		grep -v ' 0$' /sys/kernel/debug/door/stats 2>/dev/null |
+			sed "s/^/guest: $name left: /"
 	done
 	unset LD_LIBRARY_PATH LIBDOOR_BACKEND LIBDOOR_TEST_EMULATED
 fi
