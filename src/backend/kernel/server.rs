@@ -676,7 +676,8 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
         // on illumos, where the copy faults first.
         let last = (data as usize).checked_add(size - 1);
         let mut b = 0u8;
-        if last.is_none() || sys::copy_in_bytes(last.unwrap_or(0) as *const u8, &mut b, 1).is_err() {
+        if last.is_none() || sys::copy_in_bytes(last.unwrap_or(0) as *const u8, &mut b, 1).is_err()
+        {
             return libc::EFAULT;
         }
     }
