@@ -169,7 +169,7 @@ end=$(date +%s.%N)
 tr -d '\r' <"$B/serial.log" |
 	sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' >"$B/serial.txt"
 # The guest's own lines (everything after the kernel hands over to init).
-sed -n '/^guest: start/,$p' "$B/serial.txt" | grep -v '^guest: start' || true
+sed -n '/guest: start/,$p' "$B/serial.txt" | grep -v 'guest: start' || true
 if [ "$rc" != 33 ] && [ "$rc" != 35 ]; then
 	echo "--- last 60 lines of the serial console:"
 	tail -60 "$B/serial.txt"
