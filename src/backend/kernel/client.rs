@@ -67,17 +67,22 @@ pub fn call(d: RawFd, params: *mut door_arg_t) -> R<()> {
 /// EINTR: a caught signal ends a door call (the module restarts the call
 /// by itself after a stop).
 fn call_ioctl(c: &mut uapi::Call) -> R<()> {
-    let fd = super::ctl()?;
-    let mut old = 0;
-    // SAFETY: changes this thread's cancellation type; the frames between
-    // here and the application hold nothing with a destructor.
-    unsafe { sys::pthread_setcanceltype(sys::PTHREAD_CANCEL_ASYNCHRONOUS, &mut old) };
-    // SAFETY: CALL reads and writes one struct door_uapi_call.
-    let r = unsafe { libc::ioctl(fd, uapi::IOC_CALL, c as *mut uapi::Call) };
-    let e = sys::errno();
-    // SAFETY: as above.
-    unsafe { sys::pthread_setcanceltype(old, std::ptr::null_mut()) };
-    if r < 0 { Err(e) } else { Ok(()) }
+    super::with_ctl(|fd| {
+        let mut old = 0;
+        // SAFETY: changes this thread's cancellation type; the frames
+        // between here and the application hold nothing with a destructor.
+        unsafe { sys::pthread_setcanceltype(sys::PTHREAD_CANCEL_ASYNCHRONOUS, &mut old) };
+        // SAFETY: CALL reads and writes one struct door_uapi_call.
+        let r = unsafe { libc::ioctl(fd, uapi::IOC_CALL, c as *mut uapi::Call) };
+        let e = sys::errno();
+        // SAFETY: as above.
+        unsafe { sys::pthread_setcanceltype(old, std::ptr::null_mut()) };
+        if r < 0 {
+            // setcanceltype may have changed errno: the ioctl's is wanted.
+            sys::set_errno(e);
+        }
+        r
+    })
 }
 
 /// `door_info` of `d`, or of the door this thread is bound to

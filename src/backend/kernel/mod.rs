@@ -8,7 +8,7 @@
 
 use std::ffi::CStr;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 use crate::abi::*;
 use crate::backend::{Backend, Params};
@@ -27,6 +27,8 @@ pub static KERNEL: Kernel = Kernel;
 
 /// The control descriptor (`/dev/door`), -1 until opened.
 static CTL: AtomicI32 = AtomicI32::new(-1);
+/// Its device number, to recognise it again.
+static CTL_RDEV: AtomicU64 = AtomicU64::new(0);
 static CTL_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 static TOLD: AtomicBool = AtomicBool::new(false);
 
@@ -50,6 +52,9 @@ fn open_ctl() -> Option<RawFd> {
     };
     if r != 0 || v.api != uapi::VERSION {
         return None;
+    }
+    if let Ok(st) = sys::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd)) {
+        CTL_RDEV.store(st.st_rdev, Ordering::Release);
     }
     Some(fd.keep())
 }
@@ -94,16 +99,47 @@ pub fn ctl() -> R<RawFd> {
     }
 }
 
+/// Is `fd` still our `/dev/door` descriptor?
+fn is_ctl(fd: RawFd) -> bool {
+    sys::fstat(fd).is_ok_and(|st| {
+        st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == CTL_RDEV.load(Ordering::Acquire)
+    })
+}
+
+/// Runs `op` (an ioctl) on the control descriptor. If it fails because
+/// that number no longer names `/dev/door` (the application closed every
+/// descriptor while another thread of ours was opening it again, so the
+/// new one was closed too), the descriptor is opened afresh and `op` runs
+/// once more: a failed lookup of the control descriptor had no effect.
+pub fn with_ctl(mut op: impl FnMut(RawFd) -> libc::c_int) -> R<()> {
+    let fd = ctl()?;
+    if op(fd) >= 0 {
+        return Ok(());
+    }
+    let e = sys::errno();
+    if !matches!(e, libc::EBADF | libc::ENOTTY) || is_ctl(fd) {
+        return Err(e);
+    }
+    if CTL
+        .compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        // The number is not ours any more: forget it without closing it.
+        sys::fdown::disown(fd);
+    }
+    let fd = ctl()?;
+    if op(fd) >= 0 {
+        Ok(())
+    } else {
+        Err(sys::errno())
+    }
+}
+
 /// One ioctl on the control descriptor.
 pub fn ioctl<T>(req: u64, arg: *mut T) -> R<()> {
-    let fd = ctl()?;
     // SAFETY: `arg` points to the structure `req` reads and writes (or is
     // unused for the argument-less requests).
-    let r = unsafe { libc::ioctl(fd, req, arg) };
-    if r < 0 {
-        return Err(sys::errno());
-    }
-    Ok(())
+    with_ctl(|fd| unsafe { libc::ioctl(fd, req, arg) })
 }
 
 /// `ctl`'s errno for functions that name a door: without the module no
