@@ -128,7 +128,8 @@ check: lib
 	bash scripts/check.sh
 
 # The kernel module: build it, boot Debian's kernel under qemu, load it and
-# run kmod/tests there (installs qemu and the kernel headers as root).
+# run kmod/tests and the compat suite (LIBDOOR_BACKEND=kernel) there
+# (installs qemu and the kernel headers as root).
 check-kmod:
 	bash kmod/scripts/guest.sh
 

@@ -282,6 +282,32 @@ harness_run(const char *name, void (*fn)(void))
 }
 #define RUN(fn) harness_run(#fn, fn)
 
+/*
+ * libdoor has two backends (libdoor(7)); libdoor_backend() names the one
+ * this process uses.  It is declared weak here so that programs built
+ * without libdoor can use this header too.  A case that needs what only
+ * the userspace backend has calls harness_skip_on_kernel("why") first
+ * and returns if it says 1: the case is then reported as skipped (on
+ * standard error) and counts neither as passed nor as failed.
+ */
+extern const char *libdoor_backend(void) __attribute__((weak));
+
+HARNESS_FN int
+harness_kernel_backend(void)
+{
+	return (libdoor_backend != NULL &&
+	    strcmp(libdoor_backend(), "kernel") == 0);
+}
+
+HARNESS_FN int
+harness_skip_on_kernel(const char *why)
+{
+	if (!harness_kernel_backend())
+		return (0);
+	fprintf(stderr, "SKIP %s: %s\n", harness_test_name, why);
+	return (1);
+}
+
 /* Final line of every test file; returns the exit status for main(). */
 HARNESS_FN int
 harness_done(void)

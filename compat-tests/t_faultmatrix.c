@@ -600,6 +600,8 @@ static void test_srv_create_fattach(void) {
     struct counts c;
     int i, fd, d, rc, mine, ok = 0, bad = 0;
     pid_t pid;
+    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend"))
+        return;
 
     mine = door_create(proc, NULL, 0);
     REQUIRE(mine >= 0);
@@ -763,6 +765,8 @@ static void test_cli_create_fattach(void) {
     struct killer k;
     int fd, i, from;
     pid_t pid;
+    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend"))
+        return;
 
     fd = door_create(proc, NULL, 0);
     REQUIRE(fd >= 0);
@@ -828,6 +832,8 @@ static void test_fork_window_fattach(void) {
     struct counts c;
     int d1, d2, rc, st;
     pid_t pid;
+    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend"))
+        return;
 
     d1 = door_create(proc, NULL, 0);
     d2 = door_create(proc, NULL, 0);

@@ -50,7 +50,7 @@ has() {
 }
 has libdoor1 "usr/lib/$MA/libdoor.so.1" "usr/lib/$MA/libdoor/libdoor_preload.so"
 has libdoor-dev usr/include/door.h usr/include/sys/door.h usr/include/ucred.h usr/include/stropts.h \
-    usr/include/thread.h "usr/lib/$MA/libdoor.a" "usr/lib/$MA/libdoor.so" "usr/lib/$MA/pkgconfig/libdoor.pc"
+    usr/include/thread.h usr/include/synch.h "usr/lib/$MA/libdoor.a" "usr/lib/$MA/libdoor.so" "usr/lib/$MA/pkgconfig/libdoor.pc"
 has door-tools usr/bin/door usr/share/man/man1/door.1.gz
 KS=usr/src/$KNAME-$KVERS
 list=$(dpkg -c "$DKMS_DEB" | awk '{print $6}')

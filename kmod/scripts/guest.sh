@@ -13,6 +13,9 @@
 #   SMP, MEM   guest CPUs (2) and memory in MiB (1024)
 #   TIMEOUT    host-side limit on the whole boot in seconds (900)
 #   ONLY       space-separated test names to run (default: all)
+#   COMPAT     "all" (default): after the module's own tests, run libdoor's
+#              compat suite (compat-tests/, against libdoor.so) with
+#              LIBDOOR_BACKEND=kernel; "none": do not
 #   NO_INSTALL=1  never call apt-get (fail if something is missing)
 #
 # As root it installs what it needs from the Debian archive first:
@@ -101,6 +104,20 @@ for src in "$KMOD"/tests/t_*.c "$KMOD"/tests/doorfuzz.c; do
 	gcc $CFLAGS_T -o "$P/tests/$name" "$src"
 done
 
+# The compat suite, dynamically linked against libdoor.so, with the shared
+# libraries it needs (found with ldd) copied next to it.
+COMPAT=${COMPAT:-all}
+ROOT=$(cd "$KMOD/.." && pwd)
+if [ "$COMPAT" != none ]; then
+	make -s -C "$ROOT" lib >/dev/null
+	make -s -C "$ROOT/compat-tests" BUILD="$B/compat" all >/dev/null
+	mkdir -p "$P/compat" "$P/lib"
+	cp "$B"/compat/t_* "$P/compat/"
+	cp "$ROOT/compat-tests/kernel-skip" "$P/compat/SKIP"
+	cp -r "$ROOT/compat-tests/expected" "$P/compat/expected"
+	cp -L "$ROOT/target/release/libdoor.so" "$P/lib/libdoor.so.1"
+fi
+
 # ---- 4. initramfs ----------------------------------------------------------
 R=$B/root
 rm -rf "$R"
@@ -114,6 +131,14 @@ ln -s busybox "$R/bin/sh"
 cp "$KMOD/scripts/init.sh" "$R/init"
 chmod 755 "$R/init"
 cp -r "$P" "$R/payload"
+if [ -d "$P/lib" ]; then
+	# the dynamic loader and the C runtime, where the binaries look for them
+	for lib in $(ldd "$P"/compat/t_* "$P/lib/libdoor.so.1" 2>/dev/null |
+		grep -v ':$' | grep -v libdoor | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
+		mkdir -p "$R$(dirname "$lib")"
+		cp -L "$lib" "$R$lib"
+	done
+fi
 (cd "$R" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) |
 	gzip -1 >"$B/initramfs.cpio.gz"
 
@@ -129,6 +154,7 @@ append="console=ttyS0 quiet panic=-1 oops=panic panic_on_warn=1 no_timer_check"
 append+=" softlockup_panic=1 hung_task_panic=1 hung_task_timeout_secs=120"
 append+=" door_seed=$SEED door_fuzz_secs=$FUZZ_SECS"
 [ -n "${ONLY:-}" ] && append+=" door_only=${ONLY// /,}"
+[ "$COMPAT" != none ] && append+=" door_compat=1"
 log "booting (seed $SEED, fuzz ${FUZZ_SECS}s, smp $SMP)"
 start=$(date +%s.%N)
 set +e
@@ -143,7 +169,7 @@ end=$(date +%s.%N)
 tr -d '\r' <"$B/serial.log" |
 	sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' >"$B/serial.txt"
 # The guest's own lines (everything after the kernel hands over to init).
-sed -n '/^guest: start/,$p' "$B/serial.txt" | grep -v '^guest: start' || true
+sed -n '/guest: start/,$p' "$B/serial.txt" | grep -v 'guest: start' || true
 if [ "$rc" != 33 ] && [ "$rc" != 35 ]; then
 	echo "--- last 60 lines of the serial console:"
 	tail -60 "$B/serial.txt"

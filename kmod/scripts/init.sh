@@ -57,6 +57,60 @@ if want doorfuzz && [ -x /payload/tests/doorfuzz ]; then
 	if [ "$rc" = 0 ]; then ok; else bad "doorfuzz exited with status $rc"; fi
 fi
 
+# The compat suite against libdoor.so with the kernel backend. Tests listed
+# in SKIP depend on the userspace backend's own machinery: each is named
+# with its reason and counts neither as passed nor as failed.
+if [ "${door_compat:-0}" = 1 ] && [ -d /payload/compat ]; then
+	export LD_LIBRARY_PATH=/payload/lib LIBDOOR_BACKEND=kernel
+	ulimit -n 65536 # as on the host: some tests use descriptor numbers above 1024
+	export LIBDOOR_TEST_EMULATED=1 # fewer iterations where a test allows
+	for t in /payload/compat/t_*; do
+		name=$(basename "$t")
+		want "$name" || continue
+		reason=$(grep "^$name " /payload/compat/SKIP | cut -d' ' -f2-)
+		if [ -n "$reason" ]; then
+			echo "guest: SKIP $name: $reason"
+			continue
+		fi
+		echo "guest: --- compat $name"
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		(cd /tmp && timeout 600 "$t" >/tmp/out 2>/tmp/err)
+		rc=$?
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		grep -v '^ok \|^--- ' /tmp/out | tail -40
+		tail -40 /tmp/err
+		line=$(tail -1 /tmp/out | grep -E '^[0-9]+ passed, [0-9]+ failed$')
+		p=0
+		f=0
+		if [ -n "$line" ]; then
+			p=${line%% passed*}
+			f=${line#* passed, }
+			f=${f%% failed}
+		fi
+		if [ -f "/payload/compat/expected/$name.stdout" ]; then
+			if cmp -s "/payload/compat/expected/$name.stdout" /tmp/out; then
+				p=$((p + 1))
+			else
+				echo "guest: $name: standard output differs from expected/$name.stdout"
+				f=$((f + 1))
+			fi
+		fi
+		pass=$((pass + p))
+		fail=$((fail + f))
+		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+			bad "$name exited with status $rc"
+		elif [ -z "$line" ] && [ ! -f "/payload/compat/expected/$name.stdout" ]; then
+			bad "$name printed no summary line"
+		fi
+		echo "guest: compat $name: $p passed, $f failed ($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')s)"
+		# What the test left in the module (the leak check at the end
+		# says whether it all went away).
+		grep -v ' 0$' /sys/kernel/debug/door/stats 2>/dev/null |
+			sed "s/^/guest: $name left: /"
+	done
+	unset LD_LIBRARY_PATH LIBDOOR_BACKEND LIBDOOR_TEST_EMULATED
+fi
+
 # Every door object, call and server record is gone once the test processes
 # have exited.  A server process's record goes away from a work item after
 # its address space is torn down: give it a moment.

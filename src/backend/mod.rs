@@ -2,11 +2,10 @@
 //! interface (`Backend`) that `core` calls.
 //!
 //! `user` is the userspace backend (sockets, a manager thread, a
-//! shared-memory fast path). A kernel backend (ioctls on `/dev/door`) will
-//! sit next to it as `backend/kernel/`, implement the same trait, and be
-//! chosen in `get`. A backend names only `sys` and `abi` below it, never
-//! `core` or `capi` above it, nor another backend; what it shares with
-//! `core` is the plain data defined here.
+//! shared-memory fast path); `kernel` drives the `/dev/door` module with
+//! ioctls. `get` chooses one per process. A backend names only `sys` and
+//! `abi` below it, never `core` or `capi` above it, nor another backend;
+//! what it shares with `core` is the plain data defined here.
 
 use std::ffi::CStr;
 use std::os::fd::RawFd;
@@ -18,6 +17,7 @@ use crate::abi::{
 use crate::sys::R;
 use crate::sys::creds::Creds;
 
+pub mod kernel;
 pub mod user;
 
 /// Request limits of a door (the DOOR_PARAM_* values).
@@ -165,8 +165,33 @@ pub enum Place {
     Exactly(RawFd, libc::c_int),
 }
 
-/// The backend of this process.
+static CHOSEN: std::sync::OnceLock<&'static dyn Backend> = std::sync::OnceLock::new();
+
+/// The backend of this process, chosen at its first use:
+/// `LIBDOOR_BACKEND=user` or `=kernel` forces one (the kernel backend
+/// without the module then fails door_create and door_call with ENOTSUP,
+/// saying so once on standard error); otherwise the kernel backend when
+/// `/dev/door` exists and speaks this library's interface version, else
+/// the userspace backend.
 #[inline]
 pub fn get() -> &'static dyn Backend {
-    &user::USER
+    *CHOSEN.get_or_init(choose)
+}
+
+fn choose() -> &'static dyn Backend {
+    // SAFETY: getenv of a NUL-terminated name; the value is only read here
+    // (no allocation: this may run in any thread at any time).
+    let v = unsafe { libc::getenv(c"LIBDOOR_BACKEND".as_ptr()) };
+    let forced = if v.is_null() {
+        None
+    } else {
+        // SAFETY: getenv returned a NUL-terminated string.
+        Some(unsafe { CStr::from_ptr(v) }.to_bytes())
+    };
+    match forced {
+        Some(b"user") => &user::USER,
+        Some(b"kernel") => &kernel::KERNEL,
+        _ if kernel::available() => &kernel::KERNEL,
+        _ => &user::USER,
+    }
 }

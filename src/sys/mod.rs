@@ -7,6 +7,8 @@ pub mod doormap;
 pub mod fault;
 pub mod fdown;
 pub mod fdwatch;
+pub mod stack;
+pub mod threads;
 
 use std::mem::{MaybeUninit, size_of, zeroed};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
@@ -946,6 +948,7 @@ unsafe extern "C" {
 }
 pub const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
 pub const PTHREAD_CANCEL_DEFERRED: libc::c_int = 0;
+pub const PTHREAD_CANCEL_ASYNCHRONOUS: libc::c_int = 1;
 pub const FUTEX_WAIT_PRIVATE: libc::c_int = 128;
 pub const FUTEX_WAKE_PRIVATE: libc::c_int = 129;
 

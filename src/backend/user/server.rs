@@ -217,7 +217,7 @@ fn spawn_starting(
     arg: *mut libc::c_void,
 ) -> bool {
     STARTING.fetch_add(1, Ordering::AcqRel);
-    let ok = spawn_detached(f, arg);
+    let ok = sys::threads::spawn_detached(f, arg);
     if !ok {
         STARTING.fetch_sub(1, Ordering::AcqRel);
     }
@@ -296,7 +296,7 @@ pub fn spawn_daemon(
 /// Is the calling thread the only thread of the process besides the
 /// library's daemons?
 fn last_user_thread() -> bool {
-    live_threads() <= daemon_count() + 1
+    sys::threads::live_threads() <= daemon_count() + 1
 }
 
 fn daemon_count() -> usize {
@@ -304,83 +304,10 @@ fn daemon_count() -> usize {
     if d.0 == sys::getpid() { d.1 } else { 0 }
 }
 
-/// Threads of this process that have not ended (a main thread that called
-/// pthread_exit stays listed as a zombie until the process ends). Runs on
-/// the manager's idle tick, so it allocates nothing: under a sanitizer's
-/// allocator (which, unlike glibc's, may not be locked across fork()), an
-/// allocation racing a fork() of another thread can leave the child's
-/// allocator locked for ever.
-fn live_threads() -> usize {
-    // SAFETY: open/getdents64/read/close on stack buffers we own.
-    unsafe {
-        let dir = libc::open(
-            c"/proc/self/task".as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        );
-        if dir < 0 {
-            return usize::MAX;
-        }
-        let mut n = 0;
-        let mut buf = [0u8; 4096];
-        loop {
-            let got = libc::syscall(libc::SYS_getdents64, dir, buf.as_mut_ptr(), buf.len());
-            if got <= 0 {
-                break;
-            }
-            let mut off = 0usize;
-            while off < got as usize {
-                // linux_dirent64: ino u64, off i64, reclen u16, type u8, name.
-                let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
-                let name = &buf[off + 19..off + reclen];
-                let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-                if len > 0 && name[0] != b'.' && !task_is_zombie(&name[..len]) {
-                    n += 1;
-                }
-                off += reclen.max(1);
-            }
-        }
-        libc::close(dir);
-        n
-    }
-}
-
-/// Is task `tid` (decimal digits) of this process a zombie?
-fn task_is_zombie(tid: &[u8]) -> bool {
-    let mut path = [0u8; 64];
-    let pre = b"/proc/self/task/";
-    let post = b"/stat\0";
-    if pre.len() + tid.len() + post.len() > path.len() {
-        return false;
-    }
-    path[..pre.len()].copy_from_slice(pre);
-    path[pre.len()..pre.len() + tid.len()].copy_from_slice(tid);
-    path[pre.len() + tid.len()..pre.len() + tid.len() + post.len()].copy_from_slice(post);
-    let mut stat = [0u8; 512];
-    // SAFETY: a NUL-terminated path and a stack buffer.
-    let got = unsafe {
-        let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return false;
-        }
-        let got = libc::read(fd, stat.as_mut_ptr().cast(), stat.len());
-        libc::close(fd);
-        got
-    };
-    if got <= 0 {
-        return false;
-    }
-    let stat = &stat[..got as usize];
-    // The state follows the parenthesised command name.
-    match stat.iter().rposition(|&b| b == b')') {
-        Some(i) => stat[i + 1..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'Z'),
-        None => false,
-    }
-}
-
 /// Would only daemon threads (the library's, and `extra` THR_DAEMON
 /// threads of the application) be left once the calling thread ends?
 pub fn only_daemons_besides_me(extra: usize) -> bool {
-    live_threads() <= daemon_count() + extra + 1
+    sys::threads::live_threads() <= daemon_count() + extra + 1
 }
 
 /// How many of the application's threads are daemons (THR_DAEMON), told
@@ -396,26 +323,9 @@ pub fn count_app_daemons_with(count: fn() -> usize) {
 /// threads are left, the process ends as it would on illumos.
 pub fn exit_if_only_daemons() {
     let app_daemons = APP_DAEMONS.get().map_or(0, |count| count());
-    if live_threads() <= daemon_count() + app_daemons {
+    if sys::threads::live_threads() <= daemon_count() + app_daemons {
         // SAFETY: every user thread has ended; exit as illumos would.
         unsafe { libc::exit(0) }
-    }
-}
-
-/// Starts a detached thread with default attributes.
-pub fn spawn_detached(
-    f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
-    arg: *mut libc::c_void,
-) -> bool {
-    // SAFETY: attr is initialised before use and destroyed after.
-    unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        libc::pthread_attr_init(&mut attr);
-        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
-        let mut t: libc::pthread_t = 0;
-        let r = libc::pthread_create(&mut t, &attr, f, arg);
-        libc::pthread_attr_destroy(&mut attr);
-        r == 0
     }
 }
 
@@ -447,7 +357,7 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
             // Everything below this point is dead once we jump: door_return
             // never returns. Keep a margin for the red zone and align to 16.
             (*st).anchor = (sys::stack_pointer() - 256) & !15;
-            (*st).usable = usable_stack((*st).anchor);
+            (*st).usable = sys::stack::usable_stack((*st).anchor);
         }
         (*st).anchor
     };
@@ -460,54 +370,10 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
     {
         return libc::EINVAL; // bound in the parent before fork
     }
-    forget_stack_below();
+    sys::stack::forget_stack_below();
     // SAFETY: anchor is 16-aligned, inside this thread's stack and above
     // every live frame we still need (none: we never return).
-    unsafe { jump(anchor, dispatch, st as usize) }
-}
-
-/// Tells AddressSanitizer, when the program runs under it, that the frames
-/// below are abandoned (as its longjmp interceptor does); otherwise their
-/// redzones stay poisoned and the next invocation trips over them.
-fn forget_stack_below() {
-    static HOOK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
-    let mut h = HOOK.load(Ordering::Relaxed);
-    if h == 1 {
-        // SAFETY: dlsym with a valid NUL-terminated name; may return NULL.
-        h = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__asan_handle_no_return".as_ptr()) }
-            as usize;
-        HOOK.store(h, Ordering::Relaxed);
-    }
-    if h != 0 {
-        // SAFETY: ASan's documented `void __asan_handle_no_return(void)`.
-        unsafe { std::mem::transmute::<usize, extern "C" fn()>(h)() };
-    }
-}
-
-/// What illumos' libc lets a door invocation use of a thread's stack
-/// below `anchor`: the stack minus a reserve of 1/32 of its size (at most
-/// 64 KiB, at least 1 KiB) and 512 bytes of x86 slop.
-fn usable_stack(anchor: usize) -> usize {
-    // SAFETY: attr is initialised by pthread_getattr_np and destroyed.
-    let (low, size) = unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
-            return usize::MAX;
-        }
-        let mut addr: *mut libc::c_void = ptr::null_mut();
-        let mut size: usize = 0;
-        let r = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
-        libc::pthread_attr_destroy(&mut attr);
-        if r != 0 {
-            return usize::MAX;
-        }
-        (addr as usize, size)
-    };
-    if anchor <= low {
-        return 0;
-    }
-    let reserve = (size / 32).clamp(1024, 64 * 1024) + 512;
-    (anchor - low).saturating_sub(reserve)
+    unsafe { sys::stack::jump(anchor, dispatch, st as usize) }
 }
 
 /// Stack an invocation needs on illumos: the data and the
@@ -866,35 +732,6 @@ pub fn send_status(reply: RawFd, err: i32) {
 
 // ---------------------------------------------------------------------
 // The stack reset.
-
-/// Sets the stack pointer to `sp`, clears the frame pointer and calls
-/// `f(arg)` on that fresh frame. `f` never returns. With no unwind info
-/// here, a forced unwind (pthread_exit, cancellation) started below stops
-/// at this frame as at the bottom of a thread.
-#[cfg(target_arch = "x86_64")]
-#[unsafe(naked)]
-unsafe extern "C" fn jump(sp: usize, f: extern "C" fn(usize) -> !, arg: usize) -> ! {
-    core::arch::naked_asm!(
-        "mov rsp, rdi",
-        "xor ebp, ebp",
-        "mov rdi, rdx",
-        "call rsi",
-        "ud2"
-    )
-}
-
-#[cfg(target_arch = "aarch64")]
-#[unsafe(naked)]
-unsafe extern "C" fn jump(sp: usize, f: extern "C" fn(usize) -> !, arg: usize) -> ! {
-    core::arch::naked_asm!(
-        "mov sp, x0",
-        "mov x29, xzr",
-        "mov x30, xzr",
-        "mov x0, x2",
-        "blr x1",
-        "brk #1"
-    )
-}
 
 /// What dispatch needs to run one invocation: plain values only (POF).
 #[derive(Clone, Copy)]
