@@ -193,7 +193,16 @@ pub struct Proc {
     /// Parameters of the most recently revoked doors, so door_getparam
     /// still answers for them (bounded: REVOKED_KEPT).
     pub revoked: std::collections::VecDeque<(u64, Params)>,
+    /// The requester's euid of each live end made on request of another
+    /// user (`new_end_for`), by token.
+    pub foreign_ends: HashMap<u64, u32>,
 }
+
+/// Ends made on request of one user other than this process's euid or
+/// root (each costs this process a descriptor while the requester keeps
+/// its side) that may be live at once; past that, its requests are
+/// refused (EAGAIN) and it keeps sharing the reference it has.
+pub const ENDS_PER_UID: usize = 256;
 
 /// How many revoked doors keep their parameters for door_getparam.
 pub const REVOKED_KEPT: usize = 4096;
@@ -330,6 +339,7 @@ pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
             next_token: 1,
             next_id: random_u64() >> 2,
             revoked: std::collections::VecDeque::new(),
+            foreign_ends: HashMap::new(),
         });
     }
     // SAFETY-free: just set above.
@@ -416,6 +426,23 @@ pub fn create(
     })
 }
 
+/// `new_end` on request of a process running as `uid` (a K_CLONE to the
+/// manager): EAGAIN when `uid`, neither this process's euid nor root,
+/// holds `ENDS_PER_UID` such ends already.
+pub fn new_end_for(st: &mut Proc, door: &Arc<Door>, uid: u32) -> R<OwnedFd> {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let foreign = uid != 0 && uid != me;
+    if foreign && st.foreign_ends.values().filter(|&&u| u == uid).count() >= ENDS_PER_UID {
+        return Err(libc::EAGAIN);
+    }
+    let end = new_end(st, door)?;
+    if foreign {
+        st.foreign_ends.insert(st.next_token - 1, uid);
+    }
+    Ok(end)
+}
+
 /// Makes a new end of `door`: a socket pair whose server side joins the
 /// door's pool and whose client side (returned) is one more reference.
 pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
@@ -457,6 +484,7 @@ pub fn lookup_token(token: u64) -> Option<(Arc<Door>, bool, Arc<OwnedFd>)> {
             // A socket of a door that no longer exists: close it, so that
             // whoever called through it gets EBADF instead of waiting.
             let (_, _, fd) = st.tokens.remove(&token)?;
+            st.foreign_ends.remove(&token);
             let raw = fd.as_raw_fd();
             super::control::unwatch_end(st, raw);
             st.owned.retain(|&o| o != raw);
@@ -486,6 +514,7 @@ pub fn add_injector(door: &Arc<Door>, sock: OwnedFd) -> R<u64> {
 /// Forgets a pool token: out of the epoll sets, out of the tables. The
 /// socket closes when the last Arc (a receiving thread's) goes.
 fn drop_token(st: &mut Proc, pool: &Pool, token: u64) -> Option<Arc<OwnedFd>> {
+    st.foreign_ends.remove(&token);
     let (_, _, fd) = st.tokens.remove(&token)?;
     let raw = fd.as_raw_fd();
     pool.remove(raw);
