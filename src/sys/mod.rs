@@ -267,7 +267,16 @@ pub fn sock_type(fd: RawFd) -> R<i32> {
 }
 
 pub fn set_passcred(fd: RawFd) -> R<()> {
-    let one: libc::c_int = 1;
+    passcred(fd, true)
+}
+
+/// SO_PASSCRED off again (a socket that sends with it on is autobound).
+pub fn clear_passcred(fd: RawFd) -> R<()> {
+    passcred(fd, false)
+}
+
+fn passcred(fd: RawFd, on: bool) -> R<()> {
+    let one: libc::c_int = on as libc::c_int;
     // SAFETY: one is a readable int.
     cvt(unsafe {
         libc::setsockopt(

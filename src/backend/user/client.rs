@@ -279,16 +279,10 @@ fn transact(
     // A finite receive timeout makes a caught signal interrupt the wait
     // with EINTR even under SA_RESTART: illumos never restarts door_call.
     sys::set_rcvtimeo(rc.as_raw_fd(), 86400 * 365);
-    let tok = [1u8];
-    sys::send_fds(
-        rc.as_raw_fd(),
-        &[libc::iovec {
-            iov_base: tok.as_ptr() as *mut _,
-            iov_len: 1,
-        }],
-        &[],
-        true,
-    )?;
+    // The token presents this thread's saved ids (door_ucred), checked by
+    // the kernel now, while the call is made.
+    let ids_gen = super::fast::CRED_GEN.load(std::sync::atomic::Ordering::Acquire);
+    sys::creds::send_ids(rc.as_raw_fd(), 1, sys::creds::Held::Saved, ids_gen)?;
     let mut flags = if arg.is_none() { wire::F_NO_RESULTS } else { 0 };
     if !release.is_empty() {
         flags |= wire::F_RELEASE;

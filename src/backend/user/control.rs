@@ -598,21 +598,17 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
 }
 
 /// A client asks for a fast-path channel: `fds` are [door, channel memory,
-/// channel socket]. The caller's credentials are those of the connection
-/// (kernel-attested when it connected), read ids from /proc.
+/// channel socket]. The caller's pid, euid and egid are those of the
+/// connection (kernel-attested when it connected); its real and saved ids
+/// are the two bytes it queued on the channel socket before asking
+/// (`sys::creds::send_ids`, checked by the kernel when sent; the effective
+/// ids stand in for any that are missing). Nothing is read from /proc, so
+/// an exec racing the request cannot lend its ids.
 fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -> R<u32> {
     if !super::fast::enabled() || cap > super::fast::CAP_MAX as u64 {
         return Err(libc::ENOTSUP);
     }
     let pc = sys::peer_cred(c)?;
-    let real = crate::sys::creds::proc_creds(pc.pid).ok();
-    let caller = super::server::Caller {
-        pid: pc.pid,
-        euid: pc.uid,
-        egid: pc.gid,
-        ruid: real.as_ref().map_or(pc.uid, |r| r.uid[0]),
-        rgid: real.as_ref().map_or(pc.gid, |r| r.gid[0]),
-    };
     // The channel's socket must be one end of a pair whose other end the
     // requesting process holds: not a listener (always readable), not a
     // connection to a third party (our replies would go there).
@@ -622,6 +618,19 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -
     {
         return Err(libc::EINVAL);
     }
+    let _ = sys::set_passcred(fds[2]);
+    let real = crate::sys::creds::recv_ids(fds[2], pc.pid).unwrap_or((pc.uid, pc.gid));
+    let saved = crate::sys::creds::recv_ids(fds[2], pc.pid).unwrap_or((pc.uid, pc.gid));
+    let _ = sys::clear_passcred(fds[2]);
+    let caller = super::server::Caller {
+        pid: pc.pid,
+        euid: pc.uid,
+        egid: pc.gid,
+        ruid: real.0,
+        rgid: real.1,
+        suid: saved.0,
+        sgid: saved.1,
+    };
     let sock = sys::own(fds.remove(2));
     let mem = sys::own(fds.remove(1));
     super::fast::setup(d, mem, sock, caller, cap as usize)

@@ -965,6 +965,13 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     let len = DATA_OFF + cap;
     let mem = memfd(len)?;
     let (mine, theirs) = sys::seqpacket_pair()?;
+    // Two bytes for the server's manager, presenting this thread's real
+    // and saved ids (checked by the kernel now): the door_ucred ids of
+    // every call on this channel, with the euid/egid/groups the kernel
+    // records for this socket pair.
+    let ids_gen = CRED_GEN.load(Ordering::Acquire);
+    sys::creds::send_ids(mine.as_raw_fd(), 0, sys::creds::Held::Real, ids_gen)?;
+    sys::creds::send_ids(mine.as_raw_fd(), 0, sys::creds::Held::Saved, ids_gen)?;
     if !fork_fds_note(mem.as_raw_fd()) || !fork_fds_note(mine.as_raw_fd()) {
         fork_fds_forget(mem.as_raw_fd());
         return Err(libc::EMFILE);

@@ -24,7 +24,10 @@ use crate::abi::*;
 use crate::sys::creds::{self, Creds};
 use crate::sys::{self, R};
 
-/// The caller of the invocation a thread is serving.
+/// The caller of the invocation a thread is serving: every id as the
+/// caller held it when it made the call (or set up its fast-path channel),
+/// never read later, so that no later program image of the same pid (an
+/// exec) and no other process that reused the pid can show through.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Caller {
     pub pid: i32,
@@ -32,11 +35,17 @@ pub struct Caller {
     pub egid: u32,
     pub ruid: u32,
     pub rgid: u32,
+    pub suid: u32,
+    pub sgid: u32,
 }
 
-/// The credentials of a door caller: pid, euid, egid and groups as the
-/// kernel attested them on the call's reply channel, real ids from
-/// SCM_CREDENTIALS, saved ids from /proc (see KNOWN_DIFFERENCES.md).
+/// The credentials of a door caller (door_ucred). pid, euid, egid and the
+/// groups are the kernel's record of the thread that made the call's
+/// channel (`SO_PEERCRED`/`SO_PEERGROUPS`); real and saved ids were
+/// presented by that thread with its call and checked by the kernel (see
+/// `sys::creds::send_ids` and KNOWN_DIFFERENCES.md, "Credentials"). Nothing
+/// is read from /proc: what the process does after its call (exec a
+/// set-user-ID program, exit and have its pid reused) cannot change them.
 pub fn caller_creds(caller: &Caller, reply: std::os::fd::RawFd) -> Creds {
     if caller.pid == 0 {
         // An unreferenced notification: the server's own credentials, pid 0.
@@ -45,19 +54,10 @@ pub fn caller_creds(caller: &Caller, reply: std::os::fd::RawFd) -> Creds {
             ..creds::own_creds()
         };
     }
-    let saved = creds::proc_creds(caller.pid).ok();
     Creds {
         pid: caller.pid,
-        uid: [
-            caller.ruid,
-            caller.euid,
-            saved.as_ref().map_or(caller.euid, |s| s.uid[2]),
-        ],
-        gid: [
-            caller.rgid,
-            caller.egid,
-            saved.as_ref().map_or(caller.egid, |s| s.gid[2]),
-        ],
+        uid: [caller.ruid, caller.euid, caller.suid],
+        gid: [caller.rgid, caller.egid, caller.sgid],
         groups: sys::peer_groups(reply).unwrap_or_default(),
     }
 }
@@ -1260,17 +1260,27 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         }
     };
     // The one-byte token tells the client we picked the call up: if we
-    // die now, it sees EOF (EINTR), not ECONNRESET (EBADF).
-    let mut tok = [0u8; 1];
-    // SAFETY: tok is one writable byte.
-    let t = unsafe {
-        libc::recv(
-            reply.as_raw_fd(),
-            tok.as_mut_ptr().cast(),
-            1,
-            libc::MSG_DONTWAIT,
-        )
+    // die now, it sees EOF (EINTR), not ECONNRESET (EBADF). It carries the
+    // caller's saved ids (explicit SCM_CREDENTIALS, checked by the kernel
+    // when the calling thread sent it), which SO_PASSCRED lets us read.
+    // The option goes off again at once: a socket that sends with it on is
+    // given an abstract name by the kernel (autobind), at every call.
+    let _ = sys::set_passcred(reply.as_raw_fd());
+    let (t, tok_ids) = {
+        let mut tok = [0u8; 1];
+        let mut iov = [libc::iovec {
+            iov_base: tok.as_mut_ptr().cast(),
+            iov_len: 1,
+        }];
+        match sys::recv_fds(reply.as_raw_fd(), &mut iov, libc::MSG_DONTWAIT, true) {
+            Ok(mut m) => {
+                m.close_fds();
+                (m.len as isize, m.cred)
+            }
+            Err(_) => (-1, None),
+        }
     };
+    let _ = sys::clear_passcred(reply.as_raw_fd());
     if t == 1 && super::client::hung_up(reply.as_raw_fd()) {
         // The client gave up (a signal: EAGAIN) before we took the call.
         close_all(&descs_fds);
@@ -1287,14 +1297,26 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             egid: pc.gid,
             ruid: pc.uid,
             rgid: pc.gid,
+            suid: pc.uid,
+            sgid: pc.gid,
         },
-        (1, Some(sc), Ok(pc)) if sc.pid == pc.pid && pc.pid > 0 => Caller {
-            pid: pc.pid,
-            euid: pc.uid,
-            egid: pc.gid,
-            ruid: sc.uid,
-            rgid: sc.gid,
-        },
+        (1, Some(sc), Ok(pc)) if sc.pid == pc.pid && pc.pid > 0 => {
+            // Saved ids the token did not present (a client that sent it
+            // bare): the effective ids stand in, never a later reading.
+            let (suid, sgid) = match tok_ids {
+                Some(c) if c.pid == pc.pid => (c.uid, c.gid),
+                _ => (pc.uid, pc.gid),
+            };
+            Caller {
+                pid: pc.pid,
+                euid: pc.uid,
+                egid: pc.gid,
+                ruid: sc.uid,
+                rgid: sc.gid,
+                suid,
+                sgid,
+            }
+        }
         _ => {
             close_all(&descs_fds);
             return None;
