@@ -125,7 +125,7 @@ static void test_empty_messages(void) {
 /*
  * The hostile server's side of the user-space backend's wire format, as a
  * peer sees it: a door's server end is bound to the abstract name
- * "ldoor1:<id>:<pid>:<nonce>:<proc>:<cookie>:<attrs>:<clone>" (hex; the
+ * "ldoor1:<id>:<pid>:<nonce>:<attrs>:<clone>:<token>" (hex; the
  * pid must be the socket pair's creator); a call's first message starts
  * with this header (size: bytes of arguments; status: flags) and carries
  * the reply channel as its first descriptor; the rest of the arguments
@@ -230,10 +230,9 @@ static void test_hostile_go_descriptors(void) {
         REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) == 0);
         memset(&sa, 0, sizeof(sa));
         sa.sun_family = AF_UNIX;
-        len = (socklen_t)snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
-                                  "ldoor1:%016x:%08x:%016llx:%016x:%016x:%08x:%08x", 1,
-                                  (unsigned)getpid(), 0x0f0f0f0f00000000ULL | (unsigned)getpid(), 0,
-                                  0, 0, 0);
+        len = (socklen_t)snprintf(
+            sa.sun_path + 1, sizeof(sa.sun_path) - 1, "ldoor1:%016x:%08x:%016llx:%08x:%08x:%032x",
+            1, (unsigned)getpid(), 0x0f0f0f0f00000000ULL | (unsigned)getpid(), 0, 0, 0);
         len += (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1);
         if (!CHECK_EQ(bind(p[0], (struct sockaddr *)&sa, len), 0) ||
             !CHECK_EQ(send_fd(sv[1], p[1]), 0))

@@ -827,8 +827,8 @@ static int fake_door(unsigned long long nonce, unsigned id) {
 
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         return (-1);
-    (void)snprintf(name, sizeof(name), "ldoor1:%016x:%08x:%016llx:%016x:%016x:%08x:%08x", id,
-                   (unsigned)getpid(), nonce, 0, 0, 0, 0);
+    (void)snprintf(name, sizeof(name), "ldoor1:%016x:%08x:%016llx:%08x:%08x:%032x", id,
+                   (unsigned)getpid(), nonce, 0, 0, 0);
     len = abstract_addr(&a, name);
     if (bind(sv[0], (struct sockaddr *)&a, len) != 0) {
         close(sv[0]);

@@ -24,7 +24,7 @@
  *     library's stat does not treat an ordinary file as a possible door.
  *
  * The attacker speaks libdoor's wire format (src/backend/user/wire.rs): door
- * names "ldoor1:<id>:<pid>:<nonce>:<proc>:<cookie>:<attrs>:<clone>" and
+ * names "ldoor1:<id>:<pid>:<nonce>:<attrs>:<clone>:<token>" and
  * control names "ldoor1c:<pid>:<nonce>" in the abstract namespace, and a
  * message header of magic, kind, status, descriptor count, size and aux.
  */
@@ -62,7 +62,7 @@ struct query_reply {
     struct wire_hdr h;
     uint32_t attrs;
     int32_t target;
-    uint64_t dmin, dmax, descmax;
+    uint64_t dmin, dmax, descmax, proc, cookie;
 };
 
 static char tdir[64];
@@ -107,8 +107,8 @@ static int connect_abs(int s, const char *name) {
 
 /* A door name claiming this process (wire.rs' DoorName::encode). */
 static void fake_door_name(char *buf, size_t size, unsigned long long nonce) {
-    (void)snprintf(buf, size, "ldoor1:%016x:%08x:%016llx:%016x:%016x:%08x:%08x", 1,
-                   (unsigned)getpid(), nonce, 0, 0, 0, 0);
+    (void)snprintf(buf, size, "ldoor1:%016x:%08x:%016llx:%08x:%08x:%016x%016x", 1,
+                   (unsigned)getpid(), nonce, 0, 0, 7, 7);
 }
 
 static void fake_ctl_name(char *buf, size_t size, unsigned long long nonce) {

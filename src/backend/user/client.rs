@@ -155,7 +155,7 @@ pub fn new_reference_by(
         let d = door::lookup(id.name.id).ok_or(libc::EBADF)?;
         door::with_proc(|st| door::new_end(st, &d))?
     } else {
-        super::control::clone_end_by(fd, &id.name, dl)?
+        super::control::clone_end_by(fd, &id.name, dl)?.0
     };
     match identify_socket(end.as_raw_fd()) {
         Ok(e) if same_door(&e.name, &id.name) => Ok(end),
@@ -167,6 +167,52 @@ pub fn new_reference_by(
 /// attributes recorded in them: DOOR_UNREF goes once delivered)?
 pub fn same_door(a: &DoorName, b: &DoorName) -> bool {
     a.id == b.id && a.pid == b.pid && a.nonce == b.nonce
+}
+
+/// Procedure and cookie of doors served elsewhere, as their servers last
+/// told this process (only holders are told: in every control answer, and
+/// in the rendezvous' answer to an open): what `door_info` reports once a
+/// server has died or does not answer (illumos keeps reporting them after
+/// the server's death). Keyed by (pid, nonce, door id); the
+/// most recent `KNOWN_MAX`.
+#[allow(clippy::type_complexity)]
+static KNOWN: std::sync::Mutex<std::collections::VecDeque<((i32, u64, u64), (u64, u64))>> =
+    std::sync::Mutex::new(std::collections::VecDeque::new());
+const KNOWN_MAX: usize = 256;
+
+/// Runs `f` on the `KNOWN` table unless it stays locked (a fork child whose
+/// parent had it locked at the fork never gets it: `None`).
+fn with_known<T>(
+    f: impl FnOnce(&mut std::collections::VecDeque<((i32, u64, u64), (u64, u64))>) -> T,
+) -> Option<T> {
+    for _ in 0..64 {
+        match KNOWN.try_lock() {
+            Ok(mut g) => return Some(f(&mut g)),
+            Err(std::sync::TryLockError::Poisoned(p)) => return Some(f(&mut p.into_inner())),
+            Err(std::sync::TryLockError::WouldBlock) => std::thread::yield_now(),
+        }
+    }
+    None
+}
+
+/// Notes what the server of `n` (itself, never a third party) said of the
+/// door's procedure and cookie.
+pub fn remember(n: &DoorName, proc_: u64, cookie: u64) {
+    let key = (n.pid, n.nonce, n.id);
+    with_known(|k| {
+        k.retain(|(e, _)| *e != key);
+        if k.len() >= KNOWN_MAX {
+            k.pop_front();
+        }
+        k.push_back((key, (proc_, cookie)));
+    });
+}
+
+fn recall(n: &DoorName) -> (u64, u64) {
+    let key = (n.pid, n.nonce, n.id);
+    with_known(|k| k.iter().rev().find(|(e, _)| *e == key).map(|&(_, v)| v))
+        .flatten()
+        .unwrap_or((0, 0))
 }
 
 fn roundup(x: usize, m: usize) -> usize {
@@ -802,15 +848,19 @@ pub fn status(fd: RawFd) -> R<Status> {
                 },
                 params: Some(d.params()),
             },
-            None => Status {
-                info: name_info(&id.name, sys::getpid(), DOOR_LOCAL | DOOR_REVOKED),
-                params: door::revoked_params(id.name.id),
-            },
+            None => {
+                let kept = door::revoked(id.name.id);
+                let pc = kept.map_or((0, 0), |k| (k.proc_, k.cookie));
+                Status {
+                    info: name_info(&id.name, sys::getpid(), DOOR_LOCAL | DOOR_REVOKED, pc),
+                    params: kept.map(|k| k.params),
+                }
+            }
         });
     }
     match super::control::query(fd, &id.name) {
         Ok(q) => {
-            let mut info = name_info(&id.name, q.target, 0);
+            let mut info = name_info(&id.name, q.target, 0, (q.proc_, q.cookie));
             info.di_attributes = q.attrs & DOOR_ATTR_MASK & !DOOR_LOCAL;
             let params = door::Params {
                 data_min: q.data_min as usize,
@@ -824,24 +874,26 @@ pub fn status(fd: RawFd) -> R<Status> {
         }
         // The server image is gone (exit or exec): target -1, revoked.
         Err(libc::ECONNREFUSED) | Err(libc::ENOENT) => Ok(Status {
-            info: name_info(&id.name, -1, DOOR_REVOKED),
+            info: name_info(&id.name, -1, DOOR_REVOKED, recall(&id.name)),
             params: None,
         }),
         Err(_) => {
             let extra = if hung_up(fd) { DOOR_REVOKED } else { 0 };
             Ok(Status {
-                info: name_info(&id.name, id.name.pid, extra),
+                info: name_info(&id.name, id.name.pid, extra, recall(&id.name)),
                 params: None,
             })
         }
     }
 }
 
-fn name_info(n: &DoorName, target: i32, extra: u32) -> door_info_t {
+/// What a door's name tells, with the procedure and cookie `pc` learnt
+/// elsewhere (the name does not carry them).
+fn name_info(n: &DoorName, target: i32, extra: u32, pc: (u64, u64)) -> door_info_t {
     door_info_t {
         di_target: target,
-        di_proc: n.proc_,
-        di_data: n.cookie,
+        di_proc: pc.0,
+        di_data: pc.1,
         di_attributes: (n.attrs & DOOR_ATTR_MASK) | extra,
         di_uniquifier: n.id,
         di_resv: [0; 4],
@@ -877,10 +929,9 @@ mod tests {
             id: 5,
             pid: 1,
             nonce: 9,
-            proc_: 0,
-            cookie: 0,
             attrs: 0,
             clone: 0,
+            token: [1, 2],
         };
         sys::bind_abstract(sys::raw(&a), &forged.encode()).unwrap();
         assert_eq!(identify_socket(sys::raw(&b)).err(), Some(libc::EBADF));

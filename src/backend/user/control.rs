@@ -483,7 +483,20 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
             match (kind, att) {
                 (ConnKind::Query, _) => serve_query(fd, pid, nonce),
                 (ConnKind::Rendezvous { listener }, Some((door_fd, key))) => {
-                    naming::serve(fd, door_fd.as_raw_fd(), &key, || detach(listener));
+                    // For a door served here: an end of the opener's own,
+                    // and the procedure and cookie (the opener holds it).
+                    let opener_end = |uid: u32| {
+                        let id = super::client::identify_socket(door_fd.as_raw_fd()).ok();
+                        let d = id.and_then(|id| door::lookup(id.name.id).filter(|_| id.local));
+                        let Some(d) = d else {
+                            return (None, None);
+                        };
+                        let end = door::with_proc(|st| door::new_opener_end(st, &d, uid)).ok();
+                        (end, Some((d.proc_ as u64, d.cookie as u64)))
+                    };
+                    naming::serve(fd, door_fd.as_raw_fd(), &key, opener_end, || {
+                        detach(listener)
+                    });
                 }
                 (ConnKind::Rendezvous { .. }, None) => {}
             }
@@ -559,13 +572,16 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                     }
                 }
                 if chan {
-                    match chan_request(c, &d, &mut r.fds, hdr.size) {
+                    match chan_request(c, &d, id.name.clone, &mut r.fds, hdr.size) {
                         Ok(id) => reply.hdr.aux = id as u64,
                         Err(e) => reply.hdr.status = e as u32,
                     }
                 }
                 door::settle(&d);
-                reply.attrs = d.info(pid).di_attributes;
+                let info = d.info(pid);
+                reply.attrs = info.di_attributes;
+                reply.proc_ = info.di_proc;
+                reply.cookie = info.di_data;
                 d.params()
             }
             None => {
@@ -573,7 +589,12 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                 if clone || chan {
                     reply.hdr.status = libc::EBADF as u32;
                 }
-                door::revoked_params(hdr.aux).unwrap_or(door::Params {
+                let kept = door::revoked(hdr.aux);
+                if let Some(k) = kept {
+                    reply.proc_ = k.proc_;
+                    reply.cookie = k.cookie;
+                }
+                kept.map(|k| k.params).unwrap_or(door::Params {
                     data_min: 0,
                     data_max: usize::MAX,
                     desc_max: if id.name.attrs & DOOR_REFUSE_DESC != 0 {
@@ -603,8 +624,9 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
 /// are the two bytes it queued on the channel socket before asking
 /// (`sys::creds::send_ids`, checked by the kernel when sent; the effective
 /// ids stand in for any that are missing). Nothing is read from /proc, so
-/// an exec racing the request cannot lend its ids.
-fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -> R<u32> {
+/// an exec racing the request cannot lend its ids. `end`: the clone number
+/// of the door end the request came through (`fast::end_closed`).
+fn chan_request(c: RawFd, d: &Arc<door::Door>, end: u32, fds: &mut Vec<RawFd>, cap: u64) -> R<u32> {
     if !super::fast::enabled() || cap > super::fast::CAP_MAX as u64 {
         return Err(libc::ENOTSUP);
     }
@@ -633,7 +655,7 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, fds: &mut Vec<RawFd>, cap: u64) -
     };
     let sock = sys::own(fds.remove(2));
     let mem = sys::own(fds.remove(1));
-    super::fast::setup(d, mem, sock, caller, cap as usize)
+    super::fast::setup(d, end, mem, sock, caller, cap as usize)
 }
 
 /// Epoll tokens of fast-path channel sockets carry this bit.
@@ -847,12 +869,12 @@ pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
 }
 
 /// Asks the server of `name` for a new end of the door `fd` (a reference
-/// of the caller's own; see KNOWN_DIFFERENCES.md, "Unreferenced").
-/// It waits until `dl` at most (if that is sooner than `ANSWER_MS` from
-/// now).
-pub fn clone_end_by(fd: RawFd, name: &DoorName, dl: Option<&Deadline>) -> R<OwnedFd> {
-    let (_, end) = request_by(&[fd], name, wire::K_CLONE, 0, dl)?;
-    end.ok_or(libc::EPROTO)
+/// of the caller's own; see KNOWN_DIFFERENCES.md, "Unreferenced"), with
+/// the door's state at that moment. It waits until `dl` at most (if that
+/// is sooner than `ANSWER_MS` from now).
+pub fn clone_end_by(fd: RawFd, name: &DoorName, dl: Option<&Deadline>) -> R<(OwnedFd, QueryReply)> {
+    let (q, end) = request_by(&[fd], name, wire::K_CLONE, 0, dl)?;
+    Ok((end.ok_or(libc::EPROTO)?, q))
 }
 
 /// Sets up a fast-path channel with the server of `name`: passes the
@@ -946,6 +968,8 @@ fn request_until(
     if q.hdr.status != 0 {
         return Err(q.hdr.status as i32);
     }
+    // The door's server itself answered (its pid checked above).
+    super::client::remember(name, q.proc_, q.cookie);
     let end = r.fds.pop().map(sys::own);
     wait_closed_until(s.as_raw_fd(), dl);
     Ok((q, end))

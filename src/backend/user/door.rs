@@ -84,6 +84,16 @@ pub struct Door {
     /// made for a process that received the door, an attachment). Empty
     /// once revoked.
     pub ends: Mutex<Vec<u64>>,
+    /// Tokens of the live ends handed to openers of an attached name
+    /// (`naming::serve`): each opener has an end of its own, so that its
+    /// `shutdown(2)` cuts only its own descriptors, but an open is not a
+    /// reference (illumos counts openers apart from descriptors, and an
+    /// opener's close never fires the unref condition). With the opener's
+    /// euid (`ENDS_PER_UID`). Empty once revoked.
+    pub openers: Mutex<Vec<(u64, u32)>>,
+    /// The clone number (in its name) of each live end, counted or not,
+    /// by token.
+    pub clones: Mutex<HashMap<u64, u32>>,
     /// Next clone number, for the ends' names.
     pub next_clone: AtomicU32,
     /// An unreferenced notification is queued (not yet taken).
@@ -121,10 +131,9 @@ impl Door {
             id: self.id,
             pid: st.pid,
             nonce: st.nonce,
-            proc_: self.proc_ as u64,
-            cookie: self.cookie as u64,
             attrs: self.attrs.load(Ordering::Relaxed) & DOOR_CREATE_MASK,
             clone,
+            token: [random_u64(), random_u64()],
         }
     }
 
@@ -190,28 +199,39 @@ pub struct Proc {
     pub next_token: u64,
     /// Next door id: increasing within a process image, from a random start.
     pub next_id: u64,
-    /// Parameters of the most recently revoked doors, so door_getparam
-    /// still answers for them (bounded: REVOKED_KEPT).
-    pub revoked: std::collections::VecDeque<(u64, Params)>,
+    /// The most recently revoked doors, so door_getparam and door_info
+    /// still answer for them (bounded: REVOKED_KEPT).
+    pub revoked: std::collections::VecDeque<Revoked>,
     /// The requester's euid of each live end made on request of another
     /// user (`new_end_for`), by token.
     pub foreign_ends: HashMap<u64, u32>,
 }
 
-/// Ends made on request of one user other than this process's euid or
-/// root (each costs this process a descriptor while the requester keeps
-/// its side) that may be live at once; past that, its requests are
-/// refused (EAGAIN) and it keeps sharing the reference it has.
+/// What is kept of a revoked door: its id, parameters, procedure and
+/// cookie (illumos' door_info reports the last two for a revoked door).
+#[derive(Clone, Copy, Debug)]
+pub struct Revoked {
+    pub id: u64,
+    pub params: Params,
+    pub proc_: u64,
+    pub cookie: u64,
+}
+
+/// Ends kept for one user other than this process's euid or root, made on
+/// its request or for its opens of attached names (each costs this process
+/// a descriptor while the user keeps its side), that may be live at once;
+/// past that, its requests are refused (EAGAIN) and it keeps sharing the
+/// reference it has, and its opens share the attachment's end.
 pub const ENDS_PER_UID: usize = 256;
 
 /// How many revoked doors keep their parameters for door_getparam.
 pub const REVOKED_KEPT: usize = 4096;
 
-/// Parameters of a door this process revoked (recently).
-pub fn revoked_params(id: u64) -> Option<Params> {
+/// What is kept of a door this process revoked (recently).
+pub fn revoked(id: u64) -> Option<Revoked> {
     lock(&STATE)
         .as_ref()
-        .and_then(|p| p.revoked.iter().find(|(i, _)| *i == id).map(|(_, p)| *p))
+        .and_then(|p| p.revoked.iter().find(|r| r.id == id).copied())
 }
 
 static STATE: Mutex<Option<Proc>> = Mutex::new(None);
@@ -399,6 +419,8 @@ pub fn create(
                 desc_max,
             }),
             ends: Mutex::new(Vec::new()),
+            openers: Mutex::new(Vec::new()),
+            clones: Mutex::new(HashMap::new()),
             next_clone: AtomicU32::new(0),
             unref_queued: AtomicBool::new(false),
             unref_delayed: AtomicBool::new(false),
@@ -428,12 +450,10 @@ pub fn create(
 
 /// `new_end` on request of a process running as `uid` (a K_CLONE to the
 /// manager): EAGAIN when `uid`, neither this process's euid nor root,
-/// holds `ENDS_PER_UID` such ends already.
+/// holds `ENDS_PER_UID` ends already (these and opener ends together).
 pub fn new_end_for(st: &mut Proc, door: &Arc<Door>, uid: u32) -> R<OwnedFd> {
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    let foreign = uid != 0 && uid != me;
-    if foreign && st.foreign_ends.values().filter(|&&u| u == uid).count() >= ENDS_PER_UID {
+    let foreign = is_foreign(uid);
+    if foreign && held_by(st, uid) >= ENDS_PER_UID {
         return Err(libc::EAGAIN);
     }
     let end = new_end(st, door)?;
@@ -443,9 +463,42 @@ pub fn new_end_for(st: &mut Proc, door: &Arc<Door>, uid: u32) -> R<OwnedFd> {
     Ok(end)
 }
 
+/// Neither this process's euid nor root.
+fn is_foreign(uid: u32) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    uid != 0 && uid != me
+}
+
+/// Ends this process keeps for `uid`: opener ends and ends made on its
+/// request.
+fn held_by(st: &Proc, uid: u32) -> usize {
+    let openers: usize = st
+        .doors
+        .values()
+        .map(|d| lock(&d.openers).iter().filter(|&&(_, u)| u == uid).count())
+        .sum();
+    openers + st.foreign_ends.values().filter(|&&u| u == uid).count()
+}
+
 /// Makes a new end of `door`: a socket pair whose server side joins the
 /// door's pool and whose client side (returned) is one more reference.
 pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
+    make_end(st, door, None)
+}
+
+/// Makes a new end of `door` for an opener of an attached name running as
+/// `uid`: served like any end, but not a reference (`Door::openers`).
+/// EAGAIN when `uid` holds `ENDS_PER_UID` ends already (opener ends and
+/// those made on its request together).
+pub fn new_opener_end(st: &mut Proc, door: &Arc<Door>, uid: u32) -> R<OwnedFd> {
+    if is_foreign(uid) && held_by(st, uid) >= ENDS_PER_UID {
+        return Err(libc::EAGAIN);
+    }
+    make_end(st, door, Some(uid))
+}
+
+fn make_end(st: &mut Proc, door: &Arc<Door>, opener: Option<u32>) -> R<OwnedFd> {
     // Revoke marks the door before it takes the state lock we hold: a
     // door revoked meanwhile gets no new end (it would never be served).
     if door.revoked.load(Ordering::Acquire) {
@@ -453,15 +506,15 @@ pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
     }
     let (client, server) = sys::seqpacket_pair()?;
     sys::set_passcred(server.as_raw_fd())?;
-    loop {
+    let clone = loop {
         let clone = door.next_clone.fetch_add(1, Ordering::Relaxed);
         match sys::bind_abstract(server.as_raw_fd(), &door.name(st, clone).encode()) {
-            Ok(()) => break,
+            Ok(()) => break clone,
             // Someone squatted this exact name: take the next number.
             Err(libc::EADDRINUSE) => continue,
             Err(e) => return Err(e),
         }
-    }
+    };
     let token = st.next_token;
     st.next_token += 1;
     let sfd = server.as_raw_fd();
@@ -469,7 +522,11 @@ pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
     super::control::watch_end(st, sfd, token);
     st.owned.push(sfd);
     st.tokens.insert(token, (door.id, false, Arc::new(server)));
-    lock(&door.ends).push(token);
+    lock(&door.clones).insert(token, clone);
+    match opener {
+        None => lock(&door.ends).push(token),
+        Some(uid) => lock(&door.openers).push((token, uid)),
+    }
     Ok(client)
 }
 
@@ -536,6 +593,7 @@ pub fn end_gone(token: u64) {
     let mut fire = None;
     let mut unreachable = None;
     let closed;
+    let gone_end;
     {
         let mut g = lock(&STATE);
         let Some(st) = g.as_mut() else { return };
@@ -546,16 +604,26 @@ pub fn end_gone(token: u64) {
             return;
         };
         closed = drop_token(st, &door.pool, token);
+        gone_end = lock(&door.clones).remove(&token).map(|c| (door.id, c));
+        let mut openers = lock(&door.openers);
         let mut ends = lock(&door.ends);
-        ends.retain(|&t| t != token);
-        if ends.len() == 1 {
-            fire = Some(door.clone());
+        let before = openers.len();
+        openers.retain(|&(t, _)| t != token);
+        // An opener's end going is no change of the reference count.
+        if openers.len() == before {
+            ends.retain(|&t| t != token);
+            if ends.len() == 1 {
+                fire = Some(door.clone());
+            }
         }
-        if ends.is_empty() {
+        if ends.is_empty() && openers.is_empty() {
             unreachable = Some(door.id);
         }
     }
     drop(closed);
+    if let Some((id, end)) = gone_end {
+        super::fast::end_closed(id, end);
+    }
     if let Some(id) = unreachable {
         // Nobody holds the door any more: its fast-path channels go too.
         super::fast::door_revoked(id);
@@ -603,7 +671,9 @@ pub fn revoke(door: &Arc<Door>) {
     let mut closed = Vec::new();
     let mut g = lock(&STATE);
     if let Some(st) = g.as_mut() {
-        let tokens: Vec<u64> = std::mem::take(&mut *lock(&door.ends));
+        let mut tokens: Vec<u64> = std::mem::take(&mut *lock(&door.ends));
+        tokens.extend(lock(&door.openers).drain(..).map(|(t, _)| t));
+        lock(&door.clones).clear();
         for t in tokens {
             closed.extend(drop_token(st, &door.pool, t));
         }
@@ -617,7 +687,12 @@ pub fn revoke(door: &Arc<Door>) {
         if st.revoked.len() >= REVOKED_KEPT {
             st.revoked.pop_front();
         }
-        st.revoked.push_back((door.id, door.params()));
+        st.revoked.push_back(Revoked {
+            id: door.id,
+            params: door.params(),
+            proc_: door.proc_ as u64,
+            cookie: door.cookie as u64,
+        });
     }
     drop(g);
     drop(closed); // closes the server ends unless a receiver holds one this instant

@@ -131,6 +131,11 @@ struct ChanHdr {
     /// sets ACK_WAIT, the client answers whether its descriptor table took
     /// them (`wire::ACK_TAKEN`/`ACK_DROPPED`, then a futex wake).
     rep_ack: AtomicU32,
+    /// Set by the server when every copy of the door end this channel was
+    /// set up through is closed: no call can name the channel again (its
+    /// key was that socket), so the client drops it when it next sweeps.
+    /// Only a hint for the client, about its own channel.
+    end_gone: AtomicU32,
 }
 const _: () = assert!(size_of::<ChanHdr>() <= DATA_OFF);
 const ACK_WAIT: u32 = 0xff;
@@ -319,6 +324,9 @@ pub struct SrvChan {
     map: Map,
     cap: usize,
     pub door: Arc<Door>,
+    /// The door end (its clone number) through which the client set the
+    /// channel up (`end_closed`).
+    end: u32,
     pub caller: Caller,
     /// Server end of the channel's socket pair.
     pub sock: OwnedFd,
@@ -398,7 +406,14 @@ fn chan_by_id(id: u32) -> Option<Arc<SrvChan>> {
 /// The manager's K_CHAN request: check the client's channel before it
 /// costs anything, map it, record who it is, and put its socket in the
 /// door's pool epoll set (for kicks). Answers the channel id.
-pub fn setup(door: &Arc<Door>, mem: OwnedFd, sock: OwnedFd, caller: Caller, cap: usize) -> R<u32> {
+pub fn setup(
+    door: &Arc<Door>,
+    end: u32,
+    mem: OwnedFd,
+    sock: OwnedFd,
+    caller: Caller,
+    cap: usize,
+) -> R<u32> {
     if !(16..=CAP_MAX).contains(&cap) || !sealed_at_least(mem.as_raw_fd(), DATA_OFF + cap) {
         return Err(libc::EINVAL);
     }
@@ -436,6 +451,7 @@ pub fn setup(door: &Arc<Door>, mem: OwnedFd, sock: OwnedFd, caller: Caller, cap:
         map,
         cap,
         door: door.clone(),
+        end,
         caller,
         sock,
         serving: Mutex::new(0),
@@ -470,6 +486,22 @@ pub fn chan_gone(id: u32) {
         // SAFETY: the thread is alive: it clears `serving` (under this
         // lock) before it can finish the call or exit.
         unsafe { libc::pthread_cancel(*serving as libc::pthread_t) };
+    }
+}
+
+/// Every copy of the client side of the door end `end` is closed: the
+/// channels set up through it can never be named again (their key was
+/// that socket), so a client that opens and closes a name over and over
+/// would keep one per open. They are marked (`end_gone`), not killed: a
+/// call still running on one (its descriptor replaced or closed under it
+/// by another thread) completes; the client drops marked channels when it
+/// makes its next, and the server's side goes when the client's does.
+pub fn end_closed(door_id: u64, end: u32) {
+    let t = table();
+    for c in t.slots.iter().flatten() {
+        if c.door.id == door_id && c.end == end {
+            c.hdr().end_gone.store(1, Ordering::Release);
+        }
     }
 }
 
@@ -1065,7 +1097,8 @@ fn slow_lookup(
         Some(p) => p,
         None => {
             // Before adding one, drop channels whose server side is gone
-            // (server dead, door revoked or unreachable): one poll.
+            // (server dead, door revoked or unreachable): one poll; and
+            // those whose door end is closed everywhere (`end_gone`).
             let mut pf: Vec<libc::pollfd> = v
                 .iter()
                 .map(|c| libc::pollfd {
@@ -1089,6 +1122,7 @@ fn slow_lookup(
                     !gone
                 });
             }
+            v.retain(|c| c.hdr().end_gone.load(Ordering::Acquire) == 0);
             let cap = size.next_power_of_two().clamp(CAP_MIN, CAP_MAX);
             // At the descriptor limit the channel goes above it
             // (sys::Headroom), as the socket path's reply channel does.

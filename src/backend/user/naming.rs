@@ -194,8 +194,15 @@ fn connect(name: &[u8], owner: u32, dl: &Deadline) -> R<OwnedFd> {
     Ok(s)
 }
 
-/// One request on a rendezvous connection; the descriptors of the answer.
-fn ask(s: &OwnedFd, kind: u32, proof: &[RawFd], dl: &Deadline) -> R<Vec<RawFd>> {
+/// One request on a rendezvous connection; the descriptors of the answer,
+/// and the procedure and cookie if the answer told them.
+#[allow(clippy::type_complexity)]
+fn ask(
+    s: &OwnedFd,
+    kind: u32,
+    proof: &[RawFd],
+    dl: &Deadline,
+) -> R<(Vec<RawFd>, Option<(u64, u64)>)> {
     let h = Hdr::new(kind, 0, 0, proof.len() as u32);
     let iov = [libc::iovec {
         iov_base: (&h as *const Hdr) as *mut _,
@@ -203,12 +210,19 @@ fn ask(s: &OwnedFd, kind: u32, proof: &[RawFd], dl: &Deadline) -> R<Vec<RawFd>> 
     }];
     super::control::send_until(s.as_raw_fd(), &iov, proof, dl)?;
     let mut a = Hdr::default();
-    let mut iov = [libc::iovec {
-        iov_base: (&mut a as *mut Hdr).cast(),
-        iov_len: HDR_LEN,
-    }];
+    let mut extra = [0u64; 2];
+    let mut iov = [
+        libc::iovec {
+            iov_base: (&mut a as *mut Hdr).cast(),
+            iov_len: HDR_LEN,
+        },
+        libc::iovec {
+            iov_base: extra.as_mut_ptr().cast(),
+            iov_len: 16,
+        },
+    ];
     let mut r = super::control::recv_until(s.as_raw_fd(), &mut iov, dl)?;
-    if r.len != HDR_LEN || r.truncated || a.check(K_ANSWER, 0).is_err() {
+    if (r.len != HDR_LEN && r.len != HDR_LEN + 16) || r.truncated || a.check(K_ANSWER, 0).is_err() {
         r.close_fds();
         return Err(libc::EPROTO);
     }
@@ -217,7 +231,8 @@ fn ask(s: &OwnedFd, kind: u32, proof: &[RawFd], dl: &Deadline) -> R<Vec<RawFd>> 
         return Err(a.status as i32);
     }
     super::control::wait_closed_until(s.as_raw_fd(), dl);
-    Ok(std::mem::take(&mut r.fds))
+    let told = (r.len == HDR_LEN + 16).then_some((extra[0], extra[1]));
+    Ok((std::mem::take(&mut r.fds), told))
 }
 
 /// How long `resolve` waits for a rendezvous' answer.
@@ -250,8 +265,8 @@ pub fn resolve(fd: RawFd) -> bool {
     if super::control::recently_slow(pid) {
         return false;
     }
-    let fds = match ask(&s, K_OPEN, &[fd], &dl) {
-        Ok(fds) => fds,
+    let (fds, told) = match ask(&s, K_OPEN, &[fd], &dl) {
+        Ok(a) => a,
         Err(e) => {
             if e == libc::ETIMEDOUT {
                 super::control::mark_slow(pid);
@@ -266,7 +281,16 @@ pub fn resolve(fd: RawFd) -> bool {
         return false;
     }
     let door = fds[0];
-    let ok = super::client::identify_socket(door).is_ok();
+    let id = super::client::identify_socket(door);
+    let ok = id.is_ok();
+    // Believe what the rendezvous told of the door only if it is the
+    // door's own server (an attaching process may serve another's door).
+    if let (Ok(id), Some((p, c))) = (&id, told)
+        && !id.local
+        && sys::peer_cred(s.as_raw_fd()).map(|pc| pc.pid) == Ok(id.name.pid)
+    {
+        super::client::remember(&id.name, p, c);
+    }
     // SAFETY: F_GETFD takes no pointer.
     let cloexec = unsafe { crate::sys::fcntl(fd, libc::F_GETFD, 0) } & libc::FD_CLOEXEC != 0;
     let done = ok && {
@@ -503,7 +527,16 @@ fn proves_access(fd: RawFd, k: &FileKey) -> bool {
 /// A detach is carried out (by `detach`) before the answer goes out, so
 /// that when fdetach returns the name is already free (no EBUSY for an
 /// immediate fattach, EINVAL for an immediate second fdetach).
-pub fn serve(conn: RawFd, door: RawFd, key: &FileKey, detach: impl FnOnce()) {
+/// `door` is the attachment's own end; `opener_end` makes an end of the
+/// door for this opener (its euid given) alone, where it can (the door is
+/// served here, and the opener's user holds few).
+pub fn serve(
+    conn: RawFd,
+    door: RawFd,
+    key: &FileKey,
+    opener_end: impl FnOnce(u32) -> (Option<OwnedFd>, Option<(u64, u64)>),
+    detach: impl FnOnce(),
+) {
     let mut h = Hdr::default();
     let mut iov = [libc::iovec {
         iov_base: (&mut h as *mut Hdr).cast(),
@@ -519,11 +552,16 @@ pub fn serve(conn: RawFd, door: RawFd, key: &FileKey, detach: impl FnOnce()) {
     };
     let mut answer = Hdr::new(K_ANSWER, 0, 0, 0);
     let mut give: Vec<RawFd> = Vec::new();
+    let mut own = None;
+    let mut told = None;
     if r.len != HDR_LEN || r.truncated || r.ctrunc || h.magic != wire::MAGIC {
         answer.status = libc::EPROTO as u32;
     } else if h.kind == K_OPEN {
         if r.fds.len() == 1 && proves_access(r.fds[0], key) {
-            give.push(door);
+            if let Ok(pc) = sys::peer_cred(conn) {
+                (own, told) = opener_end(pc.uid);
+            }
+            give.push(own.as_ref().map_or(door, |e| e.as_raw_fd()));
         } else {
             answer.status = libc::EACCES as u32;
         }
@@ -536,11 +574,21 @@ pub fn serve(conn: RawFd, door: RawFd, key: &FileKey, detach: impl FnOnce()) {
         answer.status = libc::EPROTO as u32;
     }
     r.close_fds();
-    let iov = [libc::iovec {
-        iov_base: (&answer as *const Hdr) as *mut _,
-        iov_len: HDR_LEN,
-    }];
+    // With the door, its procedure and cookie when this process serves it
+    // (`wire::K_ANSWER`): the opener holds the door now.
+    let extra: [u64; 2] = told.map_or([0, 0], |(p, c)| [p, c]);
+    let iov = [
+        libc::iovec {
+            iov_base: (&answer as *const Hdr) as *mut _,
+            iov_len: HDR_LEN,
+        },
+        libc::iovec {
+            iov_base: extra.as_ptr() as *mut _,
+            iov_len: if told.is_some() { 16 } else { 0 },
+        },
+    ];
     let _ = sys::send_fds(conn, &iov, &give, false);
+    drop(own);
 }
 
 #[cfg(test)]

@@ -20,18 +20,31 @@ pub const RDV_XATTR: &std::ffi::CStr = c"user.libdoor.rendezvous";
 /// Length of a random rendezvous name.
 pub const RDV_LEN: usize = 8 + 32;
 
-/// The identity of a door as recorded in its name at creation.
+/// What a door's name says about it: only what a client needs without
+/// asking the server, since every local user can read the name in
+/// `/proc/net/unix`. The procedure and cookie (`di_proc`, `di_data`) are
+/// not here: only a holder of the door learns them, from the server's
+/// manager (`QueryReply`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DoorName {
+    /// The door id (`di_uniquifier`, `d_id`): the local registry's key,
+    /// and what a received door's `door_desc_t` shows without a request.
     pub id: u64,
+    /// The server process: checked against the pair's `SO_PEERCRED`, and
+    /// with `nonce` the address of its control socket.
     pub pid: i32,
     /// Random per process image; tells an exec'd or recycled pid apart.
     pub nonce: u64,
-    pub proc_: u64,
-    pub cookie: u64,
+    /// The creation attributes (`DOOR_CREATE_MASK`): what `door_info` and
+    /// a received door's `door_desc_t` report when the server cannot be
+    /// asked.
     pub attrs: u32,
     /// Which end of the door (each libdoor-made reference has its own).
     pub clone: u32,
+    /// 128 random bits chosen for each end: with the other fields all
+    /// predictable, they keep another user from binding an end's name
+    /// before the server does.
+    pub token: [u64; 2],
 }
 
 fn hex(out: &mut Vec<u8>, v: u64, digits: usize) {
@@ -58,8 +71,10 @@ fn unhex(s: &[u8]) -> Option<u64> {
 }
 
 impl DoorName {
+    /// `ldoor1:<id>:<pid>:<nonce>:<attrs>:<clone>:<token>` in hex (16, 8,
+    /// 16, 8, 8 and 32 digits): 101 bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(96);
+        let mut v = Vec::with_capacity(104);
         v.extend_from_slice(DOOR_PREFIX);
         hex(&mut v, self.id, 16);
         v.push(b':');
@@ -67,37 +82,36 @@ impl DoorName {
         v.push(b':');
         hex(&mut v, self.nonce, 16);
         v.push(b':');
-        hex(&mut v, self.proc_, 16);
-        v.push(b':');
-        hex(&mut v, self.cookie, 16);
-        v.push(b':');
         hex(&mut v, self.attrs as u64, 8);
         v.push(b':');
         hex(&mut v, self.clone as u64, 8);
+        v.push(b':');
+        hex(&mut v, self.token[0], 16);
+        hex(&mut v, self.token[1], 16);
         v
     }
 
     pub fn decode(s: &[u8]) -> Option<DoorName> {
         let rest = s.strip_prefix(DOOR_PREFIX)?;
         let mut it = rest.split(|&c| c == b':');
-        let id = unhex(it.next()?)?;
-        let pid = unhex(it.next()?)? as u32 as i32;
-        let nonce = unhex(it.next()?)?;
-        let proc_ = unhex(it.next()?)?;
-        let cookie = unhex(it.next()?)?;
-        let attrs = unhex(it.next()?)? as u32;
-        let clone = unhex(it.next()?)? as u32;
-        if it.next().is_some() || pid <= 0 {
+        let mut field = |max: usize| it.next().filter(|f| f.len() <= max);
+        let id = unhex(field(16)?)?;
+        let pid = unhex(field(8)?)? as u32 as i32;
+        let nonce = unhex(field(16)?)?;
+        let attrs = unhex(field(8)?)? as u32;
+        let clone = unhex(field(8)?)? as u32;
+        let t = field(32)?;
+        if t.len() != 32 || pid <= 0 || it.next().is_some() {
             return None;
         }
+        let token = [unhex(&t[..16])?, unhex(&t[16..])?];
         Some(DoorName {
             id,
             pid,
             nonce,
-            proc_,
-            cookie,
             attrs,
             clone,
+            token,
         })
     }
 }
@@ -152,7 +166,9 @@ pub const K_CHAN: u32 = 7;
 pub const K_OPEN: u32 = 10;
 /// Rendezvous request: detach (the asker must be the owner or root).
 pub const K_DETACH: u32 = 11;
-/// Rendezvous answer: `status` 0 and the door (K_OPEN), or an errno.
+/// Rendezvous answer: `status` 0 and the door (K_OPEN), or an errno. A
+/// door's answer from its own server is followed by the door's procedure
+/// and cookie (two u64s, 16 bytes): the opener holds the door now.
 pub const K_ANSWER: u32 = 12;
 
 /// CALL flag, honoured only on the server's own injection channel: this is
@@ -288,6 +304,10 @@ pub struct QueryReply {
     pub data_min: u64,
     pub data_max: u64,
     pub desc_max: u64,
+    /// The door's procedure and cookie (`di_proc`, `di_data`), told only
+    /// to a peer that passed a descriptor of the door.
+    pub proc_: u64,
+    pub cookie: u64,
 }
 
 #[cfg(test)]
@@ -307,22 +327,26 @@ mod tests {
             id: u64::MAX - 3,
             pid: 4242,
             nonce: 0xdead_beef,
-            proc_: 0x7fff_1234,
-            cookie: 0,
             attrs: 0x3d3,
             clone: 7,
+            token: [u64::MAX, 0x1234],
         };
         let e = n.encode();
-        assert!(e.len() < 107);
+        assert_eq!(e.len(), 100);
         assert_eq!(DoorName::decode(&e), Some(n));
         assert_eq!(DoorName::decode(b"ldoor1:zz"), None);
-        assert_eq!(
-            DoorName::decode(&e[..e.len() - 1]).map(|d| d.clone),
-            Some(0)
-        );
+        // A short token, an extra field, a missing field: not a door.
+        assert_eq!(DoorName::decode(&e[..e.len() - 1]), None);
         let mut bad = e.clone();
         bad.extend_from_slice(b":1");
         assert_eq!(DoorName::decode(&bad), None);
+        let mut bad = e.clone();
+        bad[e.len() - 33] = b'0';
+        assert_eq!(DoorName::decode(&bad), None);
+        // The old format (with procedure and cookie) is not accepted.
+        let old = b"ldoor1:0000000000000001:00000010:0000000000000009:\
+0000000000001000:0000000000002000:00000000:00000000";
+        assert_eq!(DoorName::decode(old), None);
     }
     #[test]
     fn rendezvous_names() {
