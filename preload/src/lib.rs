@@ -304,6 +304,21 @@ fn fd_is_door(fd: c_int) -> bool {
                 let p = std::slice::from_raw_parts(sa.sun_path.as_ptr().cast::<u8>(), n);
                 n > DOOR_NAME_PREFIX.len() && p[0] == 0 && p[1..].starts_with(DOOR_NAME_PREFIX)
             }
+            && {
+                // A door descriptor's own address is unnamed (the client
+                // side of a socket pair); an accepted connection's is its
+                // listener's name, whatever name its peer bound.
+                let mut own: libc::sockaddr_un = std::mem::zeroed();
+                let mut olen = size_of::<libc::sockaddr_un>() as libc::socklen_t;
+                let op: *mut libc::sockaddr_un = &mut own;
+                libc::syscall(
+                    libc::SYS_getsockname,
+                    fd,
+                    op,
+                    &mut olen as *mut libc::socklen_t,
+                ) == 0
+                    && olen as usize == size_of::<libc::sa_family_t>()
+            }
     };
     let yes = looks && lib().is_some_and(|l| l.fd_is_door(fd));
     set_errno(e);
@@ -343,7 +358,10 @@ fn has_rendezvous(dirfd: c_int, path: *const c_char, nofollow: bool) -> bool {
         put(b"/");
         put(p);
         if n >= buf.len() {
-            return true; // too long to probe here: let libdoor look
+            // Too long to go through /proc/self/fd/DIRFD/PATH here: open
+            // the file itself (O_PATH: no permission needed, nothing
+            // happens on open) and probe it through /proc/self/fd/N.
+            return long_has_rendezvous(dirfd, path, nofollow);
         }
         buf[n] = 0;
         buf.as_ptr().cast()
@@ -365,6 +383,62 @@ fn has_rendezvous(dirfd: c_int, path: *const c_char, nofollow: bool) -> bool {
         )
     };
     r > 0
+}
+
+/// `has_rendezvous` for a relative path too long to append to
+/// /proc/self/fd/DIRFD/.
+fn long_has_rendezvous(dirfd: c_int, path: *const c_char, nofollow: bool) -> bool {
+    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
+    if nofollow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    // SAFETY: the system calls on the caller's NUL-terminated path, then
+    // on our own descriptor (closed before returning).
+    unsafe {
+        let fd = libc::syscall(libc::SYS_openat, dirfd, path, flags, 0) as c_int;
+        if fd < 0 {
+            return false;
+        }
+        let mut st: libc::stat = std::mem::zeroed();
+        let mut yes = false;
+        // Only a regular file or a directory can carry a rendezvous (a
+        // symbolic link, met with nofollow, cannot).
+        if libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat) == 0
+            && may_cover(st.st_mode)
+        {
+            let mut buf = [0u8; 32];
+            let mut n = 0;
+            for &b in b"/proc/self/fd/" {
+                buf[n] = b;
+                n += 1;
+            }
+            let mut digits = [0u8; 12];
+            let mut d = digits.len();
+            let mut v = fd as u32;
+            loop {
+                d -= 1;
+                digits[d] = b'0' + (v % 10) as u8;
+                v /= 10;
+                if v == 0 {
+                    break;
+                }
+            }
+            for &b in &digits[d..] {
+                buf[n] = b;
+                n += 1;
+            }
+            buf[n] = 0;
+            yes = libc::syscall(
+                libc::SYS_getxattr,
+                buf.as_ptr(),
+                RDV_XATTR.as_ptr(),
+                ptr::null_mut::<c_void>(),
+                0usize,
+            ) > 0;
+        }
+        libc::syscall(libc::SYS_close, fd);
+        yes
+    }
 }
 
 /// Is `path` (a regular file or directory by its stat) an attached name

@@ -183,6 +183,18 @@ pub fn peer_abstract_name(fd: RawFd, out: &mut [u8; 108]) -> R<usize> {
     Ok(n)
 }
 
+/// Is the socket's own address unnamed (never bound, not autobound)? Every
+/// door end a process holds is: the client side of a socket pair. A
+/// connection accepted on a listener always carries the listener's name.
+pub fn local_unnamed(fd: RawFd) -> bool {
+    // SAFETY: zeroed sockaddr_un is valid.
+    let mut a: libc::sockaddr_un = unsafe { zeroed() };
+    let mut len = size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: a/len describe a writable buffer of the right size.
+    let r = unsafe { libc::getsockname(fd, &mut a as *mut _ as *mut libc::sockaddr, &mut len) };
+    r == 0 && a.sun_family as i32 == libc::AF_UNIX && len as usize == size_of::<libc::sa_family_t>()
+}
+
 /// SO_PEERCRED of a socket: pid, euid, egid of the peer (for a socketpair,
 /// of the process that created the pair).
 pub fn peer_cred(fd: RawFd) -> R<libc::ucred> {

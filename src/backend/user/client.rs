@@ -59,7 +59,10 @@ fn is_socket(fd: RawFd) -> bool {
 }
 
 /// Is `fd` itself a door descriptor? Its peer must carry a door name whose
-/// pid is the kernel-attested creator of the socket pair (SO_PEERCRED).
+/// pid is the kernel-attested creator of the socket pair (SO_PEERCRED),
+/// and its own address must be unnamed, as the client side of a socket
+/// pair is: a connection accepted from a peer that bound a door-shaped
+/// name carries its listener's name, and is not a door.
 pub fn identify_socket(fd: RawFd) -> R<Ident> {
     if fd < 0 {
         return Err(libc::EBADF);
@@ -67,6 +70,9 @@ pub fn identify_socket(fd: RawFd) -> R<Ident> {
     let mut buf = [0u8; 108];
     let n = sys::peer_abstract_name(fd, &mut buf).map_err(|_| libc::EBADF)?;
     let name = DoorName::decode(&buf[..n]).ok_or(libc::EBADF)?;
+    if !sys::local_unnamed(fd) {
+        return Err(libc::EBADF);
+    }
     let pc = sys::peer_cred(fd).map_err(|_| libc::EBADF)?;
     if pc.pid != name.pid {
         return Err(libc::EBADF);
@@ -92,7 +98,11 @@ pub fn hung_up(fd: RawFd) -> bool {
 
 /// The `door_desc_t` a receiver sees for a descriptor it was given
 /// (as on illumos): DOOR_DESCRIPTOR, and for a door its attributes and id.
-pub fn describe_received(fd: RawFd) -> door_desc_t {
+/// `dl`: the deadline shared by all the descriptors of one call (or
+/// reply): a door whose server does not answer by then keeps sharing the
+/// sender's reference, so that a sender passing many doors of servers
+/// that never answer delays the receiver by one bound in all.
+pub fn describe_received(fd: RawFd, dl: &super::control::Deadline) -> door_desc_t {
     // Received close-on-exec (sys::recv_fds); the application gets it
     // without the flag, as illumos hands out passed descriptors.
     let _ = sys::set_cloexec(fd, false);
@@ -100,7 +110,7 @@ pub fn describe_received(fd: RawFd) -> door_desc_t {
         Ok(id) => {
             // Swap this process's copy for a reference of its own, so that
             // closing it counts for unreferenced notifications.
-            if let Ok(end) = new_reference(fd, &id) {
+            if let Ok(end) = new_reference_by(fd, &id, Some(dl)) {
                 // SAFETY: replacing the received descriptor (ours) with an
                 // equivalent one; no close-on-exec, as received fds have none.
                 unsafe { crate::sys::fdown::dup3_tracked(end.as_raw_fd(), fd, 0) };
@@ -127,12 +137,36 @@ pub fn after_fork_child() {
 
 /// A new end (a countable reference) of the door `fd`, made by its server.
 pub fn new_reference(fd: RawFd, id: &Ident) -> R<sys::OwnedFd> {
-    if id.local {
+    new_reference_by(fd, id, None)
+}
+
+/// `new_reference`, its server's answer awaited until `dl` at most (and
+/// never longer than `control::ANSWER_MS`). What the server hands over is
+/// taken only if it is an end of the very same door (same door name but
+/// for the end's number, its creator the door's pid as the kernel says):
+/// whoever serves a door-shaped socket cannot swap the holder's descriptor
+/// for one of its choosing (EPROTO then).
+pub fn new_reference_by(
+    fd: RawFd,
+    id: &Ident,
+    dl: Option<&super::control::Deadline>,
+) -> R<sys::OwnedFd> {
+    let end = if id.local {
         let d = door::lookup(id.name.id).ok_or(libc::EBADF)?;
-        door::with_proc(|st| door::new_end(st, &d))
+        door::with_proc(|st| door::new_end(st, &d))?
     } else {
-        super::control::clone_end(fd, &id.name).map(|(end, _)| end)
+        super::control::clone_end_by(fd, &id.name, dl)?.0
+    };
+    match identify_socket(end.as_raw_fd()) {
+        Ok(e) if same_door(&e.name, &id.name) => Ok(end),
+        _ => Err(libc::EPROTO),
     }
+}
+
+/// Do two door names name the same door (ends may differ, and so may the
+/// attributes recorded in them: DOOR_UNREF goes once delivered)?
+pub fn same_door(a: &DoorName, b: &DoorName) -> bool {
+    a.id == b.id && a.pid == b.pid && a.nonce == b.nonce
 }
 
 /// Procedure and cookie of doors served elsewhere, as their servers last
@@ -773,7 +807,8 @@ fn receive_reply_from(
         unsafe { libc::recv(rc, b.as_mut_ptr().cast(), 1, 0) };
     }
     let nd = if dropped { 0 } else { nd };
-    let descs: Vec<door_desc_t> = fds.iter().map(|&fd| describe_received(fd)).collect();
+    let dl = super::control::Deadline::after_ms(super::control::DESC_MS);
+    let descs: Vec<door_desc_t> = fds.iter().map(|&fd| describe_received(fd, &dl)).collect();
     if nd > 0 {
         // SAFETY: dest + data_end .. + nd*DS is inside rbuf/rsize or the map.
         let dp = unsafe { dest.add(data_end) };

@@ -39,6 +39,9 @@ const PER_UID: usize = 8;
 const CONN_DEADLINE_MS: u64 = 1000;
 /// How long a client waits for the answer of a manager or rendezvous.
 pub const ANSWER_MS: u64 = 1000;
+/// How long the receiver of one call's (or reply's) descriptors waits, in
+/// all, for their servers to make it references of its own.
+pub const DESC_MS: u64 = 1000;
 
 /// What a connection accepted by the manager is for.
 #[derive(Clone, Copy, Debug)]
@@ -561,7 +564,9 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
         let p = match door::lookup(hdr.aux) {
             Some(d) => {
                 if clone {
-                    match door::with_proc(|st| door::new_end(st, &d)) {
+                    // Counted against the asker's uid (door::ENDS_PER_UID).
+                    let uid = sys::peer_cred(c).map_or(u32::MAX - 1, |pc| pc.uid);
+                    match door::with_proc(|st| door::new_end_for(st, &d, uid)) {
                         Ok(c) => give = Some(c),
                         Err(e) => reply.hdr.status = e as u32,
                     }
@@ -814,34 +819,47 @@ pub fn wait_closed_until(s: RawFd, dl: &Deadline) {
     }
 }
 
-/// Servers (pid, nonce) whose manager recently let this thread's request
-/// time out, with when that stops counting: their next requests fail at
-/// once, so many doors of one unresponsive process (a hostile one that
-/// named sockets like doors) cost one deadline, not one each.
-#[allow(clippy::type_complexity)]
-struct Slow(std::cell::Cell<[(i32, u64, u64); 4]>);
-thread_local! {
-    static SLOW: Slow = const { Slow(std::cell::Cell::new([(0, 0, 0); 4])) };
-}
-const SLOW_NS: u64 = 5_000_000_000;
+/// Server processes (by pid: kernel-attested, so a peer cannot vary it
+/// as freely as the names it binds) whose manager or rendezvous recently
+/// let a request of this process time out, with when that stops counting
+/// (seconds of the monotonic clock): their next requests fail at once, so
+/// many doors of one unresponsive process (a hostile one that named
+/// sockets like doors, or a stopped one) cost one deadline, not one each.
+/// Process-wide and lock-free (usable in a fork child and from any
+/// thread): each slot is pid << 32 | until.
+static SLOW: [std::sync::atomic::AtomicU64; SLOW_SLOTS] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; SLOW_SLOTS];
+const SLOW_SLOTS: usize = 64;
+const SLOW_S: u64 = 5;
 
-fn recently_slow(name: &DoorName, now: u64) -> bool {
-    SLOW.try_with(|s| {
-        s.0.get()
-            .iter()
-            .any(|&(p, n, until)| p == name.pid && n == name.nonce && now < until)
+fn now_s() -> u64 {
+    sys::now_ns() / 1_000_000_000
+}
+
+/// Did the server process `pid` recently fail to answer in time?
+pub fn recently_slow(pid: i32) -> bool {
+    let now = now_s();
+    SLOW.iter().any(|e| {
+        let v = e.load(std::sync::atomic::Ordering::Relaxed);
+        (v >> 32) as u32 == pid as u32 && now < (v & 0xffff_ffff)
     })
-    .unwrap_or(false)
 }
 
-fn mark_slow(name: &DoorName, now: u64) {
-    let _ = SLOW.try_with(|s| {
-        let mut v = s.0.get();
-        // Replace the entry that expires first.
-        let i = (0..v.len()).min_by_key(|&i| v[i].2).unwrap_or(0);
-        v[i] = (name.pid, name.nonce, now + SLOW_NS);
-        s.0.set(v);
-    });
+/// Notes that the server process `pid` did not answer in time.
+pub fn mark_slow(pid: i32) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let until = (now_s() + SLOW_S) & 0xffff_ffff;
+    let v = (pid as u32 as u64) << 32 | until;
+    // Its own slot if it has one, else the one that expires first.
+    let i = SLOW
+        .iter()
+        .position(|e| (e.load(Relaxed) >> 32) as u32 == pid as u32)
+        .unwrap_or_else(|| {
+            (0..SLOW_SLOTS)
+                .min_by_key(|&i| SLOW[i].load(Relaxed) & 0xffff_ffff)
+                .unwrap_or(0)
+        });
+    SLOW[i].store(v, Relaxed);
 }
 
 /// Asks the server of `name` about the door `fd`. ECONNREFUSED when the
@@ -852,9 +870,10 @@ pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
 
 /// Asks the server of `name` for a new end of the door `fd` (a reference
 /// of the caller's own; see KNOWN_DIFFERENCES.md, "Unreferenced"), with
-/// the door's state at that moment.
-pub fn clone_end(fd: RawFd, name: &DoorName) -> R<(OwnedFd, QueryReply)> {
-    let (q, end) = request(fd, name, wire::K_CLONE)?;
+/// the door's state at that moment. It waits until `dl` at most (if that
+/// is sooner than `ANSWER_MS` from now).
+pub fn clone_end_by(fd: RawFd, name: &DoorName, dl: Option<&Deadline>) -> R<(OwnedFd, QueryReply)> {
+    let (q, end) = request_by(&[fd], name, wire::K_CLONE, 0, dl)?;
     Ok((end.ok_or(libc::EPROTO)?, q))
 }
 
@@ -879,14 +898,34 @@ fn request_with(
     kind: u32,
     size: u64,
 ) -> R<(QueryReply, Option<OwnedFd>)> {
-    let now = sys::now_ns();
-    if recently_slow(name, now) {
+    request_by(fds, name, kind, size, None)
+}
+
+/// A request that waited this long and timed out marks its server slow
+/// (a shorter wait may have been cut by the caller's own deadline).
+const SLOW_AFTER_MS: u64 = 200;
+
+fn request_by(
+    fds: &[RawFd],
+    name: &DoorName,
+    kind: u32,
+    size: u64,
+    until: Option<&Deadline>,
+) -> R<(QueryReply, Option<OwnedFd>)> {
+    if recently_slow(name.pid) {
         return Err(libc::ETIMEDOUT);
     }
-    let dl = Deadline::after_ms(ANSWER_MS);
+    let start = sys::now_ns();
+    let own = Deadline::after_ms(ANSWER_MS);
+    let dl = match until {
+        Some(u) if u.0 < own.0 => *u,
+        _ => own,
+    };
     let r = request_until(fds, name, kind, size, &dl);
-    if r.as_ref().err() == Some(&libc::ETIMEDOUT) {
-        mark_slow(name, sys::now_ns());
+    if r.as_ref().err() == Some(&libc::ETIMEDOUT)
+        && sys::now_ns().saturating_sub(start) >= SLOW_AFTER_MS * 1_000_000
+    {
+        mark_slow(name.pid);
     }
     r
 }

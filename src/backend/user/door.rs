@@ -89,7 +89,7 @@ pub struct Door {
     /// `shutdown(2)` cuts only its own descriptors, but an open is not a
     /// reference (illumos counts openers apart from descriptors, and an
     /// opener's close never fires the unref condition). With the opener's
-    /// euid (`OPENERS_PER_UID`). Empty once revoked.
+    /// euid (`ENDS_PER_UID`). Empty once revoked.
     pub openers: Mutex<Vec<(u64, u32)>>,
     /// The clone number (in its name) of each live end, counted or not,
     /// by token.
@@ -202,6 +202,9 @@ pub struct Proc {
     /// The most recently revoked doors, so door_getparam and door_info
     /// still answer for them (bounded: REVOKED_KEPT).
     pub revoked: std::collections::VecDeque<Revoked>,
+    /// The requester's euid of each live end made on request of another
+    /// user (`new_end_for`), by token.
+    pub foreign_ends: HashMap<u64, u32>,
 }
 
 /// What is kept of a revoked door: its id, parameters, procedure and
@@ -213,6 +216,13 @@ pub struct Revoked {
     pub proc_: u64,
     pub cookie: u64,
 }
+
+/// Ends kept for one user other than this process's euid or root, made on
+/// its request or for its opens of attached names (each costs this process
+/// a descriptor while the user keeps its side), that may be live at once;
+/// past that, its requests are refused (EAGAIN) and it keeps sharing the
+/// reference it has, and its opens share the attachment's end.
+pub const ENDS_PER_UID: usize = 256;
 
 /// How many revoked doors keep their parameters for door_getparam.
 pub const REVOKED_KEPT: usize = 4096;
@@ -349,6 +359,7 @@ pub fn with_proc<T>(f: impl FnOnce(&mut Proc) -> R<T>) -> R<T> {
             next_token: 1,
             next_id: random_u64() >> 2,
             revoked: std::collections::VecDeque::new(),
+            foreign_ends: HashMap::new(),
         });
     }
     // SAFETY-free: just set above.
@@ -437,32 +448,52 @@ pub fn create(
     })
 }
 
+/// `new_end` on request of a process running as `uid` (a K_CLONE to the
+/// manager): EAGAIN when `uid`, neither this process's euid nor root,
+/// holds `ENDS_PER_UID` ends already (these and opener ends together).
+pub fn new_end_for(st: &mut Proc, door: &Arc<Door>, uid: u32) -> R<OwnedFd> {
+    let foreign = is_foreign(uid);
+    if foreign && held_by(st, uid) >= ENDS_PER_UID {
+        return Err(libc::EAGAIN);
+    }
+    let end = new_end(st, door)?;
+    if foreign {
+        st.foreign_ends.insert(st.next_token - 1, uid);
+    }
+    Ok(end)
+}
+
+/// Neither this process's euid nor root.
+fn is_foreign(uid: u32) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    uid != 0 && uid != me
+}
+
+/// Ends this process keeps for `uid`: opener ends and ends made on its
+/// request.
+fn held_by(st: &Proc, uid: u32) -> usize {
+    let openers: usize = st
+        .doors
+        .values()
+        .map(|d| lock(&d.openers).iter().filter(|&&(_, u)| u == uid).count())
+        .sum();
+    openers + st.foreign_ends.values().filter(|&&u| u == uid).count()
+}
+
 /// Makes a new end of `door`: a socket pair whose server side joins the
 /// door's pool and whose client side (returned) is one more reference.
 pub fn new_end(st: &mut Proc, door: &Arc<Door>) -> R<OwnedFd> {
     make_end(st, door, None)
 }
 
-/// Opener ends (each costs this process a descriptor while the opener
-/// keeps its own) that one user other than this process's euid or root
-/// may hold at once; past that, its opens share the attachment's end.
-pub const OPENERS_PER_UID: usize = 256;
-
 /// Makes a new end of `door` for an opener of an attached name running as
 /// `uid`: served like any end, but not a reference (`Door::openers`).
-/// EAGAIN when `uid` holds `OPENERS_PER_UID` of them already.
+/// EAGAIN when `uid` holds `ENDS_PER_UID` ends already (opener ends and
+/// those made on its request together).
 pub fn new_opener_end(st: &mut Proc, door: &Arc<Door>, uid: u32) -> R<OwnedFd> {
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    if uid != 0 && uid != me {
-        let held: usize = st
-            .doors
-            .values()
-            .map(|d| lock(&d.openers).iter().filter(|&&(_, u)| u == uid).count())
-            .sum();
-        if held >= OPENERS_PER_UID {
-            return Err(libc::EAGAIN);
-        }
+    if is_foreign(uid) && held_by(st, uid) >= ENDS_PER_UID {
+        return Err(libc::EAGAIN);
     }
     make_end(st, door, Some(uid))
 }
@@ -510,6 +541,7 @@ pub fn lookup_token(token: u64) -> Option<(Arc<Door>, bool, Arc<OwnedFd>)> {
             // A socket of a door that no longer exists: close it, so that
             // whoever called through it gets EBADF instead of waiting.
             let (_, _, fd) = st.tokens.remove(&token)?;
+            st.foreign_ends.remove(&token);
             let raw = fd.as_raw_fd();
             super::control::unwatch_end(st, raw);
             st.owned.retain(|&o| o != raw);
@@ -539,6 +571,7 @@ pub fn add_injector(door: &Arc<Door>, sock: OwnedFd) -> R<u64> {
 /// Forgets a pool token: out of the epoll sets, out of the tables. The
 /// socket closes when the last Arc (a receiving thread's) goes.
 fn drop_token(st: &mut Proc, pool: &Pool, token: u64) -> Option<Arc<OwnedFd>> {
+    st.foreign_ends.remove(&token);
     let (_, _, fd) = st.tokens.remove(&token)?;
     let raw = fd.as_raw_fd();
     pool.remove(raw);

@@ -235,6 +235,9 @@ fn ask(
     Ok((std::mem::take(&mut r.fds), told))
 }
 
+/// How long `resolve` waits for a rendezvous' answer.
+const RESOLVE_MS: u64 = 500;
+
 /// If `fd` is a descriptor of a file with a door attached, replaces it (same
 /// number, same close-on-exec flag) by the door. Returns whether it did.
 /// An O_PATH descriptor proves no right to open the file: it is never
@@ -249,12 +252,27 @@ pub fn resolve(fd: RawFd) -> bool {
     let Ok(name) = rendezvous_of(fd, &k, false) else {
         return false;
     };
-    let dl = Deadline::after_ms(super::control::ANSWER_MS);
+    // A rendezvous is the manager thread of its server, which answers at
+    // once: a short bound, and none at all for a server process that
+    // recently let one of our requests time out (control::recently_slow),
+    // so that the owner of a file whose rendezvous never answers cannot
+    // make every open of it wait.
+    let dl = Deadline::after_ms(RESOLVE_MS);
     let Ok(s) = connect(&name, k.uid, &dl) else {
         return false;
     };
-    let Ok((fds, told)) = ask(&s, K_OPEN, &[fd], &dl) else {
+    let pid = sys::peer_cred(s.as_raw_fd()).map_or(0, |pc| pc.pid);
+    if super::control::recently_slow(pid) {
         return false;
+    }
+    let (fds, told) = match ask(&s, K_OPEN, &[fd], &dl) {
+        Ok(a) => a,
+        Err(e) => {
+            if e == libc::ETIMEDOUT {
+                super::control::mark_slow(pid);
+            }
+            return false;
+        }
     };
     if fds.len() != 1 {
         for f in fds {

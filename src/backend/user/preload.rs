@@ -72,12 +72,25 @@ pub fn path_is_door(dirfd: RawFd, path: &std::ffi::CStr, nofollow: bool) -> bool
     super::naming::attached_alive(f.as_raw_fd())
 }
 
+/// How long a fork child waits, in all, for its doors' servers to make it
+/// references of its own.
+const FORK_MS: u64 = 200;
+
+/// How long a `dup` of a door waits for its server (a manager thread,
+/// which answers at once unless the server is stopped or hostile).
+const DUP_MS: u64 = 200;
+
+/// A `dup` of a door gets a reference of its own from the door's server;
+/// if the server does not answer within `DUP_MS` (or did not recently:
+/// `control::recently_slow`), or hands over anything but an end of the
+/// same door, the duplicate is made as usual and shares the reference.
 pub fn dup_door(old: RawFd, place: Place) -> Option<R<RawFd>> {
     if !doormap::is_marked(old) || crate::sys::fdown::owned(old) {
         return None;
     }
     let id = super::client::identify_socket(old).ok()?;
-    let end = super::client::new_reference(old, &id).ok()?;
+    let dl = super::control::Deadline::after_ms(DUP_MS);
+    let end = super::client::new_reference_by(old, &id, Some(&dl)).ok()?;
     let e = end.as_raw_fd();
     let r = match place {
         Place::Lowest => sys::cvt(unsafe {
@@ -108,8 +121,11 @@ pub fn dup_door(old: RawFd, place: Place) -> Option<R<RawFd>> {
 /// descriptor the child inherited gets a reference of its own, made by the
 /// door's server, so that the child's closes (and its exit) count as
 /// illumos counts them. Descriptors whose server does not answer keep
-/// sharing the parent's reference.
+/// sharing the parent's reference, and so do those left when `FORK_MS`
+/// have gone by: one bound for all of them, however many doors the child
+/// holds and however many of their servers are stopped.
 pub fn fork_child() {
+    let dl = super::control::Deadline::after_ms(FORK_MS);
     for fd in doormap::marked() {
         if crate::sys::fdown::owned(fd) {
             continue;
@@ -118,7 +134,7 @@ pub fn fork_child() {
             doormap::unmark(fd);
             continue;
         };
-        let Ok(end) = super::client::new_reference(fd, &id) else {
+        let Ok(end) = super::client::new_reference_by(fd, &id, Some(&dl)) else {
             continue;
         };
         // SAFETY: F_GETFD takes no argument.
