@@ -479,7 +479,10 @@ static void test_clone_flood_capped(void) {
     (void)waitpid(pid, NULL, 0);
     (void)close(sp[0]);
     (void)close(sp[1]);
-    CHECK_EQ(count_fds_settled(before - 2), before - 2);
+    /* Every end made for the attacker is gone (fewer is fine: a library
+     * descriptor of an earlier case may still have been closing when
+     * `before` was counted). */
+    CHECK(count_fds_settled(before - 2) <= before - 2);
     CHECK_EQ(door_revoke(door), 0);
 }
 
