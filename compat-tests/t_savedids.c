@@ -80,11 +80,22 @@ sv_proc(void *cookie, char *argp, size_t arg_size, door_desc_t *dp,
 		(void) door_return(NULL, 0, NULL, 0);
 	memset(&seen, 0, sizeof (seen));
 	(void) write(entered[1], &c, 1);
-	/* Wait (bounded) for the program to run in the caller's process. */
+	/*
+	 * Wait (bounded) for the program to run in the caller's process.
+	 * The exec ends the calling thread, which interrupts this thread's
+	 * wait where the backend cancels a procedure whose client is gone
+	 * (the kernel backend does, as illumos does): wait on.
+	 */
 	p.fd = ready[0];
 	p.events = POLLIN;
 	p.revents = 0;
-	if (poll(&p, 1, 30000) == 1 &&
+	for (i = 0; i < 300; i++) {
+		int r = poll(&p, 1, 100);
+
+		if (r == 1 || (r < 0 && errno != EINTR))
+			break;
+	}
+	if (p.revents != 0 &&
 	    (n = read(ready[0], buf, sizeof (buf) - 1)) > 0) {
 		buf[n] = '\0';
 		seen.waited = sscanf(buf, "%u %u %u %u %u %u", &seen.prog[0],

@@ -131,9 +131,20 @@ ln -s busybox "$R/bin/sh"
 cp "$KMOD/scripts/init.sh" "$R/init"
 chmod 755 "$R/init"
 cp -r "$P" "$R/payload"
+if [ "$COMPAT" != none ]; then
+	# Files some compat tests name by their build-time paths (set-user-ID
+	# and preload helpers, the preload library, expected outputs): the
+	# same paths inside the guest.
+	for f in "$B/compat/savedids-helper" "$B/compat/preload" \
+		"$ROOT/target/release/libdoor_preload.so" "$ROOT/compat-tests/preload/expected"; do
+		mkdir -p "$R$(dirname "$f")"
+		cp -rL "$f" "$R$f"
+	done
+fi
 if [ -d "$P/lib" ]; then
 	# the dynamic loader and the C runtime, where the binaries look for them
-	for lib in $(ldd "$P"/compat/t_* "$P/lib/libdoor.so.1" 2>/dev/null |
+	for lib in $(ldd "$P"/compat/t_* "$P/lib/libdoor.so.1" "$B"/compat/preload/* \
+		"$ROOT/target/release/libdoor_preload.so" 2>/dev/null |
 		grep -v ':$' | grep -v libdoor | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
 		mkdir -p "$R$(dirname "$lib")"
 		cp -L "$lib" "$R$lib"
