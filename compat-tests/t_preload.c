@@ -242,6 +242,11 @@ static void test_stat_attached_path(void) {
     struct stat st, covered;
     struct statx sx;
 
+    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
+        (void)close(d);
+        (void)close(dfd);
+        return;
+    }
     REQUIRE(d >= 0 && dfd >= 0);
     tpath(p, sizeof(p), "named");
     mkfile(p, "covered file\n", 0644);
@@ -295,6 +300,8 @@ static void test_stat_remote_and_dead(void) {
     int pfd[2];
     pid_t pid;
 
+    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend"))
+        return;
     tpath(p, sizeof(p), "remote");
     mkfile(p, "x", 0644);
     REQUIRE(pipe(pfd) == 0);
@@ -340,6 +347,11 @@ static void test_open_yields_door(void) {
     int a, b, c, e, f;
     char p[128];
 
+    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
+        (void)close(d);
+        (void)close(dfd);
+        return;
+    }
     REQUIRE(d >= 0 && dfd >= 0);
     tpath(p, sizeof(p), "opened");
     mkfile(p, "covered\n", 0644);
@@ -392,6 +404,10 @@ static void test_open_before_fattach(void) {
     char p[128], buf[32];
     door_info_t di;
 
+    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
+        (void)close(d);
+        return;
+    }
     REQUIRE(d >= 0);
     tpath(p, sizeof(p), "before");
     mkfile(p, "the covered file\n", 0644);
@@ -761,6 +777,10 @@ static void test_classic_programs(void) {
     char *dt_argv[] = {"doortype", "-d", ".", "door", "plain", "fd:3", "fd:4", "fd:5", NULL};
     char *di_argv[] = {"doorinfo", "door", "plain", NULL};
 
+    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
+        (void)close(d);
+        return;
+    }
     REQUIRE(d >= 0);
     tpath(p, sizeof(p), "door");
     tpath(q, sizeof(q), "plain");
@@ -824,6 +844,10 @@ static void test_next_to_fakeroot(void) {
     char p[128];
     pid_t pid;
 
+    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
+        (void)close(d);
+        return;
+    }
     if (access(fr, R_OK) != 0 || access("/usr/bin/fakeroot", X_OK) != 0 || geteuid() != 0 ||
         strlen(ASAN_SO) > 0 || !nobody_can_reach()) {
         NOTE("needs fakeroot, root, no ASan and a tree user 65534 may enter: skipped");
@@ -886,6 +910,7 @@ static void test_secure_execution(void) {
     int in, outf;
     ssize_t n;
     char buf[65536];
+    const char *want;
 
     REQUIRE(d >= 0);
     fds[0] = d;
@@ -911,8 +936,12 @@ static void test_secure_execution(void) {
     CHECK(chown(dst, 65534, 65534) == 0);
     CHECK(chmod(dst, 04755) == 0);
     CHECK_EQ(run_helper("doortype-linked-suid", argv, env_plain, fds, out, sizeof(out)), 0);
-    CHECK(strcmp(out, "fd:3: fstat: socket\nfd:3: statx: socket\n") == 0);
-    if (strcmp(out, "fd:3: fstat: socket\nfd:3: statx: socket\n") != 0)
+    /* Without the preload, a door of the userspace backend is the socket
+     * it is; the kernel backend's door files are doors to fstat. */
+    want = harness_kernel_backend() ? "fd:3: fstat: door\nfd:3: statx: door\n"
+                                    : "fd:3: fstat: socket\nfd:3: statx: socket\n";
+    CHECK(strcmp(out, want) == 0);
+    if (strcmp(out, want) != 0)
         printf("  got: %s", out);
     (void)unlink(dst);
     (void)close(d);

@@ -55,6 +55,8 @@ if want doorfuzz && [ -x /payload/tests/doorfuzz ]; then
 	rc=$?
 	tail -20 /tmp/out
 	if [ "$rc" = 0 ]; then ok; else bad "doorfuzz exited with status $rc"; fi
+	grep -v ' 0$' /sys/kernel/debug/door/stats 2>/dev/null |
+		sed "s/^/guest: doorfuzz left: /"
 fi
 
 # The compat suite against libdoor.so with the kernel backend. Tests listed
@@ -123,7 +125,20 @@ while [ $i -lt 50 ]; do
 	i=$((i + 1))
 done
 if [ -f $stats ]; then
-	if grep -q -v ' 0$' $stats; then bad "objects left:"; cat $stats; else ok; fi
+	if grep -q -v ' 0$' $stats; then
+		bad "objects left:"
+		cat $stats
+		# who still holds them: every process but this shell
+		for d in /proc/[0-9]*; do
+			p=${d#/proc/}
+			[ "$p" = 1 ] || [ "$p" = $$ ] && continue
+			[ -s $d/cmdline ] || continue # kernel threads, zombies
+			n=$(grep -E '^(Name|State|PPid):' $d/status | tr -s '\t\n' '  ')
+			[ -n "$n" ] && echo "guest: left process $p: $n wchan $(cat $d/wchan 2>/dev/null)"
+		done
+	else
+		ok
+	fi
 else
 	bad "no $stats"
 fi

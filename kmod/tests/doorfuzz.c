@@ -48,7 +48,7 @@ static unsigned long seed;
 static int slot;
 static int mbox[NPROC][2]; /* [i][0]: worker i receives; [i][1]: send to it */
 static volatile int handles[NH];
-static char *ro_page, *none_page, *unmapped;
+static char *ro_page, *none_page, *unmapped, *edge;
 static volatile int stopping;
 
 static unsigned long
@@ -86,7 +86,10 @@ rptr(unsigned long *s, void *good)
 	case 4:
 		return (void *)0xffffffff81000000UL;
 	case 5:
-		return (char *)good + 4093; /* near the end: may cross */
+		/* 3 bytes before a PROT_NONE page: an object placed here
+		 * crosses into it (never past a real object of ours, which
+		 * the module would then rightly write over) */
+		return edge + 4093;
 	default:
 		return good;
 	}
@@ -611,6 +614,9 @@ main(int argc, char **argv)
 	none_page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	unmapped = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	munmap(unmapped, 4096);
+	edge = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (edge == MAP_FAILED || mprotect(edge + 4096, 4096, PROT_NONE) != 0)
+		return 1;
 	memset(shared, 0, sizeof (struct counts) * NPROC);
 	for (i = 0; i < NPROC; i++)
 		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, mbox[i]) != 0)
