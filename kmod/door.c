@@ -92,6 +92,7 @@ struct door {
 	struct list_head node; /* dp->doors */
 	struct list_head unref_node; /* dp->unref_q, or a local put list */
 	struct file *file; /* weak: cleared by ->release under dp->lock */
+	u32 openers; /* files made by DOOR_IOC_OPEN, open now (dp->lock) */
 	u64 id, pc, cookie;
 	u32 attrs;
 	bool revoked, gone;
@@ -157,6 +158,7 @@ static atomic64_t door_next_id;
 static struct workqueue_struct *door_wq;
 static struct dentry *door_debugfs;
 static const struct file_operations door_fops;
+static const struct file_operations door_open_fops;
 static struct vfsmount *door_mnt; /* the internal filesystem of door inodes */
 
 static void door_susp_sweep(struct work_struct *w);
@@ -239,7 +241,7 @@ static void door_call_put(struct door_call *c)
 
 static bool door_is_door(struct file *f)
 {
-	return f && f->f_op == &door_fops;
+	return f && (f->f_op == &door_fops || f->f_op == &door_open_fops);
 }
 
 /* The door named by descriptor fd, with a reference; the file is not held
@@ -404,12 +406,26 @@ static int door_flush(struct file *f, fl_owner_t id)
 {
 	struct door *d = f->private_data;
 
-	/* flush runs before the reference is dropped: 2 means "leaves one" */
+	/* flush runs before the reference is dropped: 2 means "leaves one";
+	 * an opener's file (DOOR_IOC_OPEN) open now holds the door too */
 	if (door_file_count(f) == 2) {
 		spin_lock(&d->dp->lock);
-		door_unref_queue_locked(d);
+		if (d->openers == 0)
+			door_unref_queue_locked(d);
 		spin_unlock(&d->dp->lock);
 	}
+	return 0;
+}
+
+/* An opener's file closes: never an unref notification. */
+static int door_open_release(struct inode *inode, struct file *f)
+{
+	struct door *d = f->private_data;
+
+	spin_lock(&d->dp->lock);
+	d->openers--;
+	spin_unlock(&d->dp->lock);
+	door_put(d);
 	return 0;
 }
 
@@ -437,6 +453,12 @@ static const struct file_operations door_fops = {
 	.owner = THIS_MODULE,
 	.flush = door_flush,
 	.release = door_release,
+	.show_fdinfo = door_show_fdinfo,
+};
+
+static const struct file_operations door_open_fops = {
+	.owner = THIS_MODULE,
+	.release = door_open_release,
 	.show_fdinfo = door_show_fdinfo,
 };
 
@@ -808,7 +830,7 @@ static struct file_system_type door_fs_type = {
  * says "door".  Like any anonymous inode it cannot be opened again (through
  * /proc/PID/fd), so the door has exactly one open file.
  */
-static struct file *door_file_new(struct door *d)
+static struct file *door_file_new(struct door *d, const struct file_operations *fops)
 {
 	struct inode *inode = alloc_anon_inode(door_mnt->mnt_sb);
 	struct file *file;
@@ -819,7 +841,7 @@ static struct file *door_file_new(struct door *d)
 	/* the file's reference on the module, dropped by __fput (we run in
 	 * one of the module's own ioctls, so it is live) */
 	__module_get(THIS_MODULE);
-	file = alloc_file_pseudo(inode, door_mnt, "door", O_RDWR, &door_fops);
+	file = alloc_file_pseudo(inode, door_mnt, "door", O_RDWR, fops);
 	if (IS_ERR(file)) {
 		module_put(THIS_MODULE);
 		iput(inode);
@@ -874,7 +896,7 @@ static long door_ioc_create(void __user *uarg)
 		door_put(d);
 		return fd;
 	}
-	file = door_file_new(d);
+	file = door_file_new(d, &door_fops);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		door_put(d);
@@ -894,6 +916,44 @@ static long door_ioc_create(void __user *uarg)
 	}
 	fd_install(fd, file);
 	return 0;
+}
+
+/* ---- OPEN ---------------------------------------------------------------------- */
+
+static long door_ioc_open(void __user *uarg)
+{
+	struct door_uapi_fd uf;
+	struct file *file;
+	struct door *d;
+	int fd;
+
+	if (copy_from_user(&uf, uarg, sizeof(uf)))
+		return -EFAULT;
+	if (uf.flags & ~DOOR_UAPI_FD_CLOEXEC)
+		return -EINVAL;
+	d = door_from_fd(uf.fd, NULL);
+	if (!d)
+		return -EBADF;
+	fd = get_unused_fd_flags((uf.flags & DOOR_UAPI_FD_CLOEXEC) ? O_CLOEXEC : 0);
+	if (fd < 0) {
+		door_put(d);
+		return fd;
+	}
+	spin_lock(&d->dp->lock);
+	d->openers++;
+	spin_unlock(&d->dp->lock);
+	/* our door reference moves to the file (dropped by ->release) */
+	file = door_file_new(d, &door_open_fops);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		spin_lock(&d->dp->lock);
+		d->openers--;
+		spin_unlock(&d->dp->lock);
+		door_put(d);
+		return PTR_ERR(file);
+	}
+	fd_install(fd, file);
+	return fd;
 }
 
 /* ---- INFO, REVOKE, params, BIND ---------------------------------------------- */
@@ -936,7 +996,7 @@ static long door_ioc_info(void __user *uarg)
 	ui.attributes = d->attrs & DOOR_UAPI_ATTR_MASK;
 	if (d->revoked)
 		ui.attributes |= DOOR_UAPI_REVOKED;
-	if (count == 1 && d->active == 0)
+	if (count == 1 && d->active == 0 && d->openers == 0)
 		ui.attributes |= DOOR_UAPI_IS_UNREF;
 	spin_unlock(&dp->lock);
 	if (door_proc_is_current(dp))
@@ -1580,6 +1640,11 @@ again:
 			goto again;
 		}
 		err = door_deliver(t, c, ur.flags & DOOR_RETURN_RECV_CLOEXEC);
+		/* a server being killed cannot take the arguments (its faults
+		 * fail): the client gets what a server's death gives, EINTR,
+		 * not the E2BIG of a bad area */
+		if (err && fatal_signal_pending(current))
+			err = -EINTR;
 		spin_lock(&dp->lock);
 		if (err) {
 			if (c->state == CALL_DISPATCHED) {
@@ -1783,6 +1848,8 @@ static long door_ctl_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		return door_ioc_thread_exit();
 	case DOOR_IOC_CONFIG:
 		return door_ioc_config(uarg);
+	case DOOR_IOC_OPEN:
+		return door_ioc_open(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -140,6 +140,10 @@ if [ "$COMPAT" != none ]; then
 		mkdir -p "$R$(dirname "$f")"
 		cp -rL "$f" "$R$f"
 	done
+	# libdoor where the loader looks by default too: helpers run with a
+	# clean environment (no LD_LIBRARY_PATH) must find it.
+	mkdir -p "$R/usr/lib/x86_64-linux-gnu"
+	cp -L "$ROOT/target/release/libdoor.so" "$R/usr/lib/x86_64-linux-gnu/libdoor.so.1"
 fi
 if [ -d "$P/lib" ]; then
 	# the dynamic loader and the C runtime, where the binaries look for them
