@@ -242,6 +242,14 @@ static void test_stat_attached_path(void) {
     struct stat st, covered;
     struct statx sx;
 
+    if (!harness_user_xattrs(tdir)) {
+        NOTE("%s has no user extended attributes: attached paths are not visible to stat "
+             "or open under the preload library there (KNOWN_DIFFERENCES.md): skipped",
+             tdir);
+        (void)close(d);
+        (void)close(dfd);
+        return;
+    }
     REQUIRE(d >= 0 && dfd >= 0);
     tpath(p, sizeof(p), "named");
     mkfile(p, "covered file\n", 0644);
@@ -295,6 +303,12 @@ static void test_stat_remote_and_dead(void) {
     int pfd[2];
     pid_t pid;
 
+    if (!harness_user_xattrs(tdir)) {
+        NOTE("%s has no user extended attributes: attached paths are not visible to stat "
+             "or open under the preload library there (KNOWN_DIFFERENCES.md): skipped",
+             tdir);
+        return;
+    }
     tpath(p, sizeof(p), "remote");
     mkfile(p, "x", 0644);
     REQUIRE(pipe(pfd) == 0);
@@ -340,6 +354,14 @@ static void test_open_yields_door(void) {
     int a, b, c, e, f;
     char p[128];
 
+    if (!harness_user_xattrs(tdir)) {
+        NOTE("%s has no user extended attributes: attached paths are not visible to stat "
+             "or open under the preload library there (KNOWN_DIFFERENCES.md): skipped",
+             tdir);
+        (void)close(d);
+        (void)close(dfd);
+        return;
+    }
     REQUIRE(d >= 0 && dfd >= 0);
     tpath(p, sizeof(p), "opened");
     mkfile(p, "covered\n", 0644);
@@ -392,6 +414,13 @@ static void test_open_before_fattach(void) {
     char p[128], buf[32];
     door_info_t di;
 
+    if (!harness_user_xattrs(tdir)) {
+        NOTE("%s has no user extended attributes: attached paths are not visible to stat "
+             "or open under the preload library there (KNOWN_DIFFERENCES.md): skipped",
+             tdir);
+        (void)close(d);
+        return;
+    }
     REQUIRE(d >= 0);
     tpath(p, sizeof(p), "before");
     mkfile(p, "the covered file\n", 0644);

@@ -134,11 +134,12 @@ cp -r "$P" "$R/payload"
 if [ "$COMPAT" != none ]; then
 	# Files some compat tests name by their build-time paths (set-user-ID
 	# and preload helpers, the preload library, expected outputs): the
-	# same paths inside the guest.
+	# same paths inside the guest (init.sh copies /mirror over / once
+	# /tmp is mounted: the tree may lie under /tmp).
 	for f in "$B/compat/savedids-helper" "$B/compat/preload" \
 		"$ROOT/target/release/libdoor_preload.so" "$ROOT/compat-tests/preload/expected"; do
-		mkdir -p "$R$(dirname "$f")"
-		cp -rL "$f" "$R$f"
+		mkdir -p "$R/mirror$(dirname "$f")"
+		cp -rL "$f" "$R/mirror$f"
 	done
 	# libdoor where the loader looks by default too: helpers run with a
 	# clean environment (no LD_LIBRARY_PATH) must find it.
