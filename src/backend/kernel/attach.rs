@@ -104,7 +104,13 @@ static ATFORK: std::sync::Once = std::sync::Once::new();
 fn with<T>(f: impl FnOnce(&mut State) -> T) -> T {
     ATFORK.call_once(|| {
         // SAFETY: plain C function pointers with static lifetime.
-        unsafe { libc::pthread_atfork(Some(atfork_prepare), Some(atfork_parent), Some(atfork_child)) };
+        unsafe {
+            libc::pthread_atfork(
+                Some(atfork_prepare),
+                Some(atfork_parent),
+                Some(atfork_child),
+            )
+        };
     });
     // SAFETY: the mutex is static and initialised.
     unsafe { libc::pthread_mutex_lock(LOCKED.lock.get()) };

@@ -24,12 +24,12 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
 use super::door::{self, Proc};
+use super::wire::{self, DoorName, HDR_LEN, Hdr, QueryReply};
+use crate::abi::*;
 use crate::backend::rendezvous::{
     self, ANSWER_MS, Deadline, FileKey, connect_until, listen_on, mark_slow, recently_slow,
     recv_until, send_until, wait_closed_until,
 };
-use super::wire::{self, DoorName, HDR_LEN, Hdr, QueryReply};
-use crate::abi::*;
 use crate::sys::{self, R};
 
 /// Connections the manager holds at once, in all.

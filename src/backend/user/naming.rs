@@ -92,4 +92,3 @@ pub fn fdetach(path: *const libc::c_char) -> R<()> {
     }
     rdv::detach_remote(&path, &k)
 }
-

@@ -5,9 +5,7 @@
 
 /// The rendezvous names and messages (backend/rendezvous.rs), and the
 /// message header this protocol shares with them.
-pub use crate::backend::rendezvous::{
-    HDR_LEN, Hdr, MAGIC, hex, unhex,
-};
+pub use crate::backend::rendezvous::{HDR_LEN, Hdr, MAGIC, hex, unhex};
 
 /// Prefix of a door's server-end name.
 pub const DOOR_PREFIX: &[u8] = b"ldoor1:";
