@@ -40,6 +40,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* Every helper is static; not every test file uses all of them. */
@@ -306,6 +307,23 @@ harness_skip_on_kernel(const char *why)
 		return (0);
 	fprintf(stderr, "SKIP %s: %s\n", harness_test_name, why);
 	return (1);
+}
+
+/*
+ * Can the file at `path` carry user extended attributes?  fattach publishes
+ * its random rendezvous name in one; where the filesystem has none (tmpfs
+ * before Linux 6.6, as in the test guest), the name is derived from the
+ * file and another user can bind it first (KNOWN_DIFFERENCES.md), which
+ * the squatter cases would then see.
+ */
+HARNESS_FN int
+harness_user_xattrs(const char *path)
+{
+	int r = setxattr(path, "user.harness.probe", "x", 1, 0);
+
+	if (r == 0)
+		(void) removexattr(path, "user.harness.probe");
+	return (r == 0 || (errno != ENOTSUP && errno != EOPNOTSUPP));
 }
 
 /* Final line of every test file; returns the exit status for main(). */

@@ -446,10 +446,6 @@ aborted_client_case(int kill_it)
 	char c;
 	pid_t pid;
 
-	if (harness_skip_on_kernel("KNOWN BUG of the /dev/door module "
-	    "(kmod/tests/repro_release_abort.c): a descriptor returned with "
-	    "DOOR_RELEASE to a client that gave up stays referenced"))
-		return;
 	shm_reset();
 	fd = private_door(1);
 	REQUIRE(fd >= 0);

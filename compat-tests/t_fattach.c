@@ -476,14 +476,15 @@ test_ebusy_other_process(void)
 
 /*
  * Each open of an attached name gets an end of the door of its own: when
- * this process serves the door, the library holds that end's server side
- * (one descriptor) until the opener's descriptor is closed.
+ * this process serves the door, the userspace backend holds that end's
+ * server side (one descriptor) until the opener's descriptor is closed.
+ * The kernel backend hands out the door file itself: nothing more.
  */
 static void
 check_open_mode(const char *p, int flags, int want_tag, pid_t want_pid)
 {
 	int fd, before, n0, tag = -1;
-	int mine = (want_pid == getpid());
+	int mine = (want_pid == getpid()) && !harness_kernel_backend();
 	pid_t spid = -1;
 	struct stat st;
 
@@ -552,6 +553,8 @@ check_info_param(const char *p, pid_t want_pid, door_id_t want_id,
 			CHECK(!(di.di_attributes & DOOR_REVOKED));
 		}
 		CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		if (harness_kernel_backend())
+			want_local = 0;	/* see check_open_mode */
 		CHECK_EQ(count_fds_settled(n0 + want_local), n0 + want_local);
 		close(fd);
 	}
@@ -598,11 +601,18 @@ test_open_local(void)
 		CHECK_EQU(st.st_ino, st0.st_ino);
 		CHECK_EQ(st.st_size, 8);
 	}
-	/* fstat of a resolved descriptor: a socket (known difference). */
+	/*
+	 * fstat of a resolved descriptor: a socket under the userspace backend
+	 * (known difference), a door under the kernel backend.
+	 */
 	fd = open(p, O_RDONLY);
 	if (CHECK(fd >= 0)) {
 		CHECK_EQ(call_tag(fd, NULL, NULL), 0);
-		CHECK(fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode));
+		CHECK(fstat(fd, &st) == 0);
+		if (harness_kernel_backend())
+			CHECK_EQ(st.st_mode & S_IFMT, 0xD000);
+		else
+			CHECK(S_ISSOCK(st.st_mode));
 		close(fd);
 	}
 	/* A descriptor opened through the name is the door: attach it. */
@@ -1329,6 +1339,13 @@ test_squatter(void)
 	}
 	REQUIRE(d >= 0);
 	mkfile(p, "squat", 0644, 0);
+	if (!harness_user_xattrs(p)) {
+		NOTE("%s has no user extended attributes: the derived name "
+		    "can be taken first (KNOWN_DIFFERENCES.md): skipped", p);
+		close(d);
+		(void) unlink(p);
+		return;
+	}
 	REQUIRE(rendezvous_name(p, name, sizeof (name)) == 0);
 	REQUIRE(pipe(ready) == 0 && pipe(quit) == 0);
 	REQUIRE(pipe2(squat_hits, O_NONBLOCK) == 0);

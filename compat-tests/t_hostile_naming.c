@@ -499,6 +499,14 @@ static void test_squatted_names(void) {
 
     REQUIRE(d >= 0);
     mkfile(p, "squatted", 0644);
+    if (!harness_user_xattrs(p)) {
+        NOTE("%s has no user extended attributes: the derived name can be taken first "
+             "(KNOWN_DIFFERENCES.md): skipped",
+             p);
+        close(d);
+        (void)unlink(p);
+        return;
+    }
     n = predictable_names(p, names, 4);
     REQUIRE(n > 0);
     REQUIRE(pipe(ready) == 0 && pipe(quit) == 0);
@@ -742,9 +750,12 @@ static void test_idle_connections(void) {
         if (!CHECK_EQ(drop(), 0))
             harness_child_exit();
         /* Learn both names as any reader of the file can. */
+        /* (The kernel backend has no control socket: only the
+         * rendezvous is filled there.) */
         fd = open(p, O_RDONLY);
         if (!CHECK(fd >= 0) || !CHECK(door_info(fd, &di) == 0) ||
-            !CHECK(control_name(fd, cname, sizeof(cname)) == 0) ||
+            (!harness_kernel_backend() &&
+             !CHECK(control_name(fd, cname, sizeof(cname)) == 0)) ||
             !CHECK(rendezvous_name(p, rname, sizeof(rname)) == 0)) {
             put1(ready[1]);
             harness_child_exit();
@@ -752,14 +763,17 @@ static void test_idle_connections(void) {
         close(fd);
         for (i = 0; i < NIDLE; i++)
             ctl[i] = rdv[i] = -1;
-        opened = fill(ctl, NIDLE, cname) + fill(rdv, NIDLE, rname);
+        if (harness_kernel_backend())
+            cname[0] = '\0';
+        opened = (cname[0] ? fill(ctl, NIDLE, cname) : 0) + fill(rdv, NIDLE, rname);
         NOTE("%d idle connections opened", opened);
         put1(ready[1]);
         /* Keep them open, re-opening what the server closes. */
         pf.fd = stop[0];
         pf.events = POLLIN;
         while (poll(&pf, 1, 50) == 0) {
-            (void)fill(ctl, NIDLE, cname);
+            if (cname[0])
+                (void)fill(ctl, NIDLE, cname);
             (void)fill(rdv, NIDLE, rname);
         }
         harness_child_exit();
@@ -934,13 +948,17 @@ static void test_fake_door(void) {
     r = door_info(fake, &di);
     e = errno;
     CHECK(r == 0 ? di.di_target == pid : e == EBADF);
-    /* door_call: EINTR or EAGAIN, as for a server that never answers. */
+    /* door_call: EINTR or EAGAIN, as for a server that never answers;
+     * under the kernel backend a socket is simply not a door: EBADF. */
     memset(&a, 0, sizeof(a));
     errno = 0;
     r = door_call(fake, &a);
     e = errno;
     CHECK_EQ(r, -1);
-    CHECK(e == EINTR || e == EAGAIN);
+    if (harness_kernel_backend())
+        CHECK_EQ(e, EBADF);
+    else
+        CHECK(e == EINTR || e == EAGAIN);
     ps.done = 1;
     pthread_join(t, NULL);
     (void)sigaction(SIGUSR1, &old, NULL);

@@ -496,24 +496,12 @@ static void test_open_rendezvous_stall(void) {
     pid_t pid;
     double t0, dt;
 
-    {
-        /* The files name the listener in a user extended attribute:
-         * where the filesystem has none (tmpfs before Linux 6.6), the
-         * library falls back to a name derived from the file, which
-         * t_hostile_naming attacks. */
-        char probe[128];
-        int f, r;
-
-        (void)snprintf(probe, sizeof(probe), "%s/stall-probe", tdir);
-        f = open(probe, O_CREAT | O_WRONLY | O_TRUNC, 0644);
-        REQUIRE(f >= 0);
-        r = fsetxattr(f, "user.libdoor.probe", "x", 1, 0);
-        (void)close(f);
-        (void)unlink(probe);
-        if (r != 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) {
-            NOTE("%s has no user extended attributes: skipped", tdir);
-            return;
-        }
+    /* The files name the listener in a user extended attribute: where
+     * the filesystem has none, the library falls back to a name derived
+     * from the file, which t_hostile_naming attacks. */
+    if (!harness_user_xattrs(tdir)) {
+        NOTE("%s has no user extended attributes: skipped", tdir);
+        return;
     }
     REQUIRE(pipe(p) == 0);
     pid = harness_fork();
@@ -641,8 +629,6 @@ static void test_long_relative_path(void) {
     FILE *f;
     int n = -1;
 
-    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend"))
-        return;
     (void)snprintf(cmd, sizeof(cmd), "%s/preload/longpath", HELPERS);
     if (access(cmd, X_OK) != 0) {
         NOTE("no %s: skipped", cmd);

@@ -100,8 +100,6 @@ static void test_fattach_from_door_h(void) {
     char path[64];
     int d, f;
     pid_t pid;
-    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend"))
-        return;
 
     (void)snprintf(path, sizeof(path), "/tmp/t_oldstyle.%d", (int)getpid());
     f = open(path, O_CREAT | O_RDWR, 0644);

@@ -242,7 +242,10 @@ static void test_stat_attached_path(void) {
     struct stat st, covered;
     struct statx sx;
 
-    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
+    if (!harness_user_xattrs(tdir)) {
+        NOTE("%s has no user extended attributes: attached paths are not visible to stat "
+             "or open under the preload library there (KNOWN_DIFFERENCES.md): skipped",
+             tdir);
         (void)close(d);
         (void)close(dfd);
         return;
@@ -300,8 +303,12 @@ static void test_stat_remote_and_dead(void) {
     int pfd[2];
     pid_t pid;
 
-    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend"))
+    if (!harness_user_xattrs(tdir)) {
+        NOTE("%s has no user extended attributes: attached paths are not visible to stat "
+             "or open under the preload library there (KNOWN_DIFFERENCES.md): skipped",
+             tdir);
         return;
+    }
     tpath(p, sizeof(p), "remote");
     mkfile(p, "x", 0644);
     REQUIRE(pipe(pfd) == 0);
@@ -347,7 +354,10 @@ static void test_open_yields_door(void) {
     int a, b, c, e, f;
     char p[128];
 
-    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
+    if (!harness_user_xattrs(tdir)) {
+        NOTE("%s has no user extended attributes: attached paths are not visible to stat "
+             "or open under the preload library there (KNOWN_DIFFERENCES.md): skipped",
+             tdir);
         (void)close(d);
         (void)close(dfd);
         return;
@@ -404,7 +414,10 @@ static void test_open_before_fattach(void) {
     char p[128], buf[32];
     door_info_t di;
 
-    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
+    if (!harness_user_xattrs(tdir)) {
+        NOTE("%s has no user extended attributes: attached paths are not visible to stat "
+             "or open under the preload library there (KNOWN_DIFFERENCES.md): skipped",
+             tdir);
         (void)close(d);
         return;
     }
@@ -749,7 +762,11 @@ static int same_as_expected(const char *name, const char *got) {
     FILE *f;
     size_t n;
 
-    (void)snprintf(path, sizeof(path), "%s/%s", EXPECTED, name);
+    /* Where the kernel backend's output differs (its door files are
+     * doors to fstat without the preload library): NAME.kernel. */
+    (void)snprintf(path, sizeof(path), "%s/%s.kernel", EXPECTED, name);
+    if (!harness_kernel_backend() || access(path, R_OK) != 0)
+        (void)snprintf(path, sizeof(path), "%s/%s", EXPECTED, name);
     if ((f = fopen(path, "r")) == NULL) {
         NOTE("cannot read %s; got:\n%s", path, got);
         if (getenv("T_PRELOAD_WRITE_EXPECTED") != NULL && (f = fopen(path, "w")) != NULL) {
@@ -776,11 +793,8 @@ static void test_classic_programs(void) {
     char p[128], q[128], out[8192];
     char *dt_argv[] = {"doortype", "-d", ".", "door", "plain", "fd:3", "fd:4", "fd:5", NULL};
     char *di_argv[] = {"doorinfo", "door", "plain", NULL};
+    int xattrs;
 
-    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
-        (void)close(d);
-        return;
-    }
     REQUIRE(d >= 0);
     tpath(p, sizeof(p), "door");
     tpath(q, sizeof(q), "plain");
@@ -793,12 +807,18 @@ static void test_classic_programs(void) {
     fds[1] = sv[0];
     fds[2] = f;
 
+    /* Without user extended attributes on the covered file the preload
+     * library cannot tell that a path is attached (KNOWN_DIFFERENCES.md):
+     * the outputs under it are then not illumos' own. */
+    xattrs = harness_user_xattrs(p);
+    if (!xattrs)
+        NOTE("%s has no user extended attributes: preload outputs not compared", p);
     CHECK_EQ(run_helper("doortype", dt_argv, env_preload, fds, out, sizeof(out)), 0);
-    CHECK(same_as_expected("doortype.preload", out));
+    CHECK(!xattrs || same_as_expected("doortype.preload", out));
     CHECK_EQ(run_helper("doortype", dt_argv, env_plain, fds, out, sizeof(out)), 0);
     CHECK(same_as_expected("doortype.plain", out));
     CHECK_EQ(run_helper("doorinfo", di_argv, env_preload, fds, out, sizeof(out)), 1);
-    CHECK(same_as_expected("doorinfo.preload", out));
+    CHECK(!xattrs || same_as_expected("doorinfo.preload", out));
     CHECK_EQ(run_helper("doorinfo", di_argv, env_plain, fds, out, sizeof(out)), 1);
     CHECK(same_as_expected("doorinfo.plain", out));
 
@@ -844,10 +864,6 @@ static void test_next_to_fakeroot(void) {
     char p[128];
     pid_t pid;
 
-    if (harness_skip_on_kernel("named doors (fattach) are not supported under the kernel backend")) {
-        (void)close(d);
-        return;
-    }
     if (access(fr, R_OK) != 0 || access("/usr/bin/fakeroot", X_OK) != 0 || geteuid() != 0 ||
         strlen(ASAN_SO) > 0 || !nobody_can_reach()) {
         NOTE("needs fakeroot, root, no ASan and a tree user 65534 may enter: skipped");

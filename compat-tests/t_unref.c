@@ -577,9 +577,6 @@ test_fattach_then_close(void)
 	char path[] = "/tmp/t_unref.XXXXXX";
 	int fd, f, cfd;
 
-	if (harness_skip_on_kernel("named doors (fattach) are not "
-	    "supported under the kernel backend"))
-		return;
 	REQUIRE(holder_start(&k) == 0);
 	f = mkstemp(path);
 	REQUIRE(f >= 0);

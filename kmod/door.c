@@ -92,6 +92,7 @@ struct door {
 	struct list_head node; /* dp->doors */
 	struct list_head unref_node; /* dp->unref_q, or a local put list */
 	struct file *file; /* weak: cleared by ->release under dp->lock */
+	u32 openers; /* files made by DOOR_IOC_OPEN, open now (dp->lock) */
 	u64 id, pc, cookie;
 	u32 attrs;
 	bool revoked, gone;
@@ -100,6 +101,23 @@ struct door {
 	u64 data_min, data_max, desc_max;
 	struct door_pool pool; /* DOOR_PRIVATE */
 };
+
+/*
+ * A reply with descriptors: its server waits (bounded) for the client to
+ * say whether its table took them, as an illumos door_return learns it
+ * while translating them into the client.  DROPPED: the client had no room;
+ * its call succeeds without them and the server's door_return fails,
+ * keeping the descriptors (DOOR_RELEASE ones too).
+ */
+enum {
+	CALL_V_NONE,
+	CALL_V_WAIT, /* the server waits */
+	CALL_V_TAKEN,
+	CALL_V_DROPPED,
+	CALL_V_LATE, /* the server stopped waiting: the client's EMFILE is its own */
+	CALL_V_DONE, /* the server has released its descriptors (or kept them) */
+};
+#define DOOR_VERDICT_WAIT HZ
 
 enum call_state {
 	CALL_NEW,
@@ -120,6 +138,7 @@ struct door_call {
 	enum call_state state;
 	int error;
 	bool no_results, active_dropped, pool_empty;
+	u8 verdict; /* CALL_V_*: what the client did with the reply's files */
 	/* request */
 	void *data;
 	u64 size;
@@ -157,6 +176,7 @@ static atomic64_t door_next_id;
 static struct workqueue_struct *door_wq;
 static struct dentry *door_debugfs;
 static const struct file_operations door_fops;
+static const struct file_operations door_open_fops;
 static struct vfsmount *door_mnt; /* the internal filesystem of door inodes */
 
 static void door_susp_sweep(struct work_struct *w);
@@ -239,7 +259,7 @@ static void door_call_put(struct door_call *c)
 
 static bool door_is_door(struct file *f)
 {
-	return f && f->f_op == &door_fops;
+	return f && (f->f_op == &door_fops || f->f_op == &door_open_fops);
 }
 
 /* The door named by descriptor fd, with a reference; the file is not held
@@ -404,12 +424,26 @@ static int door_flush(struct file *f, fl_owner_t id)
 {
 	struct door *d = f->private_data;
 
-	/* flush runs before the reference is dropped: 2 means "leaves one" */
+	/* flush runs before the reference is dropped: 2 means "leaves one";
+	 * an opener's file (DOOR_IOC_OPEN) open now holds the door too */
 	if (door_file_count(f) == 2) {
 		spin_lock(&d->dp->lock);
-		door_unref_queue_locked(d);
+		if (d->openers == 0)
+			door_unref_queue_locked(d);
 		spin_unlock(&d->dp->lock);
 	}
+	return 0;
+}
+
+/* An opener's file closes: never an unref notification. */
+static int door_open_release(struct inode *inode, struct file *f)
+{
+	struct door *d = f->private_data;
+
+	spin_lock(&d->dp->lock);
+	d->openers--;
+	spin_unlock(&d->dp->lock);
+	door_put(d);
 	return 0;
 }
 
@@ -437,6 +471,12 @@ static const struct file_operations door_fops = {
 	.owner = THIS_MODULE,
 	.flush = door_flush,
 	.release = door_release,
+	.show_fdinfo = door_show_fdinfo,
+};
+
+static const struct file_operations door_open_fops = {
+	.owner = THIS_MODULE,
+	.release = door_open_release,
 	.show_fdinfo = door_show_fdinfo,
 };
 
@@ -672,43 +712,67 @@ static void door_desc_release(struct door_uapi_desc *desc, struct file **files, 
  * Install files in the calling process and write their records at udesc.
  * On failure every descriptor installed here is closed again.
  */
-static int door_desc_install(struct file **files, u32 n, u64 udesc, bool cloexec)
+static void door_fds_close(int *fds, u32 n)
 {
-	struct door_uapi_desc rec;
+	while (n-- > 0)
+		if (fds[n] >= 0)
+			close_fd(fds[n]);
+	kvfree(fds);
+}
+
+/* Install n files in the calling process: *fdsp gets their descriptors.
+ * On failure (EMFILE when the table is full) nothing is left installed. */
+static int door_desc_receive(struct file **files, u32 n, bool cloexec, int **fdsp)
+{
 	int *fds;
 	u32 i;
-	int err = 0;
 
-	if (!n)
-		return 0;
+	*fdsp = NULL;
 	fds = kvmalloc_array(n, sizeof(int), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!fds)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		fds[i] = door_receive_fd(files[i], cloexec ? O_CLOEXEC : 0);
 		if (fds[i] < 0) {
-			err = fds[i] == -EMFILE || fds[i] == -ENFILE ? -EMFILE : fds[i];
-			break;
+			int err = fds[i] == -EMFILE || fds[i] == -ENFILE ? -EMFILE : fds[i];
+
+			door_fds_close(fds, i);
+			return err;
 		}
 	}
-	if (!err) {
-		for (i = 0; i < n; i++) {
-			door_desc_for(files[i], &rec, fds[i]);
-			if (copy_to_user(u64_to_user_ptr(udesc + i * DESC_SZ), &rec,
-					 sizeof(rec))) {
-				err = -EFAULT;
-				break;
-			}
+	*fdsp = fds;
+	return 0;
+}
+
+/* Write the records of installed descriptors fds (then freed) at udesc;
+ * on a fault they are closed again. */
+static int door_desc_records(struct file **files, int *fds, u32 n, u64 udesc)
+{
+	struct door_uapi_desc rec;
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		door_desc_for(files[i], &rec, fds[i]);
+		if (copy_to_user(u64_to_user_ptr(udesc + i * DESC_SZ), &rec, sizeof(rec))) {
+			door_fds_close(fds, n);
+			return -EFAULT;
 		}
-		i = n;
-	}
-	if (err) {
-		while (i-- > 0)
-			if (fds[i] >= 0)
-				close_fd(fds[i]);
 	}
 	kvfree(fds);
-	return err;
+	return 0;
+}
+
+static int door_desc_install(struct file **files, u32 n, u64 udesc, bool cloexec)
+{
+	int *fds;
+	int err;
+
+	if (!n)
+		return 0;
+	err = door_desc_receive(files, n, cloexec, &fds);
+	if (err)
+		return err;
+	return door_desc_records(files, fds, n, udesc);
 }
 
 /* ---- suspended calls -------------------------------------------------------- */
@@ -808,7 +872,7 @@ static struct file_system_type door_fs_type = {
  * says "door".  Like any anonymous inode it cannot be opened again (through
  * /proc/PID/fd), so the door has exactly one open file.
  */
-static struct file *door_file_new(struct door *d)
+static struct file *door_file_new(struct door *d, const struct file_operations *fops)
 {
 	struct inode *inode = alloc_anon_inode(door_mnt->mnt_sb);
 	struct file *file;
@@ -819,7 +883,7 @@ static struct file *door_file_new(struct door *d)
 	/* the file's reference on the module, dropped by __fput (we run in
 	 * one of the module's own ioctls, so it is live) */
 	__module_get(THIS_MODULE);
-	file = alloc_file_pseudo(inode, door_mnt, "door", O_RDWR, &door_fops);
+	file = alloc_file_pseudo(inode, door_mnt, "door", O_RDWR, fops);
 	if (IS_ERR(file)) {
 		module_put(THIS_MODULE);
 		iput(inode);
@@ -874,7 +938,7 @@ static long door_ioc_create(void __user *uarg)
 		door_put(d);
 		return fd;
 	}
-	file = door_file_new(d);
+	file = door_file_new(d, &door_fops);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		door_put(d);
@@ -894,6 +958,44 @@ static long door_ioc_create(void __user *uarg)
 	}
 	fd_install(fd, file);
 	return 0;
+}
+
+/* ---- OPEN ---------------------------------------------------------------------- */
+
+static long door_ioc_open(void __user *uarg)
+{
+	struct door_uapi_fd uf;
+	struct file *file;
+	struct door *d;
+	int fd;
+
+	if (copy_from_user(&uf, uarg, sizeof(uf)))
+		return -EFAULT;
+	if (uf.flags & ~DOOR_UAPI_FD_CLOEXEC)
+		return -EINVAL;
+	d = door_from_fd(uf.fd, NULL);
+	if (!d)
+		return -EBADF;
+	fd = get_unused_fd_flags((uf.flags & DOOR_UAPI_FD_CLOEXEC) ? O_CLOEXEC : 0);
+	if (fd < 0) {
+		door_put(d);
+		return fd;
+	}
+	spin_lock(&d->dp->lock);
+	d->openers++;
+	spin_unlock(&d->dp->lock);
+	/* our door reference moves to the file (dropped by ->release) */
+	file = door_file_new(d, &door_open_fops);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		spin_lock(&d->dp->lock);
+		d->openers--;
+		spin_unlock(&d->dp->lock);
+		door_put(d);
+		return PTR_ERR(file);
+	}
+	fd_install(fd, file);
+	return fd;
 }
 
 /* ---- INFO, REVOKE, params, BIND ---------------------------------------------- */
@@ -936,7 +1038,7 @@ static long door_ioc_info(void __user *uarg)
 	ui.attributes = d->attrs & DOOR_UAPI_ATTR_MASK;
 	if (d->revoked)
 		ui.attributes |= DOOR_UAPI_REVOKED;
-	if (count == 1 && d->active == 0)
+	if (count == 1 && d->active == 0 && d->openers == 0)
 		ui.attributes |= DOOR_UAPI_IS_UNREF;
 	spin_unlock(&dp->lock);
 	if (door_proc_is_current(dp))
@@ -1135,6 +1237,11 @@ static void door_call_abort(struct door_call *c)
 		rn = c->rnfiles;
 		c->rfiles = NULL;
 		c->rnfiles = 0;
+		/* the client is gone: its server releases, as for a taken reply */
+		if (c->verdict == CALL_V_WAIT) {
+			c->verdict = CALL_V_TAKEN;
+			wake_up_all(&c->wq);
+		}
 		break;
 	default:
 		break;
@@ -1156,13 +1263,57 @@ static void door_call_abort(struct door_call *c)
  * Place the reply in the caller: data at rbuf, records after the data
  * rounded up to 24 bytes; a new mapping when it does not fit.
  */
+static long door_call_place(struct door_call *c, struct door_uapi_call *uc);
+
+/* Tell a server waiting on the reply's files what became of them; whether
+ * it was waiting. */
+static bool door_verdict(struct door_call *c, u8 v)
+{
+	struct door_proc *dp = c->door->dp;
+	bool waiting;
+
+	spin_lock(&dp->lock);
+	waiting = c->verdict == CALL_V_WAIT;
+	if (waiting) {
+		c->verdict = v;
+		wake_up_all(&c->wq);
+	}
+	spin_unlock(&dp->lock);
+	return waiting;
+}
+
 static long door_call_consume(struct door_call *c, struct door_uapi_call *uc)
+{
+	long err = door_call_place(c, uc);
+	bool waited = c->verdict == CALL_V_DROPPED;
+
+	/* whatever happened, a waiting server goes on (DROPPED was said) */
+	waited |= door_verdict(c, CALL_V_TAKEN);
+	/* and this client runs again once the server's DOOR_RELEASE
+	 * descriptors are closed, as on illumos (bounded) */
+	if (waited)
+		wait_event_killable_timeout(c->wq, READ_ONCE(c->verdict) == CALL_V_DONE,
+					    DOOR_VERDICT_WAIT);
+	return err;
+}
+
+static long door_call_place(struct door_call *c, struct door_uapi_call *uc)
 {
 	u64 s = c->rsize, n = c->rnfiles, need, dst, maplen = 0;
 	bool cloexec = uc->flags & DOOR_CALL_RECV_CLOEXEC;
+	int *fds = NULL;
 	long err;
 
 	uc->flags &= ~DOOR_CALL_MAPPED;
+	if (n) {
+		/* the descriptors first: with no room for them, the call
+		 * succeeds without them if the server waits to hear it */
+		err = door_desc_receive(c->rfiles, n, cloexec, &fds);
+		if (err == -EMFILE && door_verdict(c, CALL_V_DROPPED))
+			n = 0;
+		else if (err)
+			return err;
+	}
 	if (s == 0 && n == 0) {
 		uc->data_size = 0;
 		uc->desc_num = 0;
@@ -1177,18 +1328,41 @@ static long door_call_consume(struct door_call *c, struct door_uapi_call *uc)
 		maplen = PAGE_ALIGN(need);
 		addr = vm_mmap(NULL, 0, maplen, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, 0);
-		if (IS_ERR_VALUE(addr))
+		if (IS_ERR_VALUE(addr)) {
+			if (n)
+				door_fds_close(fds, n);
 			return -EOVERFLOW;
+		}
 		dst = addr;
 	}
-	/* data first: a fault then leaves no descriptor behind */
 	if (s && copy_to_user(u64_to_user_ptr(dst), c->rdata, s)) {
+		if (n)
+			door_fds_close(fds, n);
 		err = -EFAULT;
 		goto fail;
 	}
-	err = door_desc_install(c->rfiles, n, dst + (n ? roundup(s, DESC_SZ) : 0), cloexec);
-	if (err)
-		goto fail;
+	if (n) {
+		struct door_proc *dp = c->door->dp;
+		struct file **rf;
+		u32 rn;
+
+		err = door_desc_records(c->rfiles, fds, n, dst + roundup(s, DESC_SZ));
+		if (err)
+			goto fail;
+		/*
+		 * Installed: the call's own references go now, from this
+		 * thread (whose puts complete on its way back to user space),
+		 * so that no later put by another thread takes a door's file
+		 * from 2 references to 1 without a close (->flush) to see it.
+		 */
+		spin_lock(&dp->lock);
+		rf = c->rfiles;
+		rn = c->rnfiles;
+		c->rfiles = NULL;
+		c->rnfiles = 0;
+		spin_unlock(&dp->lock);
+		door_files_put(rf, rn);
+	}
 	uc->data_size = s;
 	uc->desc_num = n;
 	if (maplen) {
@@ -1421,12 +1595,13 @@ static long door_return_reply(struct door_proc *dp, struct door_thread *t,
 			      struct door_uapi_return *ur)
 {
 	struct door_uapi_desc *desc = NULL;
-	struct file **files = NULL;
+	struct file **files = NULL, **rel = NULL;
 	struct door_call *c;
 	struct door *ud;
 	void *data = NULL;
-	bool bad = false;
+	bool bad = false, wait = false, dropped = false, closed = false;
 	long err;
+	u32 i;
 
 	spin_lock(&dp->lock);
 	c = t->call;
@@ -1460,10 +1635,25 @@ static long door_return_reply(struct door_proc *dp, struct door_thread *t,
 		kvfree(data);
 		return -EINVAL;
 	}
-	/* translated: the server's DOOR_RELEASE entries are closed now */
-	if (desc)
-		door_desc_release(desc, files, ur->desc_num);
-	kvfree(desc);
+	/*
+	 * The server's DOOR_RELEASE entries are closed once the files are
+	 * translated: at once, or, when a live client is to receive them, once
+	 * it has said whether it took them.  Until then each keeps a reference
+	 * of its own here, so that the descriptor is closed only while it
+	 * still names that file.
+	 */
+	if (desc && files) {
+		rel = kvcalloc(ur->desc_num, sizeof(*rel), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!rel) {
+			door_files_put(files, ur->desc_num);
+			kvfree(desc);
+			kvfree(data);
+			return -ENOMEM;
+		}
+		for (i = 0; i < ur->desc_num; i++)
+			if (files[i] && (desc[i].attributes & DOOR_UAPI_RELEASE))
+				rel[i] = get_file(files[i]);
+	}
 
 	spin_lock(&dp->lock);
 	if (ud) {
@@ -1478,6 +1668,10 @@ static long door_return_reply(struct door_proc *dp, struct door_thread *t,
 			c->rsize = ur->data_size;
 			c->rfiles = files;
 			c->rnfiles = files ? ur->desc_num : 0;
+			if (files) {
+				c->verdict = CALL_V_WAIT;
+				wait = true;
+			}
 			data = NULL;
 			files = NULL;
 			smp_wmb();
@@ -1487,17 +1681,61 @@ static long door_return_reply(struct door_proc *dp, struct door_thread *t,
 		}
 	}
 	spin_unlock(&dp->lock);
-	door_files_put(files, ur->desc_num);
+	if (wait) {
+		/* bounded: a stopped client cannot hold this thread */
+		wait_event_killable_timeout(c->wq, READ_ONCE(c->verdict) != CALL_V_WAIT,
+					    DOOR_VERDICT_WAIT);
+		spin_lock(&dp->lock);
+		if (c->verdict == CALL_V_WAIT)
+			c->verdict = CALL_V_LATE;
+		dropped = c->verdict == CALL_V_DROPPED;
+		spin_unlock(&dp->lock);
+	}
+	if (rel) {
+		for (i = 0; i < ur->desc_num; i++) {
+			if (!rel[i])
+				continue;
+			if (!dropped) {
+				struct file *now = fget(desc[i].descriptor);
+
+				if (now == rel[i])
+					close_fd(desc[i].descriptor);
+				if (now)
+					fput(now);
+				closed = true;
+			}
+			fput(rel[i]);
+		}
+		kvfree(rel);
+	}
+	if (wait) {
+		spin_lock(&dp->lock);
+		c->verdict = CALL_V_DONE;
+		wake_up_all(&c->wq);
+		spin_unlock(&dp->lock);
+	}
+	kvfree(desc);
+	if (files) {
+		door_files_put(files, ur->desc_num);
+		closed = true;
+	}
 	kvfree(data);
 	door_call_put(c);
 	door_put(ud);
-	return 0;
+	if (dropped)
+		return -EMFILE;
+	/* Files put by this thread are freed only on its way back to user
+	 * space (fput defers the last put to then): go there before parking,
+	 * or a pipe end released here would stay open until the next call. */
+	return closed ? 1 : 0;
 }
 
 static long door_ioc_return(void __user *uarg)
 {
 	struct door_uapi_return ur;
 	struct door_uapi_invocation inv;
+	struct file **files;
+	u32 nf;
 	struct door_thread *t;
 	struct door_proc *dp;
 	struct door_pool *pool;
@@ -1520,8 +1758,14 @@ static long door_ioc_return(void __user *uarg)
 	}
 	if (!t->reply_done) {
 		err = door_return_reply(dp, t, &ur);
-		if (err)
+		if (err < 0)
+			goto out; /* EMFILE: the client could not take the files */
+		if (err > 0) {
+			/* the reply went out; park in a new RETURN with nothing
+			 * (as after a signal), once this thread's puts are done */
+			err = -EINTR;
 			goto out;
+		}
 		t->reply_done = true;
 	}
 
@@ -1572,14 +1816,33 @@ again:
 	} else {
 		bool aborted = c->state != CALL_DISPATCHED;
 
-		if (aborted)
+		files = NULL;
+		nf = 0;
+		if (aborted) {
 			t->call = NULL;
+			files = c->files;
+			nf = c->nfiles;
+			c->files = NULL;
+			c->nfiles = 0;
+		}
 		spin_unlock(&dp->lock);
 		if (aborted) {
 			door_call_put(c);
+			if (files) {
+				/* its argument files are put by this thread:
+				 * done on the way to user space, not parked */
+				door_files_put(files, nf);
+				err = -EINTR;
+				goto out;
+			}
 			goto again;
 		}
 		err = door_deliver(t, c, ur.flags & DOOR_RETURN_RECV_CLOEXEC);
+		/* a server being killed cannot take the arguments (its faults
+		 * fail): the client gets what a server's death gives, EINTR,
+		 * not the E2BIG of a bad area */
+		if (err && fatal_signal_pending(current))
+			err = -EINTR;
 		spin_lock(&dp->lock);
 		if (err) {
 			if (c->state == CALL_DISPATCHED) {
@@ -1597,6 +1860,12 @@ again:
 		 * will be dropped and door_ucred fails */
 		if (c->state == CALL_DISPATCHED)
 			c->state = CALL_SERVING;
+		/* installed here: the call's own references go now (see
+		 * door_call_place); this thread returns to user space next */
+		nf = c->nfiles;
+		files = c->files;
+		c->files = NULL;
+		c->nfiles = 0;
 		inv.door_id = c->door->id;
 		inv.pc = c->door->pc;
 		inv.cookie = c->door->cookie;
@@ -1604,9 +1873,10 @@ again:
 		inv.flags = c->pool_empty ? DOOR_INV_POOL_EMPTY : 0;
 		inv.data_size = c->size;
 		inv.data_ptr = c->size ? ur.area_ptr : 0;
-		inv.desc_num = c->nfiles;
-		inv.desc_ptr = c->nfiles ? ur.area_ptr + ALIGN(c->size, 8) : 0;
+		inv.desc_num = nf;
+		inv.desc_ptr = nf ? ur.area_ptr + ALIGN(c->size, 8) : 0;
 		spin_unlock(&dp->lock);
+		door_files_put(files, nf);
 	}
 	t->reply_done = false;
 	err = 0;
@@ -1783,6 +2053,8 @@ static long door_ctl_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		return door_ioc_thread_exit();
 	case DOOR_IOC_CONFIG:
 		return door_ioc_config(uarg);
+	case DOOR_IOC_OPEN:
+		return door_ioc_open(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -36,6 +36,10 @@ pub const DOOR_DESCRIPTOR: u32 = 0x10000;
 pub const DOOR_RELEASE: u32 = 0x40000;
 // ---- sentinels ----
 pub const DOOR_QUERY: i32 = -2;
+
+/// The file type of a door (`S_IFDOOR`, illumos <sys/stat.h>), which the
+/// module's door files report to `fstat`.
+pub const S_IFDOOR: u32 = 0xD000;
 /// `#define DOOR_UNREF_DATA ((void *)1)`
 pub const DOOR_UNREF_DATA: usize = 1;
 // ---- parameters ----

@@ -38,6 +38,7 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v cpio >/dev/null || need+=(cpio)
 dpkg -s linux-headers-amd64 >/dev/null 2>&1 || need+=(linux-headers-amd64)
 command -v gcc >/dev/null || need+=(gcc)
+dpkg -s gcc-multilib >/dev/null 2>&1 || need+=(gcc-multilib)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
@@ -103,6 +104,16 @@ for src in "$KMOD"/tests/t_*.c "$KMOD"/tests/doorfuzz.c; do
 	name=$(basename "$src" .c)
 	gcc $CFLAGS_T -o "$P/tests/$name" "$src"
 done
+# 32-bit callers (the kernel's compat ioctl path): the module's own tests
+# again as 32-bit programs (NAME_m32), and the 32-bit side of t_abi32.
+if echo 'int main(void){return 0;}' | gcc -m32 -static -x c -o "$B/m32probe" - 2>/dev/null; then
+	for name in t_basic t_cred t_desc t_life t_overflow t_release t_signal t_unref; do
+		gcc -m32 $CFLAGS_T -o "$P/tests/${name}_m32" "$KMOD/tests/$name.c"
+	done
+	gcc -m32 $CFLAGS_T -o "$P/tests/abi32-peer" "$KMOD/tests/t_abi32.c"
+else
+	log "no 32-bit compiler (gcc-multilib): 32-bit callers not tested"
+fi
 
 # The compat suite, dynamically linked against libdoor.so, with the shared
 # libraries it needs (found with ldd) copied next to it.
@@ -141,6 +152,10 @@ if [ "$COMPAT" != none ]; then
 		mkdir -p "$R/mirror$(dirname "$f")"
 		cp -rL "$f" "$R/mirror$f"
 	done
+	# libdoor where the loader looks by default too: helpers run with a
+	# clean environment (no LD_LIBRARY_PATH) must find it.
+	mkdir -p "$R/usr/lib/x86_64-linux-gnu"
+	cp -L "$ROOT/target/release/libdoor.so" "$R/usr/lib/x86_64-linux-gnu/libdoor.so.1"
 fi
 if [ -d "$P/lib" ]; then
 	# the dynamic loader and the C runtime, where the binaries look for them

@@ -81,7 +81,9 @@ if [ "${door_compat:-0}" = 1 ] && [ -d /payload/compat ]; then
 		(cd /tmp && timeout 600 "$t" >/tmp/out 2>/tmp/err)
 		rc=$?
 		t1=$(cut -d' ' -f1 /proc/uptime)
-		grep -v '^ok \|^--- ' /tmp/out | tail -40
+		# every failed check (up to 100), then how the test ended
+		grep '^FAIL' /tmp/out | head -100
+		grep -v '^ok \|^--- \|^FAIL' /tmp/out | tail -30
 		tail -40 /tmp/err
 		line=$(tail -1 /tmp/out | grep -E '^[0-9]+ passed, [0-9]+ failed$')
 		p=0

@@ -364,10 +364,26 @@ one_op(unsigned long *s, char *buf)
 	case 10: {
 		struct door_uapi_fd f = { .fd = rfd(s) };
 
-		if (rnd(s) % 2)
+		switch (rnd(s) % 3) {
+		case 0:
 			account(ioctl(kd_ctl, DOOR_IOC_BIND, &f), "BIND");
-		else
+			break;
+		case 1:
 			account(ioctl(kd_ctl, DOOR_IOC_UNBIND), "UNBIND");
+			break;
+		default:
+			/* an opener's file, kept (a random slot) or closed */
+			f.flags = rnd(s) % 8 ? (uint32_t)(rnd(s) % 2) : (uint32_t)rnd(s);
+			r = ioctl(kd_ctl, DOOR_IOC_OPEN, rptr(s, &f));
+			account(r < 0 ? r : 0, "OPEN");
+			if (r >= 0) {
+				if (rnd(s) % 2)
+					handles[rnd(s) % NH] = r;
+				else
+					close(r);
+			}
+			break;
+		}
 		break;
 	}
 	case 11: {

@@ -149,6 +149,7 @@ struct kd_server {
 	volatile int stop; /* threads leave at their next wake-up */
 	volatile int started;
 	volatile int parked_errno; /* last unexpected RETURN error */
+	volatile int reply_emfile; /* replies the client had no room for */
 	pthread_t tid[16];
 };
 
@@ -168,8 +169,12 @@ kd_server_thread(void *arg)
 	__atomic_fetch_add(&s->started, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		if (ioctl(kd_open(), DOOR_IOC_RETURN, &ur) < 0) {
-			if (errno == EINTR && !s->stop) {
-				/* the reply (if any) went out: park again */
+			if ((errno == EINTR || errno == EMFILE) && !s->stop) {
+				/* EINTR: the reply (if any) went out; EMFILE:
+				 * the client had no room for its descriptors
+				 * (they stay ours).  Park again. */
+				if (errno == EMFILE)
+					__atomic_fetch_add(&s->reply_emfile, 1, __ATOMIC_SEQ_CST);
 				ur.data_ptr = ur.desc_ptr = 0;
 				ur.data_size = 0;
 				ur.desc_num = 0;

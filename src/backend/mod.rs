@@ -18,6 +18,7 @@ use crate::sys::R;
 use crate::sys::creds::Creds;
 
 pub mod kernel;
+pub mod rendezvous;
 pub mod user;
 
 /// Request limits of a door (the DOOR_PARAM_* values).

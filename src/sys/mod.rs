@@ -899,6 +899,24 @@ pub fn has_free_fds(fd: RawFd, n: usize) -> bool {
     ok
 }
 
+/// A random 64-bit value from the kernel.
+pub fn random_u64() -> u64 {
+    let mut v = 0u64;
+    loop {
+        // SAFETY: v is 8 writable bytes.
+        let r = unsafe { libc::getrandom((&mut v as *mut u64).cast(), 8, 0) };
+        if r == 8 && v != 0 {
+            return v;
+        }
+    }
+}
+
+/// The calling thread's id.
+pub fn gettid() -> i32 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
 /// Owns a raw descriptor number (made or received by the library).
 pub fn own(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass descriptors they exclusively own.

@@ -15,6 +15,7 @@ use crate::backend::{Backend, Params};
 use crate::sys::creds::Creds;
 use crate::sys::{self, R};
 
+pub mod attach;
 pub mod client;
 pub mod server;
 pub mod uapi;
@@ -35,8 +36,18 @@ static TOLD: AtomicBool = AtomicBool::new(false);
 /// Opens `/dev/door` and checks its interface version: the descriptor
 /// (library-owned, close-on-exec, at 256 or above), or None.
 fn open_ctl() -> Option<RawFd> {
-    // SAFETY: open of a NUL-terminated path.
-    let fd = unsafe { libc::open(uapi::DEVICE.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    let open = || {
+        // SAFETY: open of a NUL-terminated path.
+        unsafe { libc::open(uapi::DEVICE.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) }
+    };
+    let mut fd = open();
+    if fd < 0 && sys::errno() == libc::EMFILE {
+        // A caller at its descriptor limit: the library's descriptor goes
+        // above it, as on illumos a door call needs no free slot.
+        if let Some(_h) = sys::Headroom::raise() {
+            fd = open();
+        }
+    }
     if fd < 0 {
         return None;
     }
@@ -185,7 +196,7 @@ impl Backend for Kernel {
     }
 
     fn call(&self, d: RawFd, params: *mut door_arg_t) -> R<()> {
-        client::call(d, params)
+        attach::on_door(d, || client::call(d, params))
     }
 
     fn door_return(
@@ -199,7 +210,7 @@ impl Backend for Kernel {
     }
 
     fn info(&self, d: RawFd) -> R<door_info_t> {
-        client::info(d)
+        attach::on_door(d, || client::info(d))
     }
 
     fn bound_info(&self) -> R<door_info_t> {
@@ -207,7 +218,7 @@ impl Backend for Kernel {
     }
 
     fn revoke(&self, d: RawFd) -> R<()> {
-        server::revoke(d)
+        attach::on_door(d, || server::revoke(d))
     }
 
     fn caller_ids(&self) -> Option<door_cred_t> {
@@ -227,7 +238,7 @@ impl Backend for Kernel {
     }
 
     fn bind(&self, d: RawFd) -> R<()> {
-        server::bind(d)
+        attach::on_door(d, || server::bind(d))
     }
 
     fn unbind(&self) -> R<()> {
@@ -235,7 +246,7 @@ impl Backend for Kernel {
     }
 
     fn params(&self, d: RawFd) -> R<(Option<Params>, u32)> {
-        let info = client::info(d)?;
+        let info = self.info(d)?;
         let p = Params {
             data_min: clamp(param(d, uapi::PARAM_DATA_MIN)?),
             data_max: clamp(param(d, uapi::PARAM_DATA_MAX)?),
@@ -282,12 +293,12 @@ impl Backend for Kernel {
         server::set_server_func(f)
     }
 
-    fn fattach(&self, _fd: RawFd, _path: *const libc::c_char) -> R<()> {
-        Err(libc::ENOTSUP)
+    fn fattach(&self, fd: RawFd, path: *const libc::c_char) -> R<()> {
+        attach::fattach(fd, path)
     }
 
-    fn fdetach(&self, _path: *const libc::c_char) -> R<()> {
-        Err(libc::ENOTSUP)
+    fn fdetach(&self, path: *const libc::c_char) -> R<()> {
+        attach::fdetach(path)
     }
 
     fn credentials_changed(&self) {
@@ -296,11 +307,24 @@ impl Backend for Kernel {
     }
 
     fn only_daemons_besides_me(&self, extra: usize) -> bool {
-        sys::threads::live_threads() <= extra + 1
+        sys::threads::live_threads() <= extra + 1 + attach::threads()
     }
 
     fn count_app_daemons_with(&self, _count: fn() -> usize) {
-        // This backend starts no daemon threads of its own, so it has no
-        // tick that could end the process once only daemons are left.
+        // This backend's one daemon thread (the rendezvous of fattach)
+        // has no tick that could end the process once only daemons are
+        // left.
+    }
+
+    // Preload mode: the module's door files are doors to fstat already,
+    // and the module counts every reference; only attached paths need
+    // the library.
+
+    fn path_is_door(&self, dirfd: RawFd, path: &CStr, nofollow: bool) -> bool {
+        crate::backend::rendezvous::path_attached(dirfd, path, nofollow)
+    }
+
+    fn opened(&self, fd: RawFd, directory: bool) -> bool {
+        attach::opened(fd, directory)
     }
 }

@@ -659,6 +659,7 @@ fn map_area(st: &mut ServerTls) -> R<()> {
 /// Ends the current invocation with results and parks for the next.
 /// Returns only on failure, with the errno.
 pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc: u32) -> i32 {
+    let saved_errno = sys::errno();
     let st = tls();
     // SAFETY: own thread's state.
     let s = unsafe { &mut *st };
@@ -707,6 +708,14 @@ pub fn door_return(data: *const u8, size: usize, desc: *const door_desc_t, ndesc
                 ur.data_size = 0;
                 ur.desc_ptr = 0;
                 ur.desc_num = 0;
+            }
+            Err(libc::EMFILE) if ndesc > 0 => {
+                // The client had no room for the descriptors: its call
+                // succeeded without them, they stay ours, and this
+                // door_return fails without setting errno, as on illumos.
+                // The invocation is over.
+                sys::set_errno(saved_errno);
+                return 0;
             }
             Err(e) => {
                 // The reply was not delivered: the thread still serves.

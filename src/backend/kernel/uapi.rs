@@ -4,7 +4,7 @@
 
 use std::mem::{offset_of, size_of};
 
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const DEVICE: &std::ffi::CStr = c"/dev/door";
 /// `DOOR_UAPI_QUERY`: INFO of the door this thread is bound to.
 pub const QUERY: i32 = -2;
@@ -161,6 +161,9 @@ pub const IOC_GETPARAM: u64 = ioc(RW, 0x09, size_of::<Param>());
 pub const IOC_SETPARAM: u64 = ioc(W, 0x0A, size_of::<Param>());
 pub const IOC_THREAD_EXIT: u64 = ioc(0, 0x0B, 0);
 pub const IOC_CONFIG: u64 = ioc(W, 0x0C, size_of::<Config>());
+pub const IOC_OPEN: u64 = ioc(W, 0x0D, size_of::<Fd>());
+/// `Fd::flags` of OPEN: the new descriptor is close-on-exec.
+pub const FD_CLOEXEC: u32 = 0x1;
 
 // The layouts of libdoor.h, field by field.
 const _: () = {

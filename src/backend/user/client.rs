@@ -102,7 +102,7 @@ pub fn hung_up(fd: RawFd) -> bool {
 /// reply): a door whose server does not answer by then keeps sharing the
 /// sender's reference, so that a sender passing many doors of servers
 /// that never answer delays the receiver by one bound in all.
-pub fn describe_received(fd: RawFd, dl: &super::control::Deadline) -> door_desc_t {
+pub fn describe_received(fd: RawFd, dl: &crate::backend::rendezvous::Deadline) -> door_desc_t {
     // Received close-on-exec (sys::recv_fds); the application gets it
     // without the flag, as illumos hands out passed descriptors.
     let _ = sys::set_cloexec(fd, false);
@@ -149,7 +149,7 @@ pub fn new_reference(fd: RawFd, id: &Ident) -> R<sys::OwnedFd> {
 pub fn new_reference_by(
     fd: RawFd,
     id: &Ident,
-    dl: Option<&super::control::Deadline>,
+    dl: Option<&crate::backend::rendezvous::Deadline>,
 ) -> R<sys::OwnedFd> {
     let end = if id.local {
         let d = door::lookup(id.name.id).ok_or(libc::EBADF)?;
@@ -807,7 +807,7 @@ fn receive_reply_from(
         unsafe { libc::recv(rc, b.as_mut_ptr().cast(), 1, 0) };
     }
     let nd = if dropped { 0 } else { nd };
-    let dl = super::control::Deadline::after_ms(super::control::DESC_MS);
+    let dl = crate::backend::rendezvous::Deadline::after_ms(super::control::DESC_MS);
     let descs: Vec<door_desc_t> = fds.iter().map(|&fd| describe_received(fd, &dl)).collect();
     if nd > 0 {
         // SAFETY: dest + data_end .. + nd*DS is inside rbuf/rsize or the map.

@@ -24,9 +24,12 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
 use super::door::{self, Proc};
-use super::naming::{self, FileKey};
 use super::wire::{self, DoorName, HDR_LEN, Hdr, QueryReply};
 use crate::abi::*;
+use crate::backend::rendezvous::{
+    self, ANSWER_MS, Deadline, FileKey, connect_until, listen_on, mark_slow, recently_slow,
+    recv_until, send_until, wait_closed_until,
+};
 use crate::sys::{self, R};
 
 /// Connections the manager holds at once, in all.
@@ -37,8 +40,6 @@ const MAX_FOREIGN: usize = 192;
 const PER_UID: usize = 8;
 /// A connection must have sent its request this soon after its accept.
 const CONN_DEADLINE_MS: u64 = 1000;
-/// How long a client waits for the answer of a manager or rendezvous.
-pub const ANSWER_MS: u64 = 1000;
 /// How long the receiver of one call's (or reply's) descriptors waits, in
 /// all, for their servers to make it references of its own.
 pub const DESC_MS: u64 = 1000;
@@ -71,22 +72,6 @@ pub struct Attachment {
     pub key: FileKey,
     /// The rendezvous name (published on the covered file, or derived).
     pub name: Vec<u8>,
-}
-
-/// A listening rendezvous or control socket bound to `name`.
-pub fn listen_on(name: &[u8]) -> R<OwnedFd> {
-    // SAFETY: plain socket creation.
-    let s = sys::own(sys::cvt(unsafe {
-        libc::socket(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-        )
-    })?);
-    sys::bind_abstract(s.as_raw_fd(), name)?;
-    // SAFETY: listen on our own socket.
-    sys::cvt(unsafe { libc::listen(s.as_raw_fd(), libc::SOMAXCONN) })?;
-    Ok(s)
 }
 
 fn epoll_add(ep: RawFd, fd: RawFd) -> R<()> {
@@ -494,7 +479,7 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
                         let end = door::with_proc(|st| door::new_opener_end(st, &d, uid)).ok();
                         (end, Some((d.proc_ as u64, d.cookie as u64)))
                     };
-                    naming::serve(fd, door_fd.as_raw_fd(), &key, opener_end, || {
+                    rendezvous::serve(fd, door_fd.as_raw_fd(), &key, opener_end, || {
                         detach(listener)
                     });
                 }
@@ -521,7 +506,7 @@ fn detach(listener: RawFd) {
         }))
     });
     if let Ok(Some(a)) = &gone {
-        naming::unpublish(a.covered.as_raw_fd(), &a.name);
+        rendezvous::unpublish(a.covered.as_raw_fd(), &a.name);
     }
     drop(gone);
 }
@@ -686,182 +671,6 @@ pub fn unwatch_chan(fd: RawFd) {
     });
 }
 
-/// A point in time (`sys::now_ns`) by which a peer must have answered.
-#[derive(Clone, Copy, Debug)]
-pub struct Deadline(u64);
-
-impl Deadline {
-    pub fn after_ms(ms: u64) -> Deadline {
-        Deadline(sys::now_ns() + ms * 1_000_000)
-    }
-
-    /// Milliseconds left (rounded up; 0 once passed).
-    fn left_ms(&self) -> i32 {
-        let now = sys::now_ns();
-        if now >= self.0 {
-            0
-        } else {
-            ((self.0 - now).div_ceil(1_000_000)).min(i32::MAX as u64) as i32
-        }
-    }
-}
-
-/// SO_SNDTIMEO (which also bounds connect) in milliseconds, at least 1
-/// (0 would mean forever).
-fn set_send_timeout(fd: RawFd, ms: i32) {
-    let ms = ms.max(1) as i64;
-    let tv = libc::timeval {
-        tv_sec: ms / 1000,
-        tv_usec: (ms % 1000) * 1000,
-    };
-    // SAFETY: tv is a readable timeval of the stated size.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_SNDTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-}
-
-/// Connects to the abstract `name` by the deadline. ETIMEDOUT when the
-/// listener's backlog stays full; EINTR when a signal is caught (a finite
-/// socket timeout makes the kernel report it even under SA_RESTART).
-pub fn connect_until(name: &[u8], dl: &Deadline) -> R<OwnedFd> {
-    // SAFETY: plain socket creation.
-    let s = sys::own(sys::cvt(unsafe {
-        libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0)
-    })?);
-    let left = dl.left_ms();
-    if left == 0 {
-        return Err(libc::ETIMEDOUT);
-    }
-    set_send_timeout(s.as_raw_fd(), left);
-    let (addr, len) = sys::abstract_addr(name);
-    // SAFETY: addr is a valid sockaddr_un of length len.
-    match sys::cvt(unsafe {
-        libc::connect(
-            s.as_raw_fd(),
-            &addr as *const _ as *const libc::sockaddr,
-            len,
-        )
-    }) {
-        Ok(_) => Ok(s),
-        Err(libc::EAGAIN) => Err(libc::ETIMEDOUT),
-        Err(e) => Err(e),
-    }
-}
-
-/// Sends one request (with `fds`) by the deadline.
-pub fn send_until(s: RawFd, iov: &[libc::iovec], fds: &[RawFd], dl: &Deadline) -> R<()> {
-    let left = dl.left_ms();
-    if left == 0 {
-        return Err(libc::ETIMEDOUT);
-    }
-    set_send_timeout(s, left);
-    match sys::send_fds(s, iov, fds, false) {
-        Ok(_) => Ok(()),
-        Err(libc::EAGAIN) => Err(libc::ETIMEDOUT),
-        Err(e) => Err(e),
-    }
-}
-
-/// Waits for `s` to become readable by the deadline: ETIMEDOUT, or EINTR
-/// when a signal is caught (poll is never restarted).
-fn poll_in(s: RawFd, dl: &Deadline) -> R<()> {
-    let mut p = libc::pollfd {
-        fd: s,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    match unsafe { libc::poll(&mut p, 1, dl.left_ms()) } {
-        0 => Err(libc::ETIMEDOUT),
-        r if r < 0 => Err(sys::errno()),
-        _ => Ok(()),
-    }
-}
-
-/// Receives the one answer by the deadline (descriptors close-on-exec).
-pub fn recv_until(s: RawFd, iov: &mut [libc::iovec], dl: &Deadline) -> R<sys::Received> {
-    loop {
-        poll_in(s, dl)?;
-        match sys::recv_fds(s, iov, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC, false) {
-            Err(libc::EAGAIN) => continue,
-            r => return r,
-        }
-    }
-}
-
-/// How long a client waits, once a peer has answered, for it to close the
-/// connection (on top of what is left of the request's deadline).
-const CLOSE_MS: u64 = 500;
-
-/// Waits (by the deadline, or `CLOSE_MS` from now if that is later) until
-/// the other side has closed the connection, so that when a request
-/// returns, the server holds no descriptor for it any more (a caller
-/// counting descriptors sees none).
-pub fn wait_closed_until(s: RawFd, dl: &Deadline) {
-    let min = Deadline::after_ms(CLOSE_MS);
-    let dl = &Deadline(dl.0.max(min.0));
-    let mut b = [0u8; 16];
-    loop {
-        // SAFETY: b is a writable buffer.
-        let r = unsafe { libc::recv(s, b.as_mut_ptr().cast(), b.len(), libc::MSG_DONTWAIT) };
-        if r > 0 {
-            continue;
-        }
-        if r == 0 || sys::errno() != libc::EAGAIN || poll_in(s, dl).is_err() {
-            return;
-        }
-    }
-}
-
-/// Server processes (by pid: kernel-attested, so a peer cannot vary it
-/// as freely as the names it binds) whose manager or rendezvous recently
-/// let a request of this process time out, with when that stops counting
-/// (seconds of the monotonic clock): their next requests fail at once, so
-/// many doors of one unresponsive process (a hostile one that named
-/// sockets like doors, or a stopped one) cost one deadline, not one each.
-/// Process-wide and lock-free (usable in a fork child and from any
-/// thread): each slot is pid << 32 | until.
-static SLOW: [std::sync::atomic::AtomicU64; SLOW_SLOTS] =
-    [const { std::sync::atomic::AtomicU64::new(0) }; SLOW_SLOTS];
-const SLOW_SLOTS: usize = 64;
-const SLOW_S: u64 = 5;
-
-fn now_s() -> u64 {
-    sys::now_ns() / 1_000_000_000
-}
-
-/// Did the server process `pid` recently fail to answer in time?
-pub fn recently_slow(pid: i32) -> bool {
-    let now = now_s();
-    SLOW.iter().any(|e| {
-        let v = e.load(std::sync::atomic::Ordering::Relaxed);
-        (v >> 32) as u32 == pid as u32 && now < (v & 0xffff_ffff)
-    })
-}
-
-/// Notes that the server process `pid` did not answer in time.
-pub fn mark_slow(pid: i32) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let until = (now_s() + SLOW_S) & 0xffff_ffff;
-    let v = (pid as u32 as u64) << 32 | until;
-    // Its own slot if it has one, else the one that expires first.
-    let i = SLOW
-        .iter()
-        .position(|e| (e.load(Relaxed) >> 32) as u32 == pid as u32)
-        .unwrap_or_else(|| {
-            (0..SLOW_SLOTS)
-                .min_by_key(|&i| SLOW[i].load(Relaxed) & 0xffff_ffff)
-                .unwrap_or(0)
-        });
-    SLOW[i].store(v, Relaxed);
-}
-
 /// Asks the server of `name` about the door `fd`. ECONNREFUSED when the
 /// server image no longer exists.
 pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
@@ -917,10 +726,7 @@ fn request_by(
     }
     let start = sys::now_ns();
     let own = Deadline::after_ms(ANSWER_MS);
-    let dl = match until {
-        Some(u) if u.0 < own.0 => *u,
-        _ => own,
-    };
+    let dl = until.map_or(own, |u| u.min(own));
     let r = request_until(fds, name, kind, size, &dl);
     if r.as_ref().err() == Some(&libc::ETIMEDOUT)
         && sys::now_ns().saturating_sub(start) >= SLOW_AFTER_MS * 1_000_000

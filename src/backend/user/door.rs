@@ -236,19 +236,7 @@ pub fn revoked(id: u64) -> Option<Revoked> {
 
 static STATE: Mutex<Option<Proc>> = Mutex::new(None);
 
-pub use crate::sys::lock;
-
-/// A random 64-bit value from the kernel.
-pub fn random_u64() -> u64 {
-    let mut v = 0u64;
-    loop {
-        // SAFETY: v is 8 writable bytes.
-        let r = unsafe { libc::getrandom((&mut v as *mut u64).cast(), 8, 0) };
-        if r == 8 && v != 0 {
-            return v;
-        }
-    }
-}
+pub use crate::sys::{lock, random_u64};
 
 static ATFORK: OnceLock<()> = OnceLock::new();
 

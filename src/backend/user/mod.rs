@@ -161,7 +161,7 @@ impl Backend for User {
     }
 
     fn path_is_door(&self, dirfd: RawFd, path: &CStr, nofollow: bool) -> bool {
-        preload::path_is_door(dirfd, path, nofollow)
+        crate::backend::rendezvous::path_attached(dirfd, path, nofollow)
     }
 
     fn opened(&self, fd: RawFd, directory: bool) -> bool {

@@ -25,51 +25,17 @@ pub fn fd_is_door(fd: RawFd) -> bool {
     yes
 }
 
-/// The size of the rendezvous attribute on the file `fd`, if it has one
-/// (one `fgetxattr` that reads nothing).
-fn has_rendezvous(fd: RawFd) -> bool {
-    // SAFETY: a size query: NULL buffer of length 0 (the system call, not
-    // another preload's fgetxattr).
-    unsafe {
-        libc::syscall(
-            libc::SYS_fgetxattr,
-            fd,
-            super::wire::RDV_XATTR.as_ptr(),
-            std::ptr::null_mut::<libc::c_void>(),
-            0usize,
-        ) > 0
-    }
-}
-
 /// The preload library opened `fd` (not O_PATH). If the file carries a
 /// rendezvous name and its door is alive, `fd` becomes the door (same
 /// number, same close-on-exec flag); otherwise it stays the file, for
 /// good. Returns whether it is the door.
 pub fn opened(fd: RawFd, directory: bool) -> bool {
-    if !directory && has_rendezvous(fd) && super::naming::resolve(fd) {
+    if !directory && crate::backend::rendezvous::has_name(fd) && super::naming::resolve(fd) {
         doormap::mark_door(fd);
         return true;
     }
     doormap::mark_plain(fd);
     false
-}
-
-/// Is the file at `path` (relative to `dirfd`, symbolic links followed
-/// unless `nofollow`) an attached name whose door is alive, served by the
-/// file's owner or root?
-pub fn path_is_door(dirfd: RawFd, path: &std::ffi::CStr, nofollow: bool) -> bool {
-    let mut flags = libc::O_PATH | libc::O_CLOEXEC;
-    if nofollow {
-        flags |= libc::O_NOFOLLOW;
-    }
-    // SAFETY: the openat system call (not the interposed libc entry: this
-    // runs inside the preload library's stat) on a NUL-terminated path.
-    let fd = unsafe { libc::syscall(libc::SYS_openat, dirfd, path.as_ptr(), flags, 0) } as RawFd;
-    if fd < 0 {
-        return false;
-    }
-    let f = sys::own(fd);
-    super::naming::attached_alive(f.as_raw_fd())
 }
 
 /// How long a fork child waits, in all, for its doors' servers to make it
@@ -89,7 +55,7 @@ pub fn dup_door(old: RawFd, place: Place) -> Option<R<RawFd>> {
         return None;
     }
     let id = super::client::identify_socket(old).ok()?;
-    let dl = super::control::Deadline::after_ms(DUP_MS);
+    let dl = crate::backend::rendezvous::Deadline::after_ms(DUP_MS);
     let end = super::client::new_reference_by(old, &id, Some(&dl)).ok()?;
     let e = end.as_raw_fd();
     let r = match place {
@@ -125,7 +91,7 @@ pub fn dup_door(old: RawFd, place: Place) -> Option<R<RawFd>> {
 /// have gone by: one bound for all of them, however many doors the child
 /// holds and however many of their servers are stopped.
 pub fn fork_child() {
-    let dl = super::control::Deadline::after_ms(FORK_MS);
+    let dl = crate::backend::rendezvous::Deadline::after_ms(FORK_MS);
     for fd in doormap::marked() {
         if crate::sys::fdown::owned(fd) {
             continue;

@@ -1236,7 +1236,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         // SAFETY: need bytes reserved; desc_off is 16-aligned.
         let dp = unsafe { st.buf.add(desc_off) } as *mut door_desc_t;
         // One bound for all of the call's descriptors (client::describe_received).
-        let dl = super::control::Deadline::after_ms(super::control::DESC_MS);
+        let dl = crate::backend::rendezvous::Deadline::after_ms(super::control::DESC_MS);
         for (i, &fd) in fds.iter().enumerate() {
             // SAFETY: i < ndesc, inside the reserved area.
             unsafe { dp.add(i).write(super::client::describe_received(fd, &dl)) };

@@ -3,23 +3,14 @@
 //! sees through `getpeername`) and message headers. Everything read from
 //! a peer is validated here before use.
 
-use crate::sys::R;
+/// The rendezvous names and messages (backend/rendezvous.rs), and the
+/// message header this protocol shares with them.
+pub use crate::backend::rendezvous::{HDR_LEN, Hdr, MAGIC, hex, unhex};
 
 /// Prefix of a door's server-end name.
 pub const DOOR_PREFIX: &[u8] = b"ldoor1:";
 /// Prefix of a process's control socket name.
 pub const CTL_PREFIX: &[u8] = b"ldoor1c:";
-/// Prefix of an fattach rendezvous name: `ldoor1r:` and 32 hex digits of
-/// randomness chosen by the attaching process.
-pub const RDV_PREFIX: &[u8] = b"ldoor1r:";
-/// Prefix of the fallback rendezvous name, derived from the covered file's
-/// identity, used only where the file cannot carry `RDV_XATTR`.
-pub const RDV_FILE_PREFIX: &[u8] = b"ldoor1a:";
-/// The extended attribute of a covered file that holds its rendezvous name.
-pub const RDV_XATTR: &std::ffi::CStr = c"user.libdoor.rendezvous";
-/// Length of a random rendezvous name.
-pub const RDV_LEN: usize = 8 + 32;
-
 /// What a door's name says about it: only what a client needs without
 /// asking the server, since every local user can read the name in
 /// `/proc/net/unix`. The procedure and cookie (`di_proc`, `di_data`) are
@@ -45,29 +36,6 @@ pub struct DoorName {
     /// predictable, they keep another user from binding an end's name
     /// before the server does.
     pub token: [u64; 2],
-}
-
-fn hex(out: &mut Vec<u8>, v: u64, digits: usize) {
-    for i in (0..digits).rev() {
-        let d = ((v >> (i * 4)) & 0xf) as u8;
-        out.push(if d < 10 { b'0' + d } else { b'a' + d - 10 });
-    }
-}
-
-fn unhex(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 16 {
-        return None;
-    }
-    let mut v = 0u64;
-    for &c in s {
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        v = (v << 4) | d as u64;
-    }
-    Some(v)
 }
 
 impl DoorName {
@@ -126,30 +94,6 @@ pub fn ctl_name(pid: i32, nonce: u64) -> Vec<u8> {
     v
 }
 
-/// A random rendezvous name (`RDV_PREFIX` + 32 hex digits).
-pub fn rdv_name(r: [u64; 2]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(RDV_LEN);
-    v.extend_from_slice(RDV_PREFIX);
-    hex(&mut v, r[0], 16);
-    hex(&mut v, r[1], 16);
-    v
-}
-
-/// Validates a rendezvous name read from a covered file's attribute (any
-/// user who may write the file may have put anything there).
-pub fn check_rdv_name(s: &[u8]) -> Option<&[u8]> {
-    let rest = s.strip_prefix(RDV_PREFIX)?;
-    (rest.len() == 32 && rest.chunks(16).all(|c| unhex(c).is_some())).then_some(s)
-}
-
-/// The fallback rendezvous name of a file: (st_dev, st_ino, birth time).
-pub fn rdv_file_name(dev: u64, ino: u64, btime: (i64, u32)) -> Vec<u8> {
-    let mut v = RDV_FILE_PREFIX.to_vec();
-    v.extend_from_slice(format!("{dev:x}:{ino:x}:{:x}.{:x}", btime.0, btime.1).as_bytes());
-    v
-}
-
-pub const MAGIC: u32 = 0x444f_4f52; // "DOOR"
 pub const K_CALL: u32 = 1;
 pub const K_REPLY: u32 = 2;
 pub const K_QUERY: u32 = 3;
@@ -160,17 +104,6 @@ pub const K_GO: u32 = 5;
 pub const K_CLONE: u32 = 6;
 /// Control request: set up a fast-path channel (fast.rs).
 pub const K_CHAN: u32 = 7;
-/// Rendezvous request: give me the door. Carries exactly one descriptor,
-/// the asker's own descriptor of the covered file, opened for reading or
-/// writing: the proof that it may open the file.
-pub const K_OPEN: u32 = 10;
-/// Rendezvous request: detach (the asker must be the owner or root).
-pub const K_DETACH: u32 = 11;
-/// Rendezvous answer: `status` 0 and the door (K_OPEN), or an errno. A
-/// door's answer from its own server is followed by the door's procedure
-/// and cookie (two u64s, 16 bytes): the opener holds the door now.
-pub const K_ANSWER: u32 = 12;
-
 /// CALL flag, honoured only on the server's own injection channel: this is
 /// an unreferenced notification (argp == DOOR_UNREF_DATA).
 pub const F_UNREF: u32 = 2;
@@ -203,46 +136,6 @@ pub const CHUNK: usize = 128 * 1024;
 /// Largest data size a call message may announce (the server refuses a
 /// larger header).
 pub const MAX_SIZE: u64 = u64::MAX / 2;
-
-/// The fixed header at the start of every first message.
-#[repr(C)]
-#[derive(Clone, Copy, Default, Debug)]
-pub struct Hdr {
-    pub magic: u32,
-    pub kind: u32,
-    /// CALL: flags; REPLY: 0 or an errno.
-    pub status: u32,
-    pub ndesc: u32,
-    pub size: u64,
-    pub aux: u64,
-}
-pub const HDR_LEN: usize = core::mem::size_of::<Hdr>();
-const _: () = assert!(HDR_LEN == 32);
-
-impl Hdr {
-    pub fn new(kind: u32, status: u32, size: u64, ndesc: u32) -> Hdr {
-        Hdr {
-            magic: MAGIC,
-            kind,
-            status,
-            ndesc,
-            size,
-            aux: 0,
-        }
-    }
-
-    /// Validates a header received from a peer.
-    pub fn check(&self, kind: u32, max_size: u64) -> R<()> {
-        if self.magic != MAGIC
-            || self.kind != kind
-            || self.size > max_size
-            || self.ndesc as usize > crate::abi::DOOR_MAX_DESC
-        {
-            return Err(libc::EPROTO);
-        }
-        Ok(())
-    }
-}
 
 /// Data messages of a transfer: one message for up to CHUNK bytes (the
 /// header message itself); larger data travels only after the header
@@ -347,23 +240,6 @@ mod tests {
         let old = b"ldoor1:0000000000000001:00000010:0000000000000009:\
 0000000000001000:0000000000002000:00000000:00000000";
         assert_eq!(DoorName::decode(old), None);
-    }
-    #[test]
-    fn rendezvous_names() {
-        let n = rdv_name([u64::MAX, 1]);
-        assert_eq!(n.len(), RDV_LEN);
-        assert_eq!(check_rdv_name(&n), Some(&n[..]));
-        assert_eq!(check_rdv_name(&n[..RDV_LEN - 1]), None);
-        let mut bad = n.clone();
-        bad[10] = b'G';
-        assert_eq!(check_rdv_name(&bad), None);
-        bad = n.clone();
-        bad.push(b'0');
-        assert_eq!(check_rdv_name(&bad), None);
-        assert_eq!(check_rdv_name(b"ldoor1a:1:2:3.4"), None);
-        let f = rdv_file_name(0x801, 12, (5, 6));
-        assert_eq!(f, b"ldoor1a:801:c:5.6");
-        assert!(rdv_file_name(u64::MAX, u64::MAX, (i64::MAX, u32::MAX)).len() < 107);
     }
     #[test]
     fn parts_cover_everything() {

@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define DOOR_UAPI_VERSION 1
+#define DOOR_UAPI_VERSION 2
 #define DOOR_UAPI_DEVICE "/dev/door"
 
 #define DOOR_UAPI_MAX_DESC 1024 /* most descriptors in one call or reply */
@@ -86,8 +86,17 @@ struct door_uapi_create {
 /* DOOR_IOC_REVOKE, DOOR_IOC_BIND */
 struct door_uapi_fd {
 	__s32 fd;
-	__u32 flags; /* 0 */
+	__u32 flags; /* 0; OPEN: 0 or DOOR_UAPI_FD_CLOEXEC */
 };
+
+/*
+ * DOOR_IOC_OPEN: a new open file of the door that fd names, as an open() of
+ * a path the door is attached to gives on illumos.  The ioctl returns its
+ * descriptor.  Such a file holds the door without taking part in the unref
+ * rule: while one is open no notification fires, and its own close never
+ * fires one (illumos' openers hold the door's vnode, not its file).
+ */
+#define DOOR_UAPI_FD_CLOEXEC 0x1
 
 /* DOOR_IOC_INFO */
 struct door_uapi_info {
@@ -213,5 +222,6 @@ struct door_uapi_config {
 #define DOOR_IOC_SETPARAM _IOW(DOOR_IOC_MAGIC, 0x0A, struct door_uapi_param)
 #define DOOR_IOC_THREAD_EXIT _IO(DOOR_IOC_MAGIC, 0x0B)
 #define DOOR_IOC_CONFIG _IOW(DOOR_IOC_MAGIC, 0x0C, struct door_uapi_config)
+#define DOOR_IOC_OPEN _IOW(DOOR_IOC_MAGIC, 0x0D, struct door_uapi_fd)
 
 #endif /* _UAPI_LINUX_LIBDOOR_H */
