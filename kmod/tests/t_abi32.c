@@ -101,27 +101,11 @@ peer_main(char **argv)
 		return caller(fd) ? 0 : 1;
 	if (strcmp(argv[1], "serve") == 0) {
 		struct kd_server s;
-		struct msghdr m;
-		struct iovec v;
-		char cb[CMSG_SPACE(sizeof (int))];
-		struct cmsghdr *cm;
 		int door = kd_create(0, 0, 0);
 
 		if (door < 0 || kd_server_start(&s, echo_back, 2, -1) != 0)
 			return 2;
-		memset(&m, 0, sizeof (m));
-		v.iov_base = "d";
-		v.iov_len = 1;
-		m.msg_iov = &v;
-		m.msg_iovlen = 1;
-		m.msg_control = cb;
-		m.msg_controllen = sizeof (cb);
-		cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof (int));
-		memcpy(CMSG_DATA(cm), &door, sizeof (int));
-		if (sendmsg(fd, &m, 0) != 1)
+		if (send_fd(fd, door) != 0)
 			return 3;
 		for (;;)
 			pause();
@@ -170,10 +154,7 @@ client32_server64(void)
 static void
 client64_server32(void)
 {
-	struct msghdr m;
-	struct iovec v;
-	char cb[CMSG_SPACE(sizeof (int))], arg[16], c;
-	struct cmsghdr *cm;
+	char arg[16];
 	int sv[2], door = -1, st;
 	pid_t pid;
 
@@ -189,15 +170,7 @@ client64_server32(void)
 		_exit(127);
 	}
 	close(sv[1]);
-	memset(&m, 0, sizeof (m));
-	v.iov_base = &c;
-	v.iov_len = 1;
-	m.msg_iov = &v;
-	m.msg_iovlen = 1;
-	m.msg_control = cb;
-	m.msg_controllen = sizeof (cb);
-	if (CHECK_EQ(recvmsg(sv[0], &m, 0), 1) && (cm = CMSG_FIRSTHDR(&m)) != NULL)
-		memcpy(&door, CMSG_DATA(cm), sizeof (int));
+	door = recv_fd(sv[0]);
 	if (CHECK(door >= 0))
 		CHECK(caller(door));
 	kill(pid, SIGKILL);

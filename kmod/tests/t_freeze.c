@@ -140,10 +140,7 @@ static void
 server_frozen(void)
 {
 	struct door_uapi_call out;
-	struct msghdr m;
-	struct iovec v;
-	struct cmsghdr *cm;
-	char rb[64], cb[CMSG_SPACE(sizeof (int))], c;
+	char rb[64];
 	int sv[2], door = -1, st;
 	pthread_t t;
 	pid_t pid;
@@ -161,31 +158,11 @@ server_frozen(void)
 
 		if (d < 0 || kd_server_start(&s, slow_echo, 2, -1) != 0)
 			_exit(2);
-		memset(&m, 0, sizeof (m));
-		v.iov_base = "d";
-		v.iov_len = 1;
-		m.msg_iov = &v;
-		m.msg_iovlen = 1;
-		m.msg_control = cb;
-		m.msg_controllen = sizeof (cb);
-		cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof (int));
-		memcpy(CMSG_DATA(cm), &d, sizeof (int));
-		(void) sendmsg(sv[1], &m, 0);
+		(void) send_fd(sv[1], d);
 		for (;;)
 			pause();
 	}
-	memset(&m, 0, sizeof (m));
-	v.iov_base = &c;
-	v.iov_len = 1;
-	m.msg_iov = &v;
-	m.msg_iovlen = 1;
-	m.msg_control = cb;
-	m.msg_controllen = sizeof (cb);
-	if (recvmsg(sv[0], &m, 0) == 1 && (cm = CMSG_FIRSTHDR(&m)) != NULL)
-		memcpy(&door, CMSG_DATA(cm), sizeof (int));
+	door = recv_fd(sv[0]);
 	if (CHECK(door >= 0)) {
 		/* the server is frozen while its procedure runs */
 		freeze_target = pid;

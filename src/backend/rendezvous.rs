@@ -846,8 +846,33 @@ pub fn publish_attachment(
     })
 }
 
+/// fdetach (man/fdetach.3c): an attachment of this process
+/// (`attached_here`) is ended in place by `detach_here` (whether it still
+/// was), one of another process through its rendezvous.
+pub fn fdetach(
+    path: *const libc::c_char,
+    attached_here: impl Fn(&FileKey) -> bool,
+    detach_here: impl Fn(&FileKey) -> bool,
+) -> R<()> {
+    let path = checked_path(path)?;
+    let k = key_of_path(&path)?;
+    if attached_here(&k) {
+        // SAFETY: geteuid has no preconditions.
+        let euid = unsafe { libc::geteuid() };
+        if euid != 0 && euid != k.uid {
+            return Err(libc::EPERM);
+        }
+        return if detach_here(&k) {
+            Ok(())
+        } else {
+            Err(libc::EINVAL)
+        };
+    }
+    detach_remote(&path, &k)
+}
+
 /// fdetach of a file attached by another process: ask its rendezvous.
-pub fn detach_remote(path: &CStr, k: &FileKey) -> R<()> {
+fn detach_remote(path: &CStr, k: &FileKey) -> R<()> {
     // SAFETY: geteuid has no preconditions.
     let euid = unsafe { libc::geteuid() };
     // SAFETY: path is NUL-terminated; O_PATH opens nothing for I/O.

@@ -917,6 +917,26 @@ pub fn gettid() -> i32 {
     unsafe { libc::syscall(libc::SYS_gettid) as i32 }
 }
 
+/// Accepts one connection on the listening socket `listener` (close-on-
+/// exec, non-blocking), with its peer's kernel-attested credentials.
+pub fn accept_peer(listener: RawFd) -> Option<(OwnedFd, libc::ucred)> {
+    // SAFETY: accept4 with no address output.
+    let c = unsafe {
+        libc::accept4(
+            listener,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+        )
+    };
+    if c < 0 {
+        return None;
+    }
+    let c = own(c);
+    let pc = peer_cred(c.as_raw_fd()).ok()?;
+    Some((c, pc))
+}
+
 /// Owns a raw descriptor number (made or received by the library).
 pub fn own(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass descriptors they exclusively own.

@@ -270,21 +270,7 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
 
 /// fdetach (man/fdetach.3c).
 pub fn fdetach(path: *const libc::c_char) -> R<()> {
-    let path = rdv::checked_path(path)?;
-    let k = rdv::key_of_path(&path)?;
-    if with(|st| attached_here(st, &k)) {
-        // SAFETY: geteuid has no preconditions.
-        let euid = unsafe { libc::geteuid() };
-        if euid != 0 && euid != k.uid {
-            return Err(libc::EPERM);
-        }
-        return if detach_key(&k) {
-            Ok(())
-        } else {
-            Err(libc::EINVAL)
-        };
-    }
-    rdv::detach_remote(&path, &k)
+    rdv::fdetach(path, |k| with(|st| attached_here(st, k)), detach_key)
 }
 
 fn attached_here(st: &State, k: &FileKey) -> bool {
@@ -432,20 +418,7 @@ fn step(fd: RawFd) {
     match what {
         What::Nothing => {}
         What::Accept => {
-            // SAFETY: accept4 with no address output.
-            let c = unsafe {
-                libc::accept4(
-                    fd,
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                )
-            };
-            if c < 0 {
-                return;
-            }
-            let c = sys::own(c);
-            let Ok(pc) = sys::peer_cred(c.as_raw_fd()) else {
+            let Some((c, pc)) = sys::accept_peer(fd) else {
                 return;
             };
             let deadline = sys::now_ns() + CONN_MS * 1_000_000;

@@ -430,23 +430,10 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
     .unwrap_or(Event::Nothing);
     match what {
         Event::Accept(kind) => {
-            // SAFETY: accept4 with no address output.
-            let c = unsafe {
-                libc::accept4(
-                    fd,
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                )
-            };
-            if c < 0 {
-                return;
-            }
-            let c = sys::own(c).keep();
-            let Ok(pc) = sys::peer_cred(c) else {
-                sys::close_own(c);
+            let Some((c, pc)) = sys::accept_peer(fd) else {
                 return;
             };
+            let c = c.keep();
             let deadline = sys::now_ns() + CONN_DEADLINE_MS * 1_000_000;
             let _ = door::with_proc(|st| {
                 if !admit(st, pc.uid) || epoll_add(ep, c).is_err() {

@@ -74,21 +74,9 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
 
 /// fdetach (man/fdetach.3c).
 pub fn fdetach(path: *const libc::c_char) -> R<()> {
-    let path = rdv::checked_path(path)?;
-    let k = rdv::key_of_path(&path)?;
-    // Attached by this very process: detach here.
-    // SAFETY: geteuid has no preconditions.
-    let euid = unsafe { libc::geteuid() };
-    match super::door::with_proc(|st| Ok(super::control::attached_here(st, &k))) {
-        Ok(true) if euid != 0 && euid != k.uid => return Err(libc::EPERM),
-        Ok(true) => {
-            return if super::control::detach_key(&k) {
-                Ok(())
-            } else {
-                Err(libc::EINVAL)
-            };
-        }
-        _ => {}
-    }
-    rdv::detach_remote(&path, &k)
+    rdv::fdetach(
+        path,
+        |k| super::door::with_proc(|st| Ok(super::control::attached_here(st, k))).unwrap_or(false),
+        super::control::detach_key,
+    )
 }
