@@ -81,6 +81,17 @@
 #define RSS_PER_THREAD_KB 128
 #define GROW_FDS       32
 #define FDS_PER_THREAD 3
+/*
+ * A run shorter than SHORT_RUN_S (make check's 40 s) judges quarters of a
+ * few seconds, whose medians follow the random set of live doors each
+ * thread holds a channel to: on a loaded machine a build without any leak
+ * was measured at +36 to +61 descriptors there, with no thread added.  Such
+ * runs allow GROW_FDS_SHORT instead (a leak of one descriptor per hundred
+ * descriptor passes still exceeds it several times over); the full soak
+ * keeps GROW_FDS.
+ */
+#define SHORT_RUN_S    300
+#define GROW_FDS_SHORT 96
 
 enum op { OP_ECHO = 1, OP_TAKE_FD, OP_GIVE_FD, OP_CALLBACK };
 
@@ -684,7 +695,8 @@ int main(int argc, char **argv) {
                 failed++;
             } else
                 passed++;
-            if (b[1] > a[1] + GROW_FDS + FDS_PER_THREAD * (b[2] > a[2] ? b[2] - a[2] : 0)) {
+            if (b[1] > a[1] + (samples[0][nsamples - 1].t < SHORT_RUN_S ? GROW_FDS_SHORT : GROW_FDS) +
+                           FDS_PER_THREAD * (b[2] > a[2] ? b[2] - a[2] : 0)) {
                 printf("FAIL proc %d: descriptors grew from "
                        "%ld to %ld\n",
                        i, a[1], b[1]);
