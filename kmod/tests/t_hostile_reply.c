@@ -7,6 +7,8 @@
  *   file while its call waits for a server thread, and a server whose
  *   number is given to another file while its reply waits for a stopped
  *   client's verdict, keep the other file.
+ * - A client killed between the reply and its consumption: the server's
+ *   DOOR_RELEASE descriptor still goes, and its thread is free again.
  * - DOOR_IOC_OPEN refuses what is not a door (the control device, a pipe,
  *   a closed number) and unknown flags; an opener of a revoked door, or
  *   of the door of a server that is gone, gets a file that calls fail on;
@@ -14,6 +16,7 @@
  */
 #include "doorio.h"
 #include "harness.h"
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -171,6 +174,70 @@ test_server_release_renumbered(void)
 	close(p[0]);
 	close(q[0]);
 	close(q[1]);
+	close(fd);
+}
+
+/*
+ * The client is stopped before the reply and killed while its server
+ * waits for its verdict: the server's DOOR_RELEASE descriptor is closed
+ * for good (its pipe's reader sees end of file) and the thread is free.
+ */
+static void
+test_client_killed_before_consume(void)
+{
+	struct kd_server s;
+	struct pollfd pf;
+	int fd, p[2], st;
+	pid_t pid;
+	char c;
+
+	fd = kd_create(0, 0, 0);
+	REQUIRE(fd >= 0);
+	REQUIRE(pipe(p) == 0);
+	srv_rel = p[1];
+	REQUIRE(kd_server_start(&s, reply_released, 1, -1) == 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		char rb[256];
+
+		(void) kd_call(fd, "x", 1, NULL, 0, rb, sizeof (rb), NULL);
+		_exit(0);
+	}
+	CHECK(sem_wait(entered) == 0);
+	CHECK_EQ(kill(pid, SIGSTOP), 0);
+	CHECK_EQ(waitpid(pid, &st, WUNTRACED), pid);
+	sem_post(release);
+	usleep(100000);
+	CHECK_EQ(kill(pid, SIGKILL), 0);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	pf.fd = p[0];
+	pf.events = POLLIN;
+	CHECK_EQ(poll(&pf, 1, 10000), 1);
+	CHECK_EQ(read(p[0], &c, 1), 0);
+	CHECK(fcntl(srv_rel, F_GETFD) < 0); /* DOOR_RELEASE: closed */
+	/* the thread serves the next call */
+	{
+		char rb[64];
+		struct door_uapi_call out;
+		int q[2];
+
+		REQUIRE(pipe(q) == 0);
+		srv_rel = q[1];
+		sem_post(release);
+		CHECK_EQ(kd_call(fd, "y", 1, NULL, 0, rb, sizeof (rb), &out), 0);
+		CHECK_EQU(out.desc_num, 1);
+		CHECK(sem_wait(entered) == 0);
+		if (out.desc_num == 1) {
+			struct door_uapi_desc rd;
+
+			memcpy(&rd, rb + 24, sizeof (rd));
+			close(rd.descriptor);
+		}
+		close(q[0]);
+	}
+	kd_server_stop(&s);
+	close(p[0]);
 	close(fd);
 }
 
@@ -343,5 +410,6 @@ main(void)
 	RUN(test_open_dead_doors);
 	RUN(test_caller_release_renumbered);
 	RUN(test_server_release_renumbered);
+	RUN(test_client_killed_before_consume);
 	return (harness_done());
 }
