@@ -698,14 +698,27 @@ static int door_desc_stage(u64 uptr, u32 n, struct file ***filesp,
 	return 0;
 }
 
-/* Close the sender's DOOR_RELEASE entries whose file was staged. */
+/*
+ * Close the sender's DOOR_RELEASE entries whose file was staged, each only
+ * while its number still names that file: a caller may wait long for a
+ * server thread after staging, and meanwhile another of its threads may
+ * have given the number to a file that was never passed.
+ */
 static void door_desc_release(struct door_uapi_desc *desc, struct file **files, u32 n)
 {
 	u32 i;
 
-	for (i = 0; i < n; i++)
-		if (files[i] && (desc[i].attributes & DOOR_UAPI_RELEASE))
+	for (i = 0; i < n; i++) {
+		struct file *now;
+
+		if (!files[i] || !(desc[i].attributes & DOOR_UAPI_RELEASE))
+			continue;
+		now = fget(desc[i].descriptor);
+		if (now == files[i])
 			close_fd(desc[i].descriptor);
+		if (now)
+			fput(now);
+	}
 }
 
 /*

@@ -967,7 +967,13 @@ pub fn install(door: RawFd, fd: RawFd, ok: bool) -> bool {
         let r = unsafe { crate::sys::fdown::dup3_tracked(door, fd, flags) };
         r == fd
     };
-    let _ = sys::close(door);
+    if done {
+        let _ = sys::close(door);
+    } else {
+        // Not a door: whatever the file's owner sent, its last reference
+        // may be this one (a lingering socket must not block the caller).
+        sys::close_received(door);
+    }
     done
 }
 #[cfg(test)]
