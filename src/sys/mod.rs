@@ -919,16 +919,31 @@ pub fn gettid() -> i32 {
 
 /// Accepts one connection on the listening socket `listener` (close-on-
 /// exec, non-blocking), with its peer's kernel-attested credentials.
+/// A process at its descriptor limit still takes the connection (above the
+/// limit, `Headroom`); one that cannot (the hard limit, the system's table
+/// full) waits 10 ms before its caller polls the listener again, instead of
+/// spinning on a listener that stays readable.
 pub fn accept_peer(listener: RawFd) -> Option<(OwnedFd, libc::ucred)> {
-    // SAFETY: accept4 with no address output.
-    let c = unsafe {
-        libc::accept4(
-            listener,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-        )
+    let accept = || {
+        // SAFETY: accept4 with no address output.
+        unsafe {
+            libc::accept4(
+                listener,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            )
+        }
     };
+    let mut c = accept();
+    if c < 0 && matches!(errno(), libc::EMFILE | libc::ENFILE) {
+        if let Some(_h) = Headroom::raise() {
+            c = accept();
+        }
+        if c < 0 && matches!(errno(), libc::EMFILE | libc::ENFILE) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
     if c < 0 {
         return None;
     }

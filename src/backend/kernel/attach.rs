@@ -280,20 +280,19 @@ fn attached_here(st: &State, k: &FileKey) -> bool {
 /// Moves the attachment of `k` to `listener` (bound to `name`, the name
 /// derived from the file, which could not carry the random one).
 fn relisten(k: &FileKey, listener: OwnedFd, name: Vec<u8>) -> R<()> {
-    let old = with(|st| -> R<(OwnedFd, u64)> {
+    let old = with(|st| -> R<u64> {
         let a = st
             .atts
             .iter_mut()
             .find(|a| a.key.same_file(k))
             .ok_or(libc::EINVAL)?;
         let old_fd = a.listener.as_raw_fd();
-        let old = std::mem::replace(&mut a.listener, listener);
+        drop(std::mem::replace(&mut a.listener, listener));
         a.name = name;
         st.pending.retain(|p| p.listener != old_fd);
-        Ok((old, retire(st)))
+        Ok(retire(st))
     })?;
-    drop(old.0);
-    released(old.1);
+    released(old);
     Ok(())
 }
 
@@ -303,19 +302,15 @@ fn detach_key(k: &FileKey) -> bool {
 }
 
 /// Ends the attachment that matches: its listener, its reference to the
-/// door and its name on the covered file go.
+/// door and its name on the covered file go. Returns once the rendezvous
+/// thread polls the listener no more (its name is free again).
 fn detach_where(which: impl Fn(&Att) -> bool) -> bool {
     let gone = with(|st| {
         let i = st.atts.iter().position(&which)?;
-        let a = st.atts.remove(i);
-        let l = a.listener.as_raw_fd();
-        st.pending.retain(|p| p.listener != l);
-        Some((a, retire(st)))
+        Some(take_attachment(st, i))
     });
     match gone {
-        Some((a, generation)) => {
-            rdv::unpublish(a.covered.as_raw_fd(), &a.name);
-            drop(a);
+        Some(generation) => {
             released(generation);
             true
         }
@@ -386,67 +381,59 @@ extern "C" fn rendezvous_main(_: *mut libc::c_void) -> *mut libc::c_void {
 }
 
 /// Something happened on `fd` (the wake-up, a listener or a connection).
+/// All of it under the state's lock (each step is bounded: the sockets are
+/// non-blocking), so that a fork never finds a descriptor of ours outside
+/// the state, where the child's handler could not close it.
 fn step(fd: RawFd) {
-    enum What {
-        Nothing,
-        Accept,
-        Serve(OwnedFd, Option<(OwnedFd, FileKey, RawFd)>),
-    }
-    let what = with(|st| {
+    with(|st| {
         if st.wake.as_ref().is_some_and(|w| w.as_raw_fd() == fd) {
             let mut v = 0u64;
             // SAFETY: reads 8 bytes from our eventfd.
             unsafe { libc::read(fd, (&mut v as *mut u64).cast(), 8) };
-            return What::Nothing;
+            return None;
         }
         if st.atts.iter().any(|a| a.listener.as_raw_fd() == fd) {
-            return What::Accept;
+            if let Some((c, pc)) = sys::accept_peer(fd)
+                && admit(st, pc.uid)
+            {
+                st.pending.push(Pending {
+                    conn: c,
+                    listener: fd,
+                    uid: pc.uid,
+                    deadline: sys::now_ns() + CONN_MS * 1_000_000,
+                });
+            }
+            return None;
         }
-        let Some(i) = st.pending.iter().position(|p| p.conn.as_raw_fd() == fd) else {
-            return What::Nothing;
-        };
+        let i = st.pending.iter().position(|p| p.conn.as_raw_fd() == fd)?;
         let p = st.pending.remove(i);
-        // A copy of the door's descriptor for the answer: a detach meanwhile
-        // closes the attachment's own.
-        let att = st
+        let a = st
             .atts
             .iter()
-            .find(|a| a.listener.as_raw_fd() == p.listener)
-            .and_then(|a| Some((sys::dup_own(a.door.as_raw_fd()).ok()?, a.key, p.listener)));
-        What::Serve(p.conn, att)
+            .position(|a| a.listener.as_raw_fd() == p.listener)?;
+        // (a detach asked for here is this thread's: nothing to wait for)
+        let (door, key) = (st.atts[a].door.as_raw_fd(), st.atts[a].key);
+        let mut detach = false;
+        rdv::serve(
+            p.conn.as_raw_fd(),
+            door,
+            &key,
+            |_| (opener_file(door), None),
+            || detach = true,
+        );
+        detach.then(|| take_attachment(st, a))
     });
-    match what {
-        What::Nothing => {}
-        What::Accept => {
-            let Some((c, pc)) = sys::accept_peer(fd) else {
-                return;
-            };
-            let deadline = sys::now_ns() + CONN_MS * 1_000_000;
-            with(|st| {
-                // The listener may have been detached meanwhile.
-                if admit(st, pc.uid) && st.atts.iter().any(|a| a.listener.as_raw_fd() == fd) {
-                    st.pending.push(Pending {
-                        conn: c,
-                        listener: fd,
-                        uid: pc.uid,
-                        deadline,
-                    });
-                }
-            });
-        }
-        What::Serve(conn, Some((door, key, listener))) => {
-            rdv::serve(
-                conn.as_raw_fd(),
-                door.as_raw_fd(),
-                &key,
-                |_| (opener_file(door.as_raw_fd()), None),
-                || {
-                    detach_where(|a| a.listener.as_raw_fd() == listener);
-                },
-            );
-        }
-        What::Serve(_, None) => {}
-    }
+}
+
+/// Takes attachment `i` out of the state (locked): its name comes off the
+/// covered file and its descriptors close, before a fork can copy them.
+fn take_attachment(st: &mut State, i: usize) -> u64 {
+    let a = st.atts.remove(i);
+    let l = a.listener.as_raw_fd();
+    st.pending.retain(|p| p.listener != l);
+    rdv::unpublish(a.covered.as_raw_fd(), &a.name);
+    drop(a);
+    retire(st)
 }
 
 /// A new open file of the door `door` for one opener (the module's OPEN):
