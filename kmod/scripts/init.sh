@@ -136,9 +136,11 @@ if [ -f $stats ]; then
 		for d in /proc/[0-9]*; do
 			p=${d#/proc/}
 			[ "$p" = 1 ] || [ "$p" = $$ ] && continue
-			[ -s $d/cmdline ] || continue # kernel threads, zombies
+			# kernel threads and zombies have an empty command line
+			c=$(tr '\0' ' ' <$d/cmdline 2>/dev/null)
+			[ -n "$c" ] || continue
 			n=$(grep -E '^(Name|State|PPid):' $d/status | tr -s '\t\n' '  ')
-			[ -n "$n" ] && echo "guest: left process $p: $n wchan $(cat $d/wchan 2>/dev/null)"
+			echo "guest: left process $p: $n wchan $(cat $d/wchan 2>/dev/null)"
 		done
 	else
 		ok

@@ -22,6 +22,8 @@
  * Prints "doorfuzz: ..." counts and "N passed, N failed".
  */
 #include "doorio.h"
+#include <dirent.h>
+#include <sys/prctl.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -604,6 +606,49 @@ spawn_worker(int n)
 	return pid;
 }
 
+/*
+ * A worker killed between stopping and continuing a fork child of its own
+ * leaves that child stopped for good, holding doors: this process is the
+ * subreaper of everything it started (PR_SET_CHILD_SUBREAPER), so at the end
+ * it kills and reaps whatever is left.
+ */
+static void
+reap_descendants(void)
+{
+	char path[300], buf[512], *p;
+	struct dirent *e;
+	DIR *d;
+	int again = 1, ppid, n, fd;
+
+	while (again) {
+		again = 0;
+		d = opendir("/proc");
+		if (d == NULL)
+			break;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] < '1' || e->d_name[0] > '9')
+				continue;
+			(void) snprintf(path, sizeof (path), "/proc/%s/stat", e->d_name);
+			fd = open(path, O_RDONLY);
+			if (fd < 0)
+				continue;
+			n = (int)read(fd, buf, sizeof (buf) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			buf[n] = '\0';
+			p = strrchr(buf, ')');
+			if (p != NULL && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == getpid()) {
+				kill(atoi(e->d_name), SIGKILL);
+				again = 1;
+			}
+		}
+		closedir(d);
+		while (waitpid(-1, NULL, again ? 0 : WNOHANG) > 0)
+			;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -619,6 +664,7 @@ main(int argc, char **argv)
 	if (seed == 0)
 		seed = 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	(void) prctl(PR_SET_CHILD_SUBREAPER, 1);
 	(void) setrlimit(RLIMIT_NOFILE, &rl);
 	if (kd_open() < 0) {
 		printf("doorfuzz: cannot open %s\n", DOOR_UAPI_DEVICE);
@@ -667,6 +713,7 @@ main(int argc, char **argv)
 		kill(pids[i], SIGKILL);
 		waitpid(pids[i], NULL, 0);
 	}
+	reap_descendants();
 	memset(&tot, 0, sizeof (tot));
 	for (i = 0; i < NPROC; i++) {
 		tot.ops += shared[i].ops;
