@@ -1605,7 +1605,7 @@ static long door_deliver(struct door_thread *t, struct door_call *c, bool cloexe
 
 /* The reply half of RETURN.  0 when done (or nothing to do). */
 static long door_return_reply(struct door_proc *dp, struct door_thread *t,
-			      struct door_uapi_return *ur)
+			      struct door_uapi_return *ur, struct door_call **wakep)
 {
 	struct door_uapi_desc *desc = NULL;
 	struct file **files = NULL, **rel = NULL;
@@ -1690,7 +1690,15 @@ static long door_return_reply(struct door_proc *dp, struct door_thread *t,
 			smp_wmb();
 			c->state = CALL_REPLIED;
 			door_active_drop_locked(c);
-			wake_up_interruptible_sync(&c->wq);
+			if (wait || !wakep) {
+				wake_up_interruptible_sync(&c->wq);
+			} else {
+				/* woken once this thread is parked again, as an
+				 * illumos door_return parks before the client runs:
+				 * its next call then finds this thread */
+				kref_get(&c->ref);
+				*wakep = c;
+			}
 		}
 	}
 	spin_unlock(&dp->lock);
@@ -1747,6 +1755,7 @@ static long door_ioc_return(void __user *uarg)
 {
 	struct door_uapi_return ur;
 	struct door_uapi_invocation inv;
+	struct door_call *wake = NULL;
 	struct file **files;
 	u32 nf;
 	struct door_thread *t;
@@ -1770,7 +1779,7 @@ static long door_ioc_return(void __user *uarg)
 		return PTR_ERR(t);
 	}
 	if (!t->reply_done) {
-		err = door_return_reply(dp, t, &ur);
+		err = door_return_reply(dp, t, &ur, &wake);
 		if (err < 0)
 			goto out; /* EMFILE: the client could not take the files */
 		if (err > 0) {
@@ -1791,11 +1800,17 @@ again:
 	t->parked = true;
 	wake_up(&pool->waiters);
 	door_unref_dispatch_locked(dp);
+	if (wake) /* the client of the reply just made, now that we are parked */
+		wake_up_interruptible_sync(&wake->wq);
 	for (;;) {
 		prepare_to_wait(&t->wq, &wait, TASK_INTERRUPTIBLE);
 		if (t->call || t->unref_door)
 			break;
 		spin_unlock(&dp->lock);
+		if (wake) {
+			door_call_put(wake);
+			wake = NULL;
+		}
 		if (signal_pending(current)) {
 			spin_lock(&dp->lock);
 			if (t->call || t->unref_door)
@@ -1899,6 +1914,10 @@ again:
 out:
 	t->reply_done = false;
 out_noreset:
+	if (wake) { /* never left waiting, whatever path got here */
+		wake_up_interruptible(&wake->wq);
+		door_call_put(wake);
+	}
 	door_proc_put(dp);
 	return err;
 }
