@@ -237,6 +237,19 @@ kd_server_stop(struct kd_server *s)
 	}
 }
 
+/* Adds to reply r the one descriptor fd, handed over with DOOR_RELEASE
+ * (closed here once the client has it); d holds its record and must
+ * outlive the reply (static). */
+static __attribute__((unused)) void
+kd_reply_released(struct kd_reply *r, struct door_uapi_desc *d, int fd)
+{
+	memset(d, 0, sizeof (*d));
+	d->attributes = DOOR_UAPI_DESCRIPTOR | DOOR_UAPI_RELEASE;
+	d->descriptor = fd;
+	r->desc = d;
+	r->ndesc = 1;
+}
+
 /* An echo procedure: returns the argument bytes. */
 static __attribute__((unused)) void
 kd_echo(const struct door_uapi_invocation *inv, char *area, struct kd_reply *r)

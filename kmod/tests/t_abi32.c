@@ -39,13 +39,8 @@ echo_back(const struct door_uapi_invocation *inv, char *area, struct kd_reply *r
 	}
 	r->data = (const void *)(uintptr_t)inv->data_ptr;
 	r->size = inv->data_size;
-	if (inv->desc_num == 1) {
-		memset(&d, 0, sizeof (d));
-		d.attributes = DOOR_UAPI_DESCRIPTOR | DOOR_UAPI_RELEASE;
-		d.descriptor = in[0].descriptor;
-		r->desc = &d;
-		r->ndesc = 1;
-	}
+	if (inv->desc_num == 1)
+		kd_reply_released(r, &d, in[0].descriptor);
 }
 
 /* The calling side: every check, whatever this program's word size. */

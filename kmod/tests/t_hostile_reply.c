@@ -126,13 +126,9 @@ reply_released(const struct door_uapi_invocation *inv, char *area, struct kd_rep
 	sem_post(entered);
 	while (sem_wait(release) != 0)
 		;
-	memset(&d, 0, sizeof (d));
-	d.attributes = DOOR_UAPI_DESCRIPTOR | DOOR_UAPI_RELEASE;
-	d.descriptor = srv_rel;
 	r->data = "r";
 	r->size = 2;
-	r->desc = &d;
-	r->ndesc = 1;
+	kd_reply_released(r, &d, srv_rel);
 }
 
 static void

@@ -28,13 +28,8 @@ give_big(const struct door_uapi_invocation *inv, char *area, struct kd_reply *r)
 	if (inv->data_size == 3) {
 		r->data = big;
 		r->size = BIG;
-		if (relfd >= 0) {
-			memset(&d, 0, sizeof (d));
-			d.attributes = DOOR_UAPI_DESCRIPTOR | DOOR_UAPI_RELEASE;
-			d.descriptor = relfd;
-			r->desc = &d;
-			r->ndesc = 1;
-		}
+		if (relfd >= 0)
+			kd_reply_released(r, &d, relfd);
 		returned++;
 		return;
 	}

@@ -26,13 +26,9 @@ hold(const struct door_uapi_invocation *inv, char *area, struct kd_reply *r)
 	sem_post(entered);
 	while (sem_wait(release) != 0)
 		;
-	memset(&d, 0, sizeof (d));
-	d.attributes = DOOR_UAPI_DESCRIPTOR | DOOR_UAPI_RELEASE;
-	d.descriptor = relfd;
 	r->data = "results!";
 	r->size = 9;
-	r->desc = &d;
-	r->ndesc = 1;
+	kd_reply_released(r, &d, relfd);
 }
 
 static volatile int got;
