@@ -20,7 +20,15 @@
  *  3. the same with close_range(3, ~0U, 0);
  *  4. only a client: a process that called a door served by another
  *     process closes everything, opens its files, calls a door again
- *     (passed anew) and forks; nothing of its own is closed.
+ *     (passed anew) and forks; nothing of its own is closed;
+ *  5. with a door attached to a file: after closefrom every number the
+ *     library held names the application's own file; a new fattach works
+ *     and its path can be opened and called from another process, the
+ *     lost attachment's path is no door any more, and nothing was read
+ *     from or written to the application's file through those numbers
+ *     (the kernel backend's rendezvous thread once slept on its lost
+ *     wake-up descriptor, so the new attachment was never served, and
+ *     the next fattach wrote its wake-up into the application's file).
  */
 #define _GNU_SOURCE
 #include <door.h>
@@ -227,11 +235,106 @@ static void test_client_only(void) {
     (void)waitpid(srv, NULL, 0);
 }
 
+/* Every descriptor number from 3 up that is open now, but `except`. */
+static int open_numbers(int *out, int max, int except) {
+    int n = 0, fd;
+
+    for (fd = 3; fd < 4096 && n < max; fd++)
+        if (fd != except && fcntl(fd, F_GETFD) != -1)
+            out[n++] = fd;
+    return (n);
+}
+
+/* A fork child opens `path` and calls it: the reply must be "<tag>:hi". */
+static int child_calls_path(const char *path, const char *tag) {
+    pid_t pid = harness_fork();
+
+    if (pid == 0) {
+        int fd = open(path, O_RDONLY);
+
+        CHECK(fd >= 0);
+        CHECK(fd >= 0 && call_ok(fd, tag));
+        harness_child_exit();
+    }
+    return (harness_wait_child(pid) == 0);
+}
+
+/* A fork child opens `path`: it must be no door (EBADF). */
+static void child_finds_no_door(const char *path) {
+    pid_t pid = harness_fork();
+
+    if (pid == 0) {
+        door_info_t info;
+        int fd = open(path, O_RDONLY);
+
+        CHECK(fd >= 0);
+        expect_errno(door_info(fd, &info), EBADF);
+        harness_child_exit();
+    }
+    harness_wait_child(pid);
+}
+
+static void test_attached(void) {
+    pid_t pid = harness_fork();
+
+    if (pid == 0) {
+        char p1[] = "/tmp/t_closefrom.a.XXXXXX", p2[] = "/tmp/t_closefrom.b.XXXXXX";
+        int held[256], nheld, i, d1, d2, v, f;
+        struct stat vs, st;
+        char buf[16];
+
+        f = mkstemp(p1);
+        REQUIRE(f >= 0);
+        (void)close(f);
+        f = mkstemp(p2);
+        REQUIRE(f >= 0);
+        (void)close(f);
+        d1 = door_create(echo, "one", 0);
+        REQUIRE(d1 >= 0);
+        CHECK_EQ(fattach(d1, p1), 0);
+        CHECK(child_calls_path(p1, "one"));
+        /* The library's numbers: all that is open but the door. */
+        nheld = open_numbers(held, 256, d1);
+        CHECK(nheld > 0);
+        close_all(CLOSEFROM);
+        /* Each of those numbers names our own file now. */
+        v = memfd_create("victim", 0);
+        REQUIRE(v >= 0);
+        CHECK_EQ(write(v, "victim", 6), 6);
+        for (i = 0; i < nheld; i++)
+            if (held[i] != v)
+                CHECK_EQ(dup2(v, held[i]), held[i]);
+        d2 = door_create(echo, "two", 0);
+        REQUIRE(d2 >= 0);
+        CHECK_EQ(fattach(d2, p2), 0);
+        CHECK(child_calls_path(p2, "two"));
+        CHECK(child_calls_path(p2, "two"));
+        child_finds_no_door(p1);
+        /* Our file, through every number, is as we left it. */
+        REQUIRE(fstat(v, &vs) == 0);
+        CHECK_EQ((long)vs.st_size, 6L);
+        CHECK_EQ(pread(v, buf, sizeof(buf), 0), 6);
+        CHECK(memcmp(buf, "victim", 6) == 0);
+        CHECK_EQ((long)lseek(v, 0, SEEK_CUR), 6L);
+        for (i = 0; i < nheld; i++) {
+            CHECK(fstat(held[i], &st) == 0 && st.st_ino == vs.st_ino &&
+                  st.st_dev == vs.st_dev);
+        }
+        CHECK_EQ(fdetach(p2), 0);
+        child_finds_no_door(p2);
+        (void)unlink(p1);
+        (void)unlink(p2);
+        harness_child_exit();
+    }
+    harness_wait_child(pid);
+}
+
 int main(int argc, char **argv) {
     harness_only(argc, argv);
     RUN(test_closefrom);
     RUN(test_close_loop);
     RUN(test_close_range);
     RUN(test_client_only);
+    RUN(test_attached);
     return (harness_done());
 }

@@ -73,6 +73,11 @@ struct State {
     /// a listener taken away before).
     generation: u64,
     seen: u64,
+    /// Which rendezvous thread is the current one: bumped when the
+    /// application closed the thread's wake-up descriptor (`recover`).
+    epoch: u64,
+    /// `fdown::lost_gen` when `recover` last looked.
+    lost_seen: u64,
 }
 
 /// The state, under a pthread mutex that a fork takes first
@@ -96,6 +101,8 @@ static LOCKED: Locked = Locked {
         tid: 0,
         generation: 0,
         seen: 0,
+        epoch: 0,
+        lost_seen: 0,
     }),
 };
 
@@ -128,7 +135,61 @@ fn with<T>(f: impl FnOnce(&mut State) -> T) -> T {
     if st.pid != pid {
         st.pid = pid;
     }
+    recover(st);
     f(st)
+}
+
+/// The application closed descriptors of the library (`closefrom`,
+/// `close_range`, a loop of `close`): their numbers may name its own
+/// files now, so nothing here may use them again (state locked). Each
+/// attachment that lost one of its descriptors is forgotten (the numbers
+/// still ours are closed). If the wake-up descriptor went, the rendezvous
+/// thread cannot be woken through it: it sleeps in `poll` on numbers that
+/// are no longer ours, so it is abandoned (a new epoch; the next fattach
+/// starts a new thread), woken by a connection to one of the names it
+/// still listens on (its `poll` holds those sockets), and ends without
+/// touching anything.
+fn recover(st: &mut State) {
+    let lost = sys::fdown::lost_gen();
+    if lost == st.lost_seen {
+        return;
+    }
+    st.lost_seen = lost;
+    let ours = |f: &OwnedFd| sys::fdown::owned(f.as_raw_fd());
+    let names: Vec<Vec<u8>> = st.atts.iter().map(|a| a.name.clone()).collect();
+    let mut i = 0;
+    while i < st.atts.len() {
+        let a = &st.atts[i];
+        if ours(&a.listener) && ours(&a.covered) && ours(&a.door) {
+            i += 1;
+            continue;
+        }
+        let a = st.atts.remove(i);
+        if ours(&a.covered) {
+            rdv::unpublish(a.covered.as_raw_fd(), &a.name);
+        }
+        drop(a); // closes only the numbers still ours
+    }
+    let atts = &st.atts;
+    st.pending.retain(|p| {
+        ours(&p.conn) && atts.iter().any(|a| a.listener.as_raw_fd() == p.listener)
+    });
+    if st.wake.as_ref().is_some_and(ours) {
+        st.generation += 1;
+        wake(st);
+        return;
+    }
+    st.wake = None;
+    if st.running {
+        st.epoch += 1;
+        st.running = false;
+        st.tid = 0;
+        for n in &names {
+            if rdv::connect_until(n, &rdv::Deadline::after_ms(50)).is_ok() {
+                break; // (the connection closes at once; its wake-up stays)
+            }
+        }
+    }
 }
 
 extern "C" fn atfork_prepare() {
@@ -214,7 +275,9 @@ fn ensure_thread(st: &mut State) -> R<()> {
         let w = sys::cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
         st.wake = Some(sys::own(w));
     }
-    if !sys::threads::spawn_detached(rendezvous_main, std::ptr::null_mut()) {
+    // The thread's epoch travels as its argument: it is the current
+    // thread while the state's epoch is still this one.
+    if !sys::threads::spawn_detached(rendezvous_main, st.epoch as usize as *mut libc::c_void) {
         return Err(libc::EAGAIN);
     }
     st.running = true;
@@ -328,7 +391,8 @@ fn admit(st: &State, uid: u32) -> bool {
     uid == 0 || uid == me || st.pending.iter().filter(|p| p.uid == uid).count() < PER_UID
 }
 
-extern "C" fn rendezvous_main(_: *mut libc::c_void) -> *mut libc::c_void {
+extern "C" fn rendezvous_main(arg: *mut libc::c_void) -> *mut libc::c_void {
+    let epoch = arg as usize as u64;
     // SAFETY: blocks every signal in this thread only.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -336,12 +400,19 @@ extern "C" fn rendezvous_main(_: *mut libc::c_void) -> *mut libc::c_void {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
     let me = sys::getpid();
-    with(|st| st.tid = sys::gettid());
+    with(|st| {
+        if st.epoch == epoch {
+            st.tid = sys::gettid();
+        }
+    });
     loop {
         // What to wait for: the wake-up, each listener, each connection.
         let mut fds: Vec<libc::pollfd> = Vec::new();
         let mut timeout = -1;
         let go_on = with(|st| {
+            if st.epoch != epoch {
+                return false; // abandoned by `recover`: nothing here is ours
+            }
             if st.pid != me || (st.atts.is_empty() && st.pending.is_empty()) {
                 st.running = false;
                 st.tid = 0;
@@ -375,7 +446,7 @@ extern "C" fn rendezvous_main(_: *mut libc::c_void) -> *mut libc::c_void {
             continue;
         }
         for p in fds.iter().filter(|p| p.revents != 0) {
-            step(p.fd);
+            step(p.fd, epoch);
         }
     }
 }
@@ -384,8 +455,11 @@ extern "C" fn rendezvous_main(_: *mut libc::c_void) -> *mut libc::c_void {
 /// All of it under the state's lock (each step is bounded: the sockets are
 /// non-blocking), so that a fork never finds a descriptor of ours outside
 /// the state, where the child's handler could not close it.
-fn step(fd: RawFd) {
+fn step(fd: RawFd, epoch: u64) {
     with(|st| {
+        if st.epoch != epoch {
+            return None; // the number may be the application's now
+        }
         if st.wake.as_ref().is_some_and(|w| w.as_raw_fd() == fd) {
             let mut v = 0u64;
             // SAFETY: reads 8 bytes from our eventfd.
