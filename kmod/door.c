@@ -32,11 +32,13 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/kref.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mmu_notifier.h>
+#include <linux/overflow.h>
 #include <linux/module.h>
 #include <linux/pid_namespace.h>
 #include <linux/pseudo_fs.h>
@@ -62,6 +64,16 @@
 
 /* Object counts, shown in debugfs door/stats: all 0 when nothing is left. */
 static atomic_t nr_procs, nr_doors, nr_threads, nr_calls, nr_suspended;
+/* pages of callers' arguments pinned now (door_args_pin) */
+static atomic_long_t nr_pinned;
+
+/*
+ * Arguments up to this size travel through a kernel buffer (two copies,
+ * cheap at this size); larger ones are copied once: the caller's pages
+ * are pinned in its own call, and the server thread copies from them into
+ * its area when it takes the call (door_deliver).
+ */
+#define DOOR_COPY_ONCE_MIN 16384
 
 struct door_pool {
 	struct list_head parked; /* door_thread.pool_node, most recent first */
@@ -139,8 +151,11 @@ struct door_call {
 	int error;
 	bool no_results, active_dropped, pool_empty;
 	u8 verdict; /* CALL_V_*: what the client did with the reply's files */
-	/* request */
+	/* request: in data (a kernel copy), or in the caller's pinned pages
+	 * (the bytes start pg_off into pages[0]) */
 	void *data;
+	struct page **pages;
+	u32 npages, pg_off;
 	u64 size;
 	struct file **files;
 	u32 nfiles;
@@ -231,10 +246,23 @@ static void door_files_put(struct file **files, u32 n)
 	kvfree(files);
 }
 
+/* Unpins the caller's argument pages, if any are pinned. */
+static void door_args_unpin(struct door_call *c)
+{
+	if (!c->pages)
+		return;
+	unpin_user_pages(c->pages, c->npages);
+	atomic_long_sub(c->npages, &nr_pinned);
+	kvfree(c->pages);
+	c->pages = NULL;
+	c->npages = 0;
+}
+
 static void door_call_free(struct kref *k)
 {
 	struct door_call *c = container_of(k, struct door_call, ref);
 
+	door_args_unpin(c);
 	kvfree(c->data);
 	kvfree(c->rdata);
 	door_files_put(c->files, c->nfiles);
@@ -253,6 +281,70 @@ static void door_call_put(struct door_call *c)
 {
 	if (c)
 		kref_put(&c->ref, door_call_free);
+}
+
+/*
+ * Pins the caller's `size` bytes of arguments at `uptr` (read only), in
+ * the caller's own context.  0: pinned; -EFAULT: a byte is not readable
+ * memory of the caller, as a copy would find; 1: readable memory that
+ * cannot be pinned (a PFN mapping of a driver), to be copied instead.
+ */
+static long door_args_pin(struct door_call *c, u64 uptr, u64 size)
+{
+	u64 first = uptr & PAGE_MASK, end;
+	long n, got;
+
+	if (check_add_overflow(uptr, size, &end) || !access_ok(u64_to_user_ptr(uptr), size))
+		return -EFAULT;
+	n = (long)((PAGE_ALIGN(end) - first) >> PAGE_SHIFT);
+	c->pages = kvmalloc_array(n, sizeof(*c->pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!c->pages)
+		return -ENOMEM;
+	got = pin_user_pages_fast((unsigned long)first, (int)n, 0, c->pages);
+	if (got > 0) {
+		c->npages = (u32)got;
+		atomic_long_add(got, &nr_pinned);
+	}
+	if (got != n) {
+		u64 stop = max_t(u64, first + (u64)max(got, 0L) * PAGE_SIZE, uptr);
+		u8 probe;
+
+		door_args_unpin(c);
+		if (got == -ENOMEM)
+			return -ENOMEM;
+		return copy_from_user(&probe, u64_to_user_ptr(stop), 1) ? -EFAULT : 1;
+	}
+	c->pg_off = (u32)(uptr & ~PAGE_MASK);
+	c->size = size;
+	return 0;
+}
+
+/* Copies the pinned arguments of c to the user address dst (the server
+ * thread's area), then unpins them.  -EFAULT if the area is not writable. */
+static long door_args_copy_pinned(struct door_call *c, u64 dst)
+{
+	u64 left = c->size, off = c->pg_off;
+	long err = 0;
+	u32 i;
+
+	for (i = 0; i < c->npages && left; i++) {
+		u64 n = min_t(u64, left, PAGE_SIZE - off);
+		void *src = kmap_local_page(c->pages[i]);
+		unsigned long miss = copy_to_user(u64_to_user_ptr(dst), src + off, n);
+
+		kunmap_local(src);
+		if (miss || fatal_signal_pending(current)) {
+			err = -EFAULT;
+			break;
+		}
+		dst += n;
+		left -= n;
+		off = 0;
+		if (!(i & 255))
+			cond_resched();
+	}
+	door_args_unpin(c);
+	return err;
 }
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -1467,7 +1559,14 @@ static long door_ioc_call(void __user *uarg)
 	if (uc.desc_num > DOOR_UAPI_MAX_DESC || uc.data_size > DOOR_UAPI_MAX_REPLY) {
 		stage_err = -E2BIG;
 	} else {
-		if (uc.data_size) {
+		/* small arguments, or memory that cannot be pinned, are
+		 * copied into a kernel buffer */
+		long pin = uc.data_size > DOOR_COPY_ONCE_MIN ?
+			door_args_pin(c, uc.data_ptr, uc.data_size) : 1;
+
+		if (pin <= 0)
+			stage_err = pin; /* pinned, or EFAULT, ENOMEM */
+		else if (uc.data_size) {
 			c->data = kvmalloc(uc.data_size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 			if (!c->data)
 				stage_err = -ENOMEM;
@@ -1595,8 +1694,12 @@ static long door_deliver(struct door_thread *t, struct door_call *c, bool cloexe
 	u64 s = c->size, dpos = ALIGN(s, 8);
 	long err;
 
-	if (s && copy_to_user(u64_to_user_ptr(t->area_ptr), c->data, s))
+	if (c->pages) {
+		if (door_args_copy_pinned(c, t->area_ptr))
+			return -E2BIG;
+	} else if (s && copy_to_user(u64_to_user_ptr(t->area_ptr), c->data, s)) {
 		return -E2BIG;
+	}
 	err = door_desc_install(c->files, c->nfiles, t->area_ptr + dpos, cloexec);
 	if (err)
 		return err == -EFAULT ? -E2BIG : err;
@@ -2108,10 +2211,10 @@ static struct miscdevice door_misc = {
 
 static int door_stats_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "procs %d\ndoors %d\nthreads %d\ncalls %d\nsuspended %d\n",
+	seq_printf(m, "procs %d\ndoors %d\nthreads %d\ncalls %d\nsuspended %d\npinned %ld\n",
 		   atomic_read(&nr_procs), atomic_read(&nr_doors),
 		   atomic_read(&nr_threads), atomic_read(&nr_calls),
-		   atomic_read(&nr_suspended));
+		   atomic_read(&nr_suspended), atomic_long_read(&nr_pinned));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(door_stats);

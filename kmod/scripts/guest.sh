@@ -107,7 +107,7 @@ done
 # 32-bit callers (the kernel's compat ioctl path): the module's own tests
 # again as 32-bit programs (NAME_m32), and the 32-bit side of t_abi32.
 if echo 'int main(void){return 0;}' | gcc -m32 -static -x c -o "$B/m32probe" - 2>/dev/null; then
-	for name in t_basic t_cred t_desc t_life t_overflow t_release t_signal t_unref; do
+	for name in t_basic t_cred t_desc t_life t_onecopy t_overflow t_release t_signal t_unref; do
 		gcc -m32 $CFLAGS_T -o "$P/tests/${name}_m32" "$KMOD/tests/$name.c"
 	done
 	gcc -m32 $CFLAGS_T -o "$P/tests/abi32-peer" "$KMOD/tests/t_abi32.c"
