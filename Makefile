@@ -4,6 +4,7 @@
 #   make demo       build everything and run the demo door server and client
 #   make check      run every test (what CI runs)
 #   make check-kmod build the /dev/door kernel module and test it in a qemu guest (kmod/README.md)
+#   make bench-kmod benchmark the kernel backend in that guest (kmod/README.md)
 #   make soak       the long soak test (>= 10^7 calls; CSV and plot in compat-tests/soak/results/)
 #   make install PREFIX=/usr/local DESTDIR=   |   make uninstall
 #   make man-lint   lint the man pages (man/) with mandoc
@@ -37,7 +38,7 @@ MAN7 := $(notdir $(wildcard man/*.7))
 # Alias pages, installed as symlinks: NAME=PAGE (both in man3).
 MANLINKS := $(shell sed -e 's/\#.*//' man/links 2>/dev/null)
 
-.PHONY: all lib demo check check-kmod install uninstall ldconfig clean format-check bench soak man-lint version deb
+.PHONY: all lib demo check check-kmod bench-kmod install uninstall ldconfig clean format-check bench soak man-lint version deb
 
 all: lib
 
@@ -132,6 +133,14 @@ check: lib
 # (installs qemu and the kernel headers as root).
 check-kmod:
 	bash kmod/scripts/guest.sh
+
+# The kernel backend's benchmarks in one guest boot: door_call under both
+# backends next to futex, pipe and memcpy, same CPU and different CPUs
+# (table in benches/results/kmod.txt; see kmod/README.md).
+bench-kmod:
+	BENCH=1 bash kmod/scripts/guest.sh > kmod/build/bench.log 2>&1 || { tail -40 kmod/build/bench.log; exit 1; }
+	mkdir -p benches/results
+	python3 kmod/scripts/bench-report.py kmod/build/serial.txt benches/results/kmod.txt
 
 # Benchmarks: door_call next to the IPC floors and alternatives (see benches/README.md).
 bench: lib

@@ -17,6 +17,10 @@
 #              compat suite (compat-tests/, against libdoor.so) with
 #              LIBDOOR_BACKEND=kernel; "none": do not
 #   NO_INSTALL=1  never call apt-get (fail if something is missing)
+#   BENCH=1    benchmarks instead of tests (`make bench-kmod`): the guest
+#              runs kmod/scripts/bench-guest.sh (benches/doorbench under
+#              both backends, futex, pipe, memcpy; BENCH_REPS and
+#              BENCH_REP_MS as for `make bench`) and prints RESULT lines
 #
 # As root it installs what it needs from the Debian archive first:
 # qemu-system-x86, linux-headers-amd64, busybox-static, cpio (and a
@@ -118,6 +122,7 @@ fi
 # The compat suite, dynamically linked against libdoor.so, with the shared
 # libraries it needs (found with ldd) copied next to it.
 COMPAT=${COMPAT:-all}
+[ "${BENCH:-0}" = 1 ] && COMPAT=none
 ROOT=$(cd "$KMOD/.." && pwd)
 if [ "$COMPAT" != none ]; then
 	make -s -C "$ROOT" lib >/dev/null
@@ -126,6 +131,17 @@ if [ "$COMPAT" != none ]; then
 	cp "$B"/compat/t_* "$P/compat/"
 	cp "$ROOT/compat-tests/kernel-skip" "$P/compat/SKIP"
 	cp -r "$ROOT/compat-tests/expected" "$P/compat/expected"
+	cp -L "$ROOT/target/release/libdoor.so" "$P/lib/libdoor.so.1"
+fi
+
+# Benchmarks: doorbench against libdoor.so (the userspace backend and the
+# kernel backend, chosen per run by LIBDOOR_BACKEND).
+if [ "${BENCH:-0}" = 1 ]; then
+	make -s -C "$ROOT" lib >/dev/null
+	rm -f "$ROOT/benches/doorbench"
+	make -s -C "$ROOT/benches" doorbench >/dev/null
+	mkdir -p "$P/bench" "$P/lib"
+	cp "$ROOT/benches/doorbench" "$KMOD/scripts/bench-guest.sh" "$P/bench/"
 	cp -L "$ROOT/target/release/libdoor.so" "$P/lib/libdoor.so.1"
 fi
 
@@ -152,14 +168,16 @@ if [ "$COMPAT" != none ]; then
 		mkdir -p "$R/mirror$(dirname "$f")"
 		cp -rL "$f" "$R/mirror$f"
 	done
+fi
+if [ -d "$P/lib" ]; then
 	# libdoor where the loader looks by default too: helpers run with a
-	# clean environment (no LD_LIBRARY_PATH) must find it.
+	# clean environment (no LD_LIBRARY_PATH), and doorbench, must find it.
 	mkdir -p "$R/usr/lib/x86_64-linux-gnu"
 	cp -L "$ROOT/target/release/libdoor.so" "$R/usr/lib/x86_64-linux-gnu/libdoor.so.1"
 fi
 if [ -d "$P/lib" ]; then
 	# the dynamic loader and the C runtime, where the binaries look for them
-	for lib in $(ldd "$P"/compat/t_* "$P/lib/libdoor.so.1" "$B"/compat/preload/* \
+	for lib in $(ldd "$P"/compat/t_* "$P"/bench/doorbench "$P/lib/libdoor.so.1" "$B"/compat/preload/* \
 		"$ROOT/target/release/libdoor_preload.so" 2>/dev/null |
 		grep -v ':$' | grep -v libdoor | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
 		mkdir -p "$R$(dirname "$lib")"
@@ -182,6 +200,8 @@ append+=" softlockup_panic=1 hung_task_panic=1 hung_task_timeout_secs=120"
 append+=" door_seed=$SEED door_fuzz_secs=$FUZZ_SECS"
 [ -n "${ONLY:-}" ] && append+=" door_only=${ONLY// /,}"
 [ "$COMPAT" != none ] && append+=" door_compat=1"
+[ "${BENCH:-0}" = 1 ] &&
+	append+=" door_bench=1 door_only=none BENCH_REPS=${BENCH_REPS:-5} BENCH_REP_MS=${BENCH_REP_MS:-200}"
 log "booting (seed $SEED, fuzz ${FUZZ_SECS}s, smp $SMP)"
 start=$(date +%s.%N)
 set +e

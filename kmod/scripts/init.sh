@@ -5,7 +5,8 @@
 # isa-debug-exit port.  It must never exit (PID 1 exiting panics the guest,
 # which the host reports as "no verdict").
 # Settings arrive as environment variables from the kernel command line:
-# door_seed, door_fuzz_secs, door_only (comma-separated test names).
+# door_seed, door_fuzz_secs, door_only (comma-separated test names),
+# door_bench (1: benchmarks instead of tests).
 /bin/busybox mount -t proc proc /proc
 /bin/busybox --install -s /bin
 mount -t sysfs sysfs /sys
@@ -25,6 +26,16 @@ bad() { fail=$((fail + 1)); echo "guest: FAIL $*"; }
 if insmod /payload/door.ko; then ok; else bad "insmod door.ko"; fi
 mode=$(stat -c '%a %F' /dev/door 2>/dev/null)
 if [ "$mode" = "666 character special file" ]; then ok; else bad "/dev/door is '$mode'"; fi
+
+# `make bench-kmod` (door_bench=1, door_only=none: no test runs): each
+# benchmark configuration that prints its RESULT line counts as passed.
+if [ "${door_bench:-0}" = 1 ] && [ -x /payload/bench/bench-guest.sh ]; then
+	echo "guest: --- bench"
+	/payload/bench/bench-guest.sh >/tmp/bench.out 2>&1
+	cat /tmp/bench.out
+	pass=$((pass + $(grep -c '^RESULT' /tmp/bench.out)))
+	fail=$((fail + $(grep -c '^FAILED' /tmp/bench.out)))
+fi
 
 want() {
 	[ -z "$door_only" ] && return 0
