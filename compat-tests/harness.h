@@ -24,6 +24,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -39,6 +41,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -830,6 +833,102 @@ harness_unmapped(void)
 		return (NULL);
 	munmap(p, pg);
 	return (p);
+}
+
+/*
+ * Become uid `uid` and gid `uid` for good (real, effective and saved), with
+ * no supplementary groups: how a test's child turns into the hostile
+ * second user.  0, or -1 with errno.
+ */
+HARNESS_FN int
+harness_become(uid_t uid)
+{
+	if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0)
+		return (-1);
+	return (setresuid(uid, uid, uid));
+}
+
+/* The sockaddr_un of abstract socket name `name` (cut to fit); its length. */
+HARNESS_FN socklen_t
+harness_abstract_addr(struct sockaddr_un *a, const char *name)
+{
+	size_t n = strlen(name);
+
+	memset(a, 0, sizeof (*a));
+	a->sun_family = AF_UNIX;
+	if (n > sizeof (a->sun_path) - 1)
+		n = sizeof (a->sun_path) - 1;
+	memcpy(a->sun_path + 1, name, n);
+	return ((socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
+}
+
+/*
+ * A listening SOCK_SEQPACKET socket bound to abstract `name`
+ * (close-on-exec, and `flags`: SOCK_NONBLOCK or 0), or -1 with errno.
+ */
+HARNESS_FN int
+harness_listen_abstract(const char *name, int flags, int backlog)
+{
+	struct sockaddr_un a;
+	socklen_t len = harness_abstract_addr(&a, name);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | flags, 0);
+
+	if (s < 0)
+		return (-1);
+	if (bind(s, (struct sockaddr *)&a, len) != 0 || listen(s, backlog) != 0) {
+		int e = errno;
+
+		(void) close(s);
+		errno = e;
+		return (-1);
+	}
+	return (s);
+}
+
+/*
+ * A SOCK_SEQPACKET connection to abstract `name` (close-on-exec, and
+ * `flags`: SOCK_NONBLOCK or 0), or -1 with errno.
+ */
+HARNESS_FN int
+harness_connect_abstract(const char *name, int flags)
+{
+	struct sockaddr_un a;
+	socklen_t len = harness_abstract_addr(&a, name);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | flags, 0);
+
+	if (s < 0)
+		return (-1);
+	if (connect(s, (struct sockaddr *)&a, len) != 0) {
+		int e = errno;
+
+		(void) close(s);
+		errno = e;
+		return (-1);
+	}
+	return (s);
+}
+
+/* One byte through a pipe between a test and its child: put1 sends it. */
+HARNESS_FN void
+harness_put1(int fd)
+{
+	char c = 'x';
+
+	while (write(fd, &c, 1) == -1 && errno == EINTR)
+		;
+}
+
+/* Waits for harness_put1's byte: 1, or 0 at end of file or on error. */
+HARNESS_FN int
+harness_get1(int fd)
+{
+	char c;
+	ssize_t r;
+
+	do {
+		r = read(fd, &c, 1);
+	} while (r == -1 && errno == EINTR);
+	return (r == 1);
 }
 
 #endif /* LIBDOOR_COMPAT_HARNESS_H */

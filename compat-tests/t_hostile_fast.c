@@ -158,7 +158,7 @@ static int call(int fd, uint32_t op, uint64_t tag, size_t extra, struct rep *out
 
 /* Become uid/gid 65534, keeping /proc/self readable. */
 static int become_nobody(void) {
-    if (setresgid(NOBODY, NOBODY, NOBODY) != 0 || setresuid(NOBODY, NOBODY, NOBODY) != 0)
+    if (harness_become(NOBODY) != 0)
         return (-1);
     (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     return (0);

@@ -129,30 +129,6 @@ static int call_ok(int fd, int with_desc) {
                 : -1);
 }
 
-/* Drop this (child) process to 65534 with no supplementary groups. */
-static int drop(void) {
-    if (setgroups(0, NULL) != 0 || setresgid(NOBODY, NOBODY, NOBODY) != 0)
-        return (-1);
-    return (setresuid(NOBODY, NOBODY, NOBODY));
-}
-
-static void put1(int fd) {
-    char c = 'x';
-
-    while (write(fd, &c, 1) == -1 && errno == EINTR)
-        ;
-}
-
-static int get1(int fd) {
-    char c;
-    ssize_t r;
-
-    do {
-        r = read(fd, &c, 1);
-    } while (r == -1 && errno == EINTR);
-    return (r == 1);
-}
-
 static char *mkfile(char *buf, const char *name, mode_t mode) {
     int fd;
 
@@ -235,25 +211,6 @@ static int find_door_name(const char *text, pid_t pid, uint64_t id, unsigned lon
     return (0);
 }
 
-/* A connection to abstract `name', or -1. */
-static int connect_name(const char *name) {
-    struct sockaddr_un a;
-    size_t n = strlen(name);
-    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-    if (s < 0)
-        return (-1);
-    memset(&a, 0, sizeof(a));
-    a.sun_family = AF_UNIX;
-    memcpy(a.sun_path + 1, name, n);
-    if (connect(s, (struct sockaddr *)&a,
-                (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) != 0) {
-        (void)close(s);
-        return (-1);
-    }
-    return (s);
-}
-
 /*
  * One hand-made control request of `kind' about door `id' to the control
  * socket `ctl', with descriptor `fd' (none if -1).  Fills `ans' (up to
@@ -273,7 +230,7 @@ static ssize_t request(const char *ctl, uint32_t kind, uint64_t id, int fd, void
     struct msghdr m;
     struct cmsghdr *c;
     ssize_t r;
-    int s = connect_name(ctl);
+    int s = harness_connect_abstract(ctl, 0);
 
     *nfds = 0;
     if (s < 0)
@@ -359,7 +316,8 @@ static void test_names_and_holders(void) {
     door_info_t mine;
     pid_t pid, server = getpid();
 
-    if (harness_skip_on_kernel("the door names and holder sockets it attacks are the userspace backend's"))
+    if (harness_skip_on_kernel(
+            "the door names and holder sockets it attacks are the userspace backend's"))
         return;
     d = door_create(secret_proc, &secret_cookie, DOOR_UNREF | DOOR_REFUSE_DESC);
     REQUIRE(d >= 0);
@@ -387,7 +345,7 @@ static void test_names_and_holders(void) {
         (void)close(d2);
         (void)close(go[1]);
         (void)close(done[0]);
-        if (!CHECK_EQ(drop(), 0))
+        if (!CHECK_EQ(harness_become(NOBODY), 0))
             harness_child_exit();
 
         /* 1. A non-holder reads /proc/net/unix. */
@@ -456,8 +414,8 @@ static void test_names_and_holders(void) {
             CHECK(carries(ans, n, data));
 
             /* 4. The server revokes the door: still reported. */
-            put1(done[1]);
-            CHECK(get1(go[0]));
+            harness_put1(done[1]);
+            CHECK(harness_get1(go[0]));
             memset(&di, 0, sizeof(di));
             CHECK_EQ(door_info(fd, &di), 0);
             CHECK_EQ(di.di_target, server);
@@ -467,17 +425,17 @@ static void test_names_and_holders(void) {
             CHECK_EQU(di.di_uniquifier, mine.di_uniquifier);
             (void)close(fd);
         } else {
-            put1(done[1]);
+            harness_put1(done[1]);
         }
         harness_child_exit();
     }
     (void)close(go[0]);
     (void)close(done[1]);
-    if (CHECK(get1(done[0]))) {
+    if (CHECK(harness_get1(done[0]))) {
         CHECK_EQ(fdetach(p), 0);
         CHECK_EQ(door_revoke(d), 0);
     }
-    put1(go[1]);
+    harness_put1(go[1]);
     harness_wait_child(pid);
     (void)close(go[1]);
     (void)close(done[0]);
@@ -507,7 +465,7 @@ static void test_dead_server(void) {
         dd = door_create(secret_proc, &secret_cookie, DOOR_NO_CANCEL);
         if (!CHECK(dd >= 0) || !CHECK_EQ(send_fd(sv[1], dd), 0))
             harness_child_exit();
-        (void)get1(sv[1]); /* until the parent has asked */
+        (void)harness_get1(sv[1]); /* until the parent has asked */
         harness_child_exit();
     }
     (void)close(sv[1]);
@@ -520,7 +478,7 @@ static void test_dead_server(void) {
         CHECK_EQU(di.di_data, data);
         CHECK_EQ(di.di_attributes & ~DOOR_IS_UNREF, DOOR_NO_CANCEL);
     }
-    put1(sv[0]);
+    harness_put1(sv[0]);
     harness_wait_child(pid);
     if (fd >= 0) {
         memset(&di, 0, sizeof(di));
@@ -544,7 +502,8 @@ static void test_opener_shutdown(void) {
     pid_t a, b;
     door_info_t di;
 
-    if (harness_skip_on_kernel("per-opener ends are the userspace backend's (the kernel backend hands out the door file itself)"))
+    if (harness_skip_on_kernel("per-opener ends are the userspace backend's (the kernel backend "
+                               "hands out the door file itself)"))
         return;
     d = door_create(closing_proc, NULL, DOOR_UNREF_MULTI);
     REQUIRE(d >= 0);
@@ -560,7 +519,7 @@ static void test_opener_shutdown(void) {
 
         (void)close(d);
         (void)close(st[0]);
-        if (!CHECK_EQ(drop(), 0))
+        if (!CHECK_EQ(harness_become(NOBODY), 0))
             harness_child_exit();
         fa = open(p, O_RDONLY);
         if (CHECK(fa >= 0)) {
@@ -570,11 +529,11 @@ static void test_opener_shutdown(void) {
             /* Its own descriptor is cut. */
             CHECK(call_ok(fa, 1) != 0);
         }
-        put1(st[1]);
+        harness_put1(st[1]);
         harness_child_exit();
     }
     (void)close(st[1]);
-    CHECK(get1(st[0]));
+    CHECK(harness_get1(st[0]));
     harness_wait_child(a);
     (void)close(st[0]);
 
@@ -598,7 +557,7 @@ static void test_opener_shutdown(void) {
     REQUIRE(b >= 0);
     if (b == 0) {
         (void)close(d);
-        if (!CHECK_EQ(drop(), 0))
+        if (!CHECK_EQ(harness_become(NOBODY), 0))
             harness_child_exit();
         fb = open(p, O_RDONLY);
         if (CHECK(fb >= 0)) {
@@ -632,7 +591,8 @@ static void test_many_opens(void) {
     int d, st[2], go[2], base, peak;
     pid_t pid;
 
-    if (harness_skip_on_kernel("per-opener ends are the userspace backend's (the kernel backend hands out the door file itself)"))
+    if (harness_skip_on_kernel("per-opener ends are the userspace backend's (the kernel backend "
+                               "hands out the door file itself)"))
         return;
     d = door_create(closing_proc, NULL, 0);
     REQUIRE(d >= 0);
@@ -649,7 +609,7 @@ static void test_many_opens(void) {
         (void)close(d);
         (void)close(st[0]);
         (void)close(go[1]);
-        if (!CHECK_EQ(drop(), 0))
+        if (!CHECK_EQ(harness_become(NOBODY), 0))
             harness_child_exit();
         for (i = 0; i < NOPEN; i++) {
             door_info_t di;
@@ -661,8 +621,8 @@ static void test_many_opens(void) {
         CHECK_EQ(ok, NOPEN);
         CHECK_EQ(call_ok(fds[0], 1), 0);
         CHECK_EQ(call_ok(fds[NOPEN - 1], 1), 0);
-        put1(st[1]);
-        CHECK(get1(go[0]));
+        harness_put1(st[1]);
+        CHECK(harness_get1(go[0]));
         for (i = 0; i < NOPEN; i++)
             if (fds[i] >= 0)
                 (void)close(fds[i]);
@@ -671,12 +631,12 @@ static void test_many_opens(void) {
     (void)close(st[1]);
     (void)close(go[0]);
     base -= 2; /* the pipe ends just closed */
-    if (CHECK(get1(st[0]))) {
+    if (CHECK(harness_get1(st[0]))) {
         peak = count_fds();
         CHECK(peak <= base + 256 + 8);
         CHECK(peak >= base + 200);
     }
-    put1(go[1]);
+    harness_put1(go[1]);
     harness_wait_child(pid);
     CHECK_EQ(count_fds_settled(base), base);
     (void)close(st[0]);

@@ -157,73 +157,6 @@ static char *mkfile(char *buf, const char *name, mode_t mode) {
     return (buf);
 }
 
-/* Drop this (child) process to 65534 with no supplementary groups. */
-static int drop(void) {
-    if (setgroups(0, NULL) != 0 || setresgid(NOBODY, NOBODY, NOBODY) != 0)
-        return (-1);
-    return (setresuid(NOBODY, NOBODY, NOBODY));
-}
-
-static void put1(int fd) {
-    char c = 'x';
-
-    while (write(fd, &c, 1) == -1 && errno == EINTR)
-        ;
-}
-
-static int get1(int fd) {
-    char c;
-    ssize_t r;
-
-    do {
-        r = read(fd, &c, 1);
-    } while (r == -1 && errno == EINTR);
-    return (r == 1);
-}
-
-static socklen_t abstract_addr(struct sockaddr_un *a, const char *name) {
-    size_t n = strlen(name);
-
-    memset(a, 0, sizeof(*a));
-    a->sun_family = AF_UNIX;
-    if (n > sizeof(a->sun_path) - 1)
-        n = sizeof(a->sun_path) - 1;
-    memcpy(a->sun_path + 1, name, n);
-    return ((socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
-}
-
-/* A listening SOCK_SEQPACKET socket bound to abstract `name', or -1. */
-static int bind_name(const char *name) {
-    struct sockaddr_un a;
-    socklen_t len = abstract_addr(&a, name);
-    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-    if (s < 0)
-        return (-1);
-    if (bind(s, (struct sockaddr *)&a, len) != 0 || listen(s, 4096) != 0) {
-        int e = errno;
-        (void)close(s);
-        errno = e;
-        return (-1);
-    }
-    return (s);
-}
-
-/* A non-blocking connection to abstract `name', or -1. */
-static int connect_name(const char *name) {
-    struct sockaddr_un a;
-    socklen_t len = abstract_addr(&a, name);
-    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-    if (s < 0)
-        return (-1);
-    if (connect(s, (struct sockaddr *)&a, len) != 0) {
-        (void)close(s);
-        return (-1);
-    }
-    return (s);
-}
-
 /*
  * Every name of a file a squatter could predict from what stat shows:
  * libdoor's file-derived fallback name "ldoor1a:<dev>:<ino>:<btime>" and
@@ -285,7 +218,7 @@ static int rdv_request(const char *name, int fd) {
     struct msghdr m;
     struct cmsghdr *cm;
     struct pollfd pf;
-    int s = connect_name(name), got = 0, i;
+    int s = harness_connect_abstract(name, SOCK_NONBLOCK), got = 0, i;
     ssize_t r;
 
     if (s < 0)
@@ -368,7 +301,7 @@ static void test_private_attachment(void) {
         door_info_t di;
 
         close(gate[0]);
-        if (!CHECK_EQ(drop(), 0))
+        if (!CHECK_EQ(harness_become(NOBODY), 0))
             harness_child_exit();
         expect_errno(open(p, O_RDONLY), EACCES);
         expect_errno(open(p, O_WRONLY), EACCES);
@@ -395,11 +328,11 @@ static void test_private_attachment(void) {
             expect_errno(call_tag(fd, NULL), EBADF);
             close(fd);
         }
-        put1(gate[1]);
+        harness_put1(gate[1]);
         harness_child_exit();
     }
     close(gate[1]);
-    CHECK(get1(gate[0]));
+    CHECK(harness_get1(gate[0]));
     harness_wait_child(pid);
     close(gate[0]);
     /* Root, whom open() lets in, still reaches it. */
@@ -425,7 +358,7 @@ static void squat_proc(void *cookie, char *argp, size_t arg_size, door_desc_t *d
     (void)arg_size;
     (void)dp;
     (void)n_desc;
-    put1(squat_hits[1]); /* it must never come to this */
+    harness_put1(squat_hits[1]); /* it must never come to this */
     r.pid = (int32_t)getpid();
     r.tag = 666;
     (void)door_return((char *)&r, sizeof(r), NULL, 0);
@@ -455,19 +388,19 @@ static pid_t spawn_squatter(char names[][128], int n, int ready[2], int quit[2])
 
         close(ready[0]);
         close(quit[1]);
-        if (!CHECK_EQ(drop(), 0))
+        if (!CHECK_EQ(harness_become(NOBODY), 0))
             harness_child_exit();
         sd = door_create(squat_proc, NULL, 0);
         CHECK(sd >= 0);
         for (i = 0; i < n && i < 7; i++) {
-            pf[i].fd = bind_name(names[i]);
+            pf[i].fd = harness_listen_abstract(names[i], 0, 4096);
             pf[i].events = POLLIN;
             bound += pf[i].fd >= 0;
         }
         CHECK(bound > 0);
         pf[i].fd = quit[0];
         pf[i].events = POLLIN;
-        put1(ready[1]);
+        harness_put1(ready[1]);
         for (;;) {
             int k;
 
@@ -515,7 +448,7 @@ static void test_squatted_names(void) {
     REQUIRE(pid > 0);
     close(ready[1]);
     close(quit[0]);
-    REQUIRE(get1(ready[0]));
+    REQUIRE(harness_get1(ready[0]));
 
     /* The owner attaches all the same; clients reach its door. */
     CHECK_EQ(fattach(d, p), 0);
@@ -531,7 +464,7 @@ static void test_squatted_names(void) {
 
         REQUIRE(c >= 0);
         if (c == 0) {
-            if (CHECK_EQ(drop(), 0))
+            if (CHECK_EQ(harness_become(NOBODY), 0))
                 CHECK_EQ(open_call(p, O_RDONLY), 21);
             harness_child_exit();
         }
@@ -552,25 +485,25 @@ static void test_squatted_names(void) {
         int sd = new_door(22);
 
         CHECK_EQ(fattach(sd, p), 0);
-        put1(go[1]);
-        (void)get1(dead[0]);
+        harness_put1(go[1]);
+        (void)harness_get1(dead[0]);
         harness_child_exit();
     }
-    if (CHECK(get1(go[0]))) {
+    if (CHECK(harness_get1(go[0]))) {
         char stale[1][128];
         int r2[2], q2[2];
         pid_t s2;
 
         CHECK_EQ(open_call(p, O_RDONLY), 22);
         CHECK(rendezvous_name(p, stale[0], sizeof(stale[0])) == 0);
-        put1(dead[1]);
+        harness_put1(dead[1]);
         harness_wait_child(srv);
         REQUIRE(pipe(r2) == 0 && pipe(q2) == 0);
         s2 = spawn_squatter(stale, 1, r2, q2);
         REQUIRE(s2 > 0);
         close(r2[1]);
         close(q2[0]);
-        if (CHECK(get1(r2[0]))) {
+        if (CHECK(harness_get1(r2[0]))) {
             errno = 0;
             st = open_call(p, O_RDONLY);
             CHECK(st != 666);
@@ -579,16 +512,16 @@ static void test_squatted_names(void) {
             CHECK_EQ(open_call(p, O_RDONLY), 21);
             CHECK_EQ(fdetach(p), 0);
         }
-        put1(q2[1]);
+        harness_put1(q2[1]);
         harness_wait_child(s2);
         close(r2[0]);
         close(q2[1]);
     } else {
-        put1(dead[1]);
+        harness_put1(dead[1]);
         harness_wait_child(srv);
     }
     CHECK_EQ(read(squat_hits[0], &ch, 1), -1); /* never ran */
-    put1(quit[1]);
+    harness_put1(quit[1]);
     harness_wait_child(pid);
     close(ready[0]);
     close(quit[1]);
@@ -629,7 +562,7 @@ static void test_fallback_name(void) {
 
         REQUIRE(c >= 0);
         if (c == 0) {
-            if (CHECK_EQ(drop(), 0)) {
+            if (CHECK_EQ(harness_become(NOBODY), 0)) {
                 CHECK_EQ(open_call(p, O_RDONLY | O_NONBLOCK), 25);
                 fd = open(p, O_PATH);
                 if (CHECK(fd >= 0)) {
@@ -652,7 +585,7 @@ static void test_fallback_name(void) {
     REQUIRE(pid > 0);
     close(ready[1]);
     close(quit[0]);
-    if (CHECK(get1(ready[0]))) {
+    if (CHECK(harness_get1(ready[0]))) {
         char ch;
 
         expect_errno(fattach(d, p), EBUSY);
@@ -661,7 +594,7 @@ static void test_fallback_name(void) {
         CHECK_EQ(errno, EBADF);
         CHECK_EQ(read(squat_hits[0], &ch, 1), -1);
     }
-    put1(quit[1]);
+    harness_put1(quit[1]);
     harness_wait_child(pid);
     close(ready[0]);
     close(quit[1]);
@@ -717,7 +650,7 @@ static int fill(int *conns, int n, const char *name) {
             }
             (void)close(conns[i]);
         }
-        conns[i] = connect_name(name);
+        conns[i] = harness_connect_abstract(name, SOCK_NONBLOCK);
         open_now += conns[i] >= 0;
     }
     return (open_now);
@@ -747,17 +680,16 @@ static void test_idle_connections(void) {
 
         close(ready[0]);
         close(stop[1]);
-        if (!CHECK_EQ(drop(), 0))
+        if (!CHECK_EQ(harness_become(NOBODY), 0))
             harness_child_exit();
         /* Learn both names as any reader of the file can. */
         /* (The kernel backend has no control socket: only the
          * rendezvous is filled there.) */
         fd = open(p, O_RDONLY);
         if (!CHECK(fd >= 0) || !CHECK(door_info(fd, &di) == 0) ||
-            (!harness_kernel_backend() &&
-             !CHECK(control_name(fd, cname, sizeof(cname)) == 0)) ||
+            (!harness_kernel_backend() && !CHECK(control_name(fd, cname, sizeof(cname)) == 0)) ||
             !CHECK(rendezvous_name(p, rname, sizeof(rname)) == 0)) {
-            put1(ready[1]);
+            harness_put1(ready[1]);
             harness_child_exit();
         }
         close(fd);
@@ -767,7 +699,7 @@ static void test_idle_connections(void) {
             cname[0] = '\0';
         opened = (cname[0] ? fill(ctl, NIDLE, cname) : 0) + fill(rdv, NIDLE, rname);
         NOTE("%d idle connections opened", opened);
-        put1(ready[1]);
+        harness_put1(ready[1]);
         /* Keep them open, re-opening what the server closes. */
         pf.fd = stop[0];
         pf.events = POLLIN;
@@ -780,7 +712,7 @@ static void test_idle_connections(void) {
     }
     close(ready[1]);
     close(stop[0]);
-    CHECK(get1(ready[0]));
+    CHECK(harness_get1(ready[0]));
 
     /* Root clients in other processes still get through. */
     for (i = 0; i < 3; i++) {
@@ -814,7 +746,7 @@ static void test_idle_connections(void) {
             fails++;
     }
     CHECK_EQ(fails, 0);
-    put1(stop[1]);
+    harness_put1(stop[1]);
     harness_wait_child(pid);
     close(ready[0]);
     close(stop[1]);
@@ -843,7 +775,7 @@ static int fake_door(unsigned long long nonce, unsigned id) {
         return (-1);
     (void)snprintf(name, sizeof(name), "ldoor1:%016x:%08x:%016llx:%08x:%08x:%032x", id,
                    (unsigned)getpid(), nonce, 0, 0, 0);
-    len = abstract_addr(&a, name);
+    len = harness_abstract_addr(&a, name);
     if (bind(sv[0], (struct sockaddr *)&a, len) != 0) {
         close(sv[0]);
         close(sv[1]);
@@ -858,7 +790,7 @@ static int mute_control(unsigned long long nonce) {
     char name[64];
 
     (void)snprintf(name, sizeof(name), "ldoor1c:%08x:%016llx", (unsigned)getpid(), nonce);
-    return (bind_name(name));
+    return (harness_listen_abstract(name, 0, 4096));
 }
 
 struct pester {
@@ -899,7 +831,7 @@ static void test_fake_door(void) {
         int fd, i, n = 0;
 
         close(sv[0]);
-        if (!CHECK_EQ(drop(), 0))
+        if (!CHECK_EQ(harness_become(NOBODY), 0))
             harness_child_exit();
         CHECK(mute_control(0x5eed) >= 0);
         fake = fake_door(0x5eed, 1);
@@ -929,7 +861,7 @@ static void test_fake_door(void) {
             CHECK_EQ(call_tag(fd, NULL), 41);
             close(fd);
         }
-        (void)get1(sv[1]); /* until the parent is done */
+        (void)harness_get1(sv[1]); /* until the parent is done */
         harness_child_exit();
     }
     close(sv[1]);

@@ -75,32 +75,22 @@ static double now_s(void) {
 }
 
 static void become_nobody(void) {
-    gid_t g = 65534;
-
-    if (setgroups(1, &g) != 0 || setresgid(65534, 65534, 65534) != 0 ||
-        setresuid(65534, 65534, 65534) != 0)
+    if (harness_become(65534) != 0)
         _exit(3);
     /* Die with the test (set after the uid change, which clears it). */
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-static socklen_t abs_addr(struct sockaddr_un *a, const char *name) {
-    memset(a, 0, sizeof(*a));
-    a->sun_family = AF_UNIX;
-    memcpy(a->sun_path + 1, name, strlen(name));
-    return offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name);
-}
-
 static int bind_abs(int s, const char *name) {
     struct sockaddr_un a;
-    socklen_t l = abs_addr(&a, name);
+    socklen_t l = harness_abstract_addr(&a, name);
 
     return bind(s, (struct sockaddr *)&a, l);
 }
 
 static int connect_abs(int s, const char *name) {
     struct sockaddr_un a;
-    socklen_t l = abs_addr(&a, name);
+    socklen_t l = harness_abstract_addr(&a, name);
 
     return connect(s, (struct sockaddr *)&a, l);
 }

@@ -50,31 +50,6 @@ struct rdv_hdr {
     uint64_t size, aux;
 };
 
-static socklen_t abstract_addr(struct sockaddr_un *a, const char *name) {
-    size_t n = strlen(name);
-
-    memset(a, 0, sizeof(*a));
-    a->sun_family = AF_UNIX;
-    if (n > sizeof(a->sun_path) - 1)
-        n = sizeof(a->sun_path) - 1;
-    memcpy(a->sun_path + 1, name, n);
-    return ((socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
-}
-
-static int bind_name(const char *name) {
-    struct sockaddr_un a;
-    socklen_t len = abstract_addr(&a, name);
-    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-    if (s < 0)
-        return (-1);
-    if (bind(s, (struct sockaddr *)&a, len) != 0 || listen(s, 64) != 0) {
-        (void)close(s);
-        return (-1);
-    }
-    return (s);
-}
-
 /* The names a client may look the file up under: the published one (set
  * here when the filesystem takes user attributes) and the file-derived
  * ones. */
@@ -264,12 +239,11 @@ static void test_lingering_answer(void) {
 
         close(go[1]);
         close(ready[0]);
-        if (!CHECK(setgroups(0, NULL) == 0 && setresgid(NOBODY, NOBODY, NOBODY) == 0 &&
-                   setresuid(NOBODY, NOBODY, NOBODY) == 0))
+        if (!CHECK(harness_become(NOBODY) == 0))
             harness_child_exit();
         n = rdv_names(path, names);
         for (k = 0; k < n; k++)
-            l[k] = bind_name(names[k]);
+            l[k] = harness_listen_abstract(names[k], SOCK_NONBLOCK, 64);
         (void)write(ready[1], "r", 1);
         /* answer every request with a new lingering socket, until told */
         for (;;) {
