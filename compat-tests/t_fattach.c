@@ -273,38 +273,6 @@ rendezvous_name(const char *path, char *out, size_t outlen)
 	return (0);
 }
 
-static socklen_t
-abstract_addr(struct sockaddr_un *a, const char *name)
-{
-	size_t n = strlen(name);
-
-	memset(a, 0, sizeof (*a));
-	a->sun_family = AF_UNIX;
-	if (n > sizeof (a->sun_path) - 1)
-		n = sizeof (a->sun_path) - 1;
-	memcpy(a->sun_path + 1, name, n);
-	return ((socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
-}
-
-/* A listening SOCK_SEQPACKET socket bound to abstract `name', or -1. */
-static int
-bind_name(const char *name)
-{
-	struct sockaddr_un a;
-	socklen_t len = abstract_addr(&a, name);
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	if (s < 0)
-		return (-1);
-	if (bind(s, (struct sockaddr *)&a, len) != 0 || listen(s, 16) != 0) {
-		int e = errno;
-		(void) close(s);
-		errno = e;
-		return (-1);
-	}
-	return (s);
-}
-
 /* ---------------------------------------------------------------- */
 /* fattach errors */
 
@@ -1298,7 +1266,7 @@ spawn_squatter(const char *name, int ready[2], int quit[2])
 			harness_child_exit();
 		sd = door_create(squat_proc, NULL, 0);
 		CHECK(sd >= 0);
-		l = bind_name(name);
+		l = harness_listen_abstract(name, 0, 16);
 		if (!CHECK(l >= 0))
 			harness_child_exit();
 		put1(ready[1]);
@@ -1405,7 +1373,7 @@ test_squatter(void)
 		CHECK_EQ(read(squat_hits[0], &ch, 1), -1);	/* never ran */
 	}
 	/* The squatter still holds the derived name: it was never ours. */
-	s = bind_name(name);
+	s = harness_listen_abstract(name, 0, 16);
 	CHECK_EQ(s, -1);
 	CHECK_EQ(errno, EADDRINUSE);
 	if (s >= 0)
