@@ -8,6 +8,8 @@
  *             spin       16 B in shared memory, both sides poll (no syscalls)
  *             pipe       two pipes, write/read 16 B
  *             seqpacket  AF_UNIX SOCK_SEQPACKET socketpair, write/read 16 B request and response
+ *             binder     Android binder (/dev/binder): a synchronous 16 B transaction to the
+ *                        context manager and its 16 B reply (needs the binder_linux module)
  *   doorbench tput PLACE THREADS      16 B door_call throughput, THREADS client threads, calls/s
  *   doorbench memcpy PLACE [SIZE]     memcpy bandwidth in one process, MB/s (1 MB = 1e6 B)
  *   PLACE: same (client and server on CPU 0) | diff (client CPU 0, server CPU 1) | none (unpinned)
@@ -27,7 +29,10 @@
 #include "bench.h"
 
 #include <door.h>
+#include <fcntl.h>
+#include <linux/android/binder.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -174,6 +179,142 @@ static void serve_fd(void) {
 static void quit_fd(void) {
     struct msg m = {QUIT, 0};
     xfer(c_wfd, &m, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* binder: the server is the context manager (handle 0); each call is one */
+/* synchronous transaction and its reply, through BINDER_WRITE_READ.       */
+
+static int b_srv = -1, b_cli = -1;
+static binder_uintptr_t b_cli_free; /* the last reply's buffer, freed with the next call */
+
+static int binder_open(void) {
+    struct binder_version v;
+    int fd = open("/dev/binder", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        DIE("open /dev/binder");
+    if (ioctl(fd, BINDER_VERSION, &v) < 0 || v.protocol_version != BINDER_CURRENT_PROTOCOL_VERSION)
+        DIE("binder protocol version");
+    if (mmap(NULL, 1 << 20, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED)
+        DIE("mmap /dev/binder");
+    return fd;
+}
+
+/* Appends command `cmd` and its payload to w (at *wn). */
+static void binder_put(uint8_t *w, size_t *wn, uint32_t cmd, const void *arg, size_t n) {
+    memcpy(w + *wn, &cmd, sizeof cmd);
+    if (n)
+        memcpy(w + *wn + sizeof cmd, arg, n);
+    *wn += sizeof cmd + n;
+}
+
+/* One BINDER_WRITE_READ: writes w[0..wn), reads into r; the bytes read. */
+static size_t binder_io(int fd, const uint8_t *w, size_t wn, uint8_t *r, size_t rn) {
+    struct binder_write_read bwr = {.write_size = wn,
+                                    .write_buffer = (binder_uintptr_t)(uintptr_t)w,
+                                    .read_size = rn,
+                                    .read_buffer = (binder_uintptr_t)(uintptr_t)r};
+    while (ioctl(fd, BINDER_WRITE_READ, &bwr) < 0)
+        if (errno != EINTR)
+            DIE("BINDER_WRITE_READ");
+    return (size_t)bwr.read_consumed;
+}
+
+/* The next command in r (at *at, of n), its transaction if it carries one. */
+static uint32_t binder_next(const uint8_t *r, size_t n, size_t *at, struct binder_transaction_data *tr) {
+    uint32_t cmd;
+    memcpy(&cmd, r + *at, sizeof cmd);
+    *at += sizeof cmd;
+    if (cmd == BR_TRANSACTION || cmd == BR_REPLY) {
+        if (*at + sizeof *tr > n)
+            DIE("short binder transaction");
+        memcpy(tr, r + *at, sizeof *tr);
+        *at += sizeof *tr;
+    } else if (cmd == BR_ERROR) {
+        *at += sizeof(int32_t);
+    } else if (cmd != BR_NOOP && cmd != BR_TRANSACTION_COMPLETE && cmd != BR_SPAWN_LOOPER) {
+        errno = 0;
+        DIE("binder: unexpected return command %#x", cmd);
+    }
+    return cmd;
+}
+
+static void setup_binder(void) {
+    b_srv = binder_open();
+    if (ioctl(b_srv, BINDER_SET_CONTEXT_MGR, 0) < 0)
+        DIE("BINDER_SET_CONTEXT_MGR");
+}
+
+static void serve_binder(void) {
+    static struct msg reply;
+    uint8_t w[256], r[256];
+    size_t wn = 0;
+    int quit = 0;
+    binder_put(w, &wn, BC_ENTER_LOOPER, NULL, 0);
+    for (;;) {
+        size_t n = binder_io(b_srv, w, wn, r, quit ? 0 : sizeof r), at = 0;
+        wn = 0;
+        if (quit)
+            return;
+        while (at < n) {
+            struct binder_transaction_data tr;
+            if (binder_next(r, n, &at, &tr) != BR_TRANSACTION)
+                continue;
+            binder_uintptr_t buf = tr.data.ptr.buffer;
+            memcpy(&reply, (const void *)(uintptr_t)buf, sizeof reply);
+            quit = reply.seq == QUIT;
+            reply.val ^= XORK;
+            binder_put(w, &wn, BC_FREE_BUFFER, &buf, sizeof buf);
+            memset(&tr, 0, sizeof tr);
+            tr.data_size = sizeof reply;
+            tr.data.ptr.buffer = (binder_uintptr_t)(uintptr_t)&reply;
+            binder_put(w, &wn, BC_REPLY, &tr, sizeof tr);
+        }
+    }
+}
+
+/* One transaction {seq, val} to handle 0; its reply into *out. */
+static void binder_call(uint64_t seq, uint64_t val, struct msg *out) {
+    struct msg m = {seq, val};
+    struct binder_transaction_data tr;
+    uint8_t w[128], r[256];
+    size_t wn = 0;
+    if (b_cli < 0)
+        b_cli = binder_open();
+    if (b_cli_free)
+        binder_put(w, &wn, BC_FREE_BUFFER, &b_cli_free, sizeof b_cli_free);
+    b_cli_free = 0;
+    memset(&tr, 0, sizeof tr);
+    tr.target.handle = 0;
+    tr.code = 1;
+    tr.data_size = sizeof m;
+    tr.data.ptr.buffer = (binder_uintptr_t)(uintptr_t)&m;
+    binder_put(w, &wn, BC_TRANSACTION, &tr, sizeof tr);
+    for (;;) {
+        size_t n = binder_io(b_cli, w, wn, r, sizeof r), at = 0;
+        wn = 0;
+        while (at < n) {
+            if (binder_next(r, n, &at, &tr) == BR_REPLY) {
+                if (tr.data_size != sizeof *out)
+                    bad_reply();
+                memcpy(out, (const void *)(uintptr_t)tr.data.ptr.buffer, sizeof *out);
+                b_cli_free = tr.data.ptr.buffer;
+                return;
+            }
+        }
+    }
+}
+
+static void rt_binder(uint64_t i) {
+    struct msg r;
+    binder_call(i, i * 3, &r);
+    if (r.seq != i || r.val != ((i * 3) ^ XORK))
+        bad_reply();
+}
+
+static void quit_binder(void) {
+    struct msg r;
+    binder_call(QUIT, 0, &r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -448,7 +589,7 @@ static void run_memcpy(const char *place, int cpu, size_t size) {
 /* ------------------------------------------------------------------ */
 
 static void usage(void) {
-    fprintf(stderr, "usage: doorbench lat door|futex|spin|pipe|seqpacket same|diff|none [SIZE]\n"
+    fprintf(stderr, "usage: doorbench lat door|futex|spin|pipe|seqpacket|binder same|diff|none [SIZE]\n"
                     "       doorbench tput same|diff|none THREADS\n"
                     "       doorbench memcpy same|diff|none [SIZE]\n");
     exit(2);
@@ -516,6 +657,11 @@ int main(int argc, char **argv) {
         rt = rt_shm;
         serve = serve_shm;
         quit = quit_shm;
+    } else if (!strcmp(mech, "binder")) {
+        setup_binder();
+        rt = rt_binder;
+        serve = serve_binder;
+        quit = quit_binder;
     } else if (!strcmp(mech, "pipe") || !strcmp(mech, "seqpacket")) {
         int a[2], b[2];
         if (!strcmp(mech, "pipe")) {

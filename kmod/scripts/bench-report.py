@@ -48,7 +48,7 @@ def main():
             cells = [med(be, "door", pl, size) for pl in PLACES]
             p("%-34s %16s %16s" % ("door_call %s backend, %d B" % (be, size),
                                    *["%.0f" % c if c else "-" for c in cells]))
-    for mech in ("futex", "pipe"):
+    for mech in ("futex", "pipe", "binder"):
         cells = [med("none", mech, pl, 16) for pl in PLACES]
         p("%-34s %16s %16s" % (mech + " round trip, 16 B", *["%.0f" % c if c else "-" for c in cells]))
     p("")
@@ -61,10 +61,13 @@ def main():
             verdict = ""
             if a and b and t:
                 verdict = "  (target <= %.2fx: %s)" % (t, "met" if a / b <= t else "missed")
-            p("  kernel door_call 16 B / %-5s %-16s %s%s" % (mech, TITLE[pl] + ":",
+            p("  kernel door_call 16 B / %-6s %-16s %s%s" % (mech, TITLE[pl] + ":",
                                                           "%.2fx" % (a / b) if a and b else "n/a", verdict))
         a, b = med("user", "door", "same", 16), med("none", mech, "same", 16)
-        p("  user   door_call 16 B / %-5s %-16s %s" % (mech, "same CPU:", "%.2fx" % (a / b) if a and b else "n/a"))
+        p("  user   door_call 16 B / %-6s %-16s %s" % (mech, "same CPU:", "%.2fx" % (a / b) if a and b else "n/a"))
+    for pl in PLACES:
+        a, b = med("kernel", "door", pl, 16), med("none", "binder", pl, 16)
+        p("  kernel door_call 16 B / %-6s %-16s %s" % ("binder", TITLE[pl] + ":", "%.2fx" % (a / b) if a and b else "n/a"))
     for pl in PLACES:
         a, b = med("kernel", "door", pl, 16), med("user", "door", pl, 16)
         p("  kernel / user door_call 16 B, %-16s %s" % (TITLE[pl] + ":", "%.2fx" % (a / b) if a and b else "n/a"))

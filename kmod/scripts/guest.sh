@@ -135,13 +135,27 @@ if [ "$COMPAT" != none ]; then
 fi
 
 # Benchmarks: doorbench against libdoor.so (the userspace backend and the
-# kernel backend, chosen per run by LIBDOOR_BACKEND).
+# kernel backend, chosen per run by LIBDOOR_BACKEND), and Debian's binder
+# module (binder_linux.ko, from the same kernel package; cached) for the
+# binder comparison.
 if [ "${BENCH:-0}" = 1 ]; then
+	BINDER=$B/img-$KVER/binder_linux.ko
+	if [ ! -f "$BINDER" ]; then
+		log "downloading linux-image-$KVER for its binder module"
+		(cd "$B" && rm -f linux-image-"$KVER"_*.deb &&
+			apt-get download -q -o APT::Sandbox::User=root "linux-image-$KVER" >/dev/null &&
+			dpkg-deb --fsys-tarfile linux-image-"$KVER"_*.deb |
+			tar -x -O --wildcards "./lib/modules/*/kernel/drivers/android/binder_linux.ko" \
+				>"$BINDER.tmp" && [ -s "$BINDER.tmp" ] && mv "$BINDER.tmp" "$BINDER") ||
+			log "no binder module: the binder comparison is skipped"
+		rm -f "$B"/linux-image-"$KVER"_*.deb "$BINDER.tmp"
+	fi
 	make -s -C "$ROOT" lib >/dev/null
 	rm -f "$ROOT/benches/doorbench"
 	make -s -C "$ROOT/benches" doorbench >/dev/null
 	mkdir -p "$P/bench" "$P/lib"
 	cp "$ROOT/benches/doorbench" "$KMOD/scripts/bench-guest.sh" "$P/bench/"
+	[ -f "$BINDER" ] && cp "$BINDER" "$P/bench/"
 	cp -L "$ROOT/target/release/libdoor.so" "$P/lib/libdoor.so.1"
 fi
 
