@@ -28,7 +28,11 @@
  *     from or written to the application's file through those numbers
  *     (the kernel backend's rendezvous thread once slept on its lost
  *     wake-up descriptor, so the new attachment was never served, and
- *     the next fattach wrote its wake-up into the application's file).
+ *     the next fattach wrote its wake-up into the application's file);
+ *  6. (kernel backend) the application replaces only the rendezvous
+ *     thread's wake-up descriptor with its own file: the attachment, whose
+ *     descriptors are intact, is still served, a new one too, and nothing
+ *     touches the application's file.
  */
 #define _GNU_SOURCE
 #include <door.h>
@@ -317,11 +321,100 @@ static void test_attached(void) {
         CHECK(memcmp(buf, "victim", 6) == 0);
         CHECK_EQ((long)lseek(v, 0, SEEK_CUR), 6L);
         for (i = 0; i < nheld; i++) {
-            CHECK(fstat(held[i], &st) == 0 && st.st_ino == vs.st_ino &&
-                  st.st_dev == vs.st_dev);
+            CHECK(fstat(held[i], &st) == 0 && st.st_ino == vs.st_ino && st.st_dev == vs.st_dev);
         }
         CHECK_EQ(fdetach(p2), 0);
         child_finds_no_door(p2);
+        (void)unlink(p1);
+        (void)unlink(p2);
+        harness_child_exit();
+    }
+    harness_wait_child(pid);
+}
+
+/* Every library number from 3 up that names an eventfd (the kernel
+ * backend's rendezvous wake-up). */
+static int eventfd_numbers(int *out, int max) {
+    char path[64], link[64];
+    int n = 0, fd;
+    ssize_t len;
+
+    for (fd = 3; fd < 4096 && n < max; fd++) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        len = readlink(path, link, sizeof(link) - 1);
+        if (len <= 0)
+            continue;
+        link[len] = 0;
+        if (strcmp(link, "anon_inode:[eventfd]") == 0)
+            out[n++] = fd;
+    }
+    return (n);
+}
+
+/*
+ * The application replaces only the rendezvous thread's wake-up descriptor
+ * (dup2 of its own file onto that number): the attachment, whose own
+ * descriptors are all intact, is still served (the thread that slept on
+ * the lost number once ended and nothing served the path until the next
+ * fattach), and the application's file is neither read nor written.
+ */
+static void test_wake_lost(void) {
+    pid_t pid;
+
+    if (!harness_kernel_backend()) {
+        /* the userspace backend starts afresh when any of its
+         * descriptors goes (KNOWN_DIFFERENCES.md) */
+        fprintf(stderr, "SKIP %s: the kernel backend's rendezvous thread\n", harness_test_name);
+        return;
+    }
+    pid = harness_fork();
+    if (pid == 0) {
+        char p1[] = "/tmp/t_closefrom.w.XXXXXX", p2[] = "/tmp/t_closefrom.x.XXXXXX";
+        int ev[8], nev, i, d1, d2, v, f;
+        struct stat vs;
+        char buf[16];
+
+        f = mkstemp(p1);
+        REQUIRE(f >= 0);
+        (void)close(f);
+        f = mkstemp(p2);
+        REQUIRE(f >= 0);
+        (void)close(f);
+        d1 = door_create(echo, "one", 0);
+        REQUIRE(d1 >= 0);
+        CHECK_EQ(fattach(d1, p1), 0);
+        CHECK(child_calls_path(p1, "one"));
+        nev = eventfd_numbers(ev, 8);
+        CHECK(nev > 0);
+        v = memfd_create("victim", 0);
+        REQUIRE(v >= 0);
+        CHECK_EQ(write(v, "victim", 6), 6);
+        for (i = 0; i < nev; i++)
+            CHECK_EQ(dup2(v, ev[i]), ev[i]);
+        /* the attachment is still served, again and again */
+        CHECK(child_calls_path(p1, "one"));
+        CHECK(child_calls_path(p1, "one"));
+        /* and a new one too */
+        d2 = door_create(echo, "two", 0);
+        REQUIRE(d2 >= 0);
+        CHECK_EQ(fattach(d2, p2), 0);
+        CHECK(child_calls_path(p2, "two"));
+        CHECK(child_calls_path(p1, "one"));
+        CHECK_EQ(fdetach(p1), 0);
+        child_finds_no_door(p1);
+        CHECK(child_calls_path(p2, "two"));
+        CHECK_EQ(fdetach(p2), 0);
+        child_finds_no_door(p2);
+        /* our file, through every number, is as we left it */
+        REQUIRE(fstat(v, &vs) == 0);
+        CHECK_EQ((long)vs.st_size, 6L);
+        CHECK_EQ(pread(v, buf, sizeof(buf), 0), 6);
+        CHECK(memcmp(buf, "victim", 6) == 0);
+        for (i = 0; i < nev; i++) {
+            struct stat st;
+
+            CHECK(fstat(ev[i], &st) == 0 && st.st_ino == vs.st_ino);
+        }
         (void)unlink(p1);
         (void)unlink(p2);
         harness_child_exit();
@@ -336,5 +429,6 @@ int main(int argc, char **argv) {
     RUN(test_close_range);
     RUN(test_client_only);
     RUN(test_attached);
+    RUN(test_wake_lost);
     return (harness_done());
 }

@@ -171,9 +171,8 @@ fn recover(st: &mut State) {
         drop(a); // closes only the numbers still ours
     }
     let atts = &st.atts;
-    st.pending.retain(|p| {
-        ours(&p.conn) && atts.iter().any(|a| a.listener.as_raw_fd() == p.listener)
-    });
+    st.pending
+        .retain(|p| ours(&p.conn) && atts.iter().any(|a| a.listener.as_raw_fd() == p.listener));
     if st.wake.as_ref().is_some_and(ours) {
         st.generation += 1;
         wake(st);
@@ -184,11 +183,19 @@ fn recover(st: &mut State) {
         st.epoch += 1;
         st.running = false;
         st.tid = 0;
+        // 50 ms in all, however many names (the lock is held): a name
+        // whose listener went may be another user's socket by now.
+        let dl = rdv::Deadline::after_ms(50);
         for n in &names {
-            if rdv::connect_until(n, &rdv::Deadline::after_ms(50)).is_ok() {
+            if rdv::connect_until(n, &dl).is_ok() {
                 break; // (the connection closes at once; its wake-up stays)
             }
         }
+    }
+    // The attachments still whole are served by a new thread (with a new
+    // wake-up), not only once the next fattach starts one.
+    if !st.atts.is_empty() {
+        let _ = ensure_thread(st);
     }
 }
 
