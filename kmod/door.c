@@ -75,6 +75,20 @@ static atomic_long_t nr_pinned;
  */
 #define DOOR_COPY_ONCE_MIN 16384
 
+/*
+ * The most pages of callers' arguments pinned at once, for all callers of
+ * all doors: a call's pins last as long as it waits for a server thread,
+ * which its caller may make forever, and each pin of a small page adds
+ * GUP_PIN_COUNTING_BIAS (1024) to the page's count.  Unbounded, a user
+ * overflowed the count of one page mapped many times (34 waiting calls,
+ * each on 65000 read-only mappings of one memfd page: a warning in
+ * try_grab_folio, a panic under panic_on_warn), and could keep any amount
+ * of memory from reclaim and migration.  The budget bounds what all pins
+ * add to one page's count to 2^26.  Past it, arguments are copied into a
+ * kernel buffer, as small ones are.
+ */
+#define DOOR_PIN_BUDGET 65536
+
 struct door_pool {
 	struct list_head parked; /* door_thread.pool_node, most recent first */
 	wait_queue_head_t waiters; /* clients waiting for a thread */
@@ -286,8 +300,9 @@ static void door_call_put(struct door_call *c)
 /*
  * Pins the caller's `size` bytes of arguments at `uptr` (read only), in
  * the caller's own context.  0: pinned; -EFAULT: a byte is not readable
- * memory of the caller, as a copy would find; 1: readable memory that
- * cannot be pinned (a PFN mapping of a driver), to be copied instead.
+ * memory of the caller, as a copy would find; 1: to be copied instead
+ * (readable memory that cannot be pinned, a driver's PFN mapping, or more
+ * pages than DOOR_PIN_BUDGET leaves).
  */
 static long door_args_pin(struct door_call *c, u64 uptr, u64 size)
 {
@@ -297,14 +312,20 @@ static long door_args_pin(struct door_call *c, u64 uptr, u64 size)
 	if (check_add_overflow(uptr, size, &end) || !access_ok(u64_to_user_ptr(uptr), size))
 		return -EFAULT;
 	n = (long)((PAGE_ALIGN(end) - first) >> PAGE_SHIFT);
-	c->pages = kvmalloc_array(n, sizeof(*c->pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!c->pages)
-		return -ENOMEM;
-	got = pin_user_pages_fast((unsigned long)first, (int)n, 0, c->pages);
-	if (got > 0) {
-		c->npages = (u32)got;
-		atomic_long_add(got, &nr_pinned);
+	/* the budget is taken before any page is pinned: the count never
+	 * passes it, however many callers pin at once */
+	if (atomic_long_add_return(n, &nr_pinned) > DOOR_PIN_BUDGET) {
+		atomic_long_sub(n, &nr_pinned);
+		return 1;
 	}
+	c->pages = kvmalloc_array(n, sizeof(*c->pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!c->pages) {
+		atomic_long_sub(n, &nr_pinned);
+		return -ENOMEM;
+	}
+	got = pin_user_pages_fast((unsigned long)first, (int)n, 0, c->pages);
+	c->npages = got > 0 ? (u32)got : 0;
+	atomic_long_sub(n - c->npages, &nr_pinned); /* what was not pinned */
 	if (got != n) {
 		u64 stop = max_t(u64, first + (u64)max(got, 0L) * PAGE_SIZE, uptr);
 		u8 probe;
@@ -1582,6 +1603,9 @@ static long door_ioc_call(void __user *uarg)
 		}
 		if (!stage_err && bad_desc)
 			stage_err = -EINVAL;
+		/* a call that is to fail keeps no pins while it waits */
+		if (stage_err)
+			door_args_unpin(c);
 	}
 
 	/* Find a parked server thread: the most recently parked one. */
