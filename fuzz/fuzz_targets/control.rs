@@ -225,11 +225,17 @@ fn init() -> State {
 /// process starved of CPU can miss the rendezvous' 1 s answer bound, and
 /// the helper's library then fails fast for 5 s (the documented bounded
 /// wait). A manager that really stopped answering fails the second time
-/// too. Each retry is printed, so a long run reports how many it took.
+/// too. Each retry is printed, and more than MAX_RETRIES in one run fail
+/// it: a manager that stalls for seconds again and again is a bug too.
 fn health(st: &State) {
     if let Err(first) = health_once(st) {
         let n = HEALTH_RETRIES.fetch_add(1, Ordering::Relaxed) + 1;
         eprintln!("control target: health check retry {n} after: {first}");
+        if n > MAX_RETRIES {
+            die(&format!(
+                "more than {MAX_RETRIES} health check retries: {first}"
+            ));
+        }
         std::thread::sleep(Duration::from_secs(6));
         if let Err(second) = health_once(st) {
             die(&second);
@@ -238,6 +244,7 @@ fn health(st: &State) {
 }
 
 static HEALTH_RETRIES: AtomicUsize = AtomicUsize::new(0);
+const MAX_RETRIES: usize = 3;
 
 fn health_once(st: &State) -> Result<(), String> {
     let (ok, e, target, attrs) = ask_helper(st.helper, b"i", &[]);
