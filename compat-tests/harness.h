@@ -836,6 +836,17 @@ harness_unmapped(void)
 }
 
 /*
+ * <unistd.h> and <grp.h> declare these only under _GNU_SOURCE or
+ * _DEFAULT_SOURCE, which a test written the Solaris way (strict C, its
+ * own headers first) may not have.
+ */
+#ifndef __cplusplus
+extern int setresuid(uid_t, uid_t, uid_t);
+extern int setresgid(gid_t, gid_t, gid_t);
+extern int setgroups(size_t, const gid_t *);
+#endif
+
+/*
  * Become uid `uid` and gid `uid` for good (real, effective and saved), with
  * no supplementary groups: how a test's child turns into the hostile
  * second user.  0, or -1 with errno.
