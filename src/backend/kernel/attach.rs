@@ -171,9 +171,8 @@ fn recover(st: &mut State) {
         drop(a); // closes only the numbers still ours
     }
     let atts = &st.atts;
-    st.pending.retain(|p| {
-        ours(&p.conn) && atts.iter().any(|a| a.listener.as_raw_fd() == p.listener)
-    });
+    st.pending
+        .retain(|p| ours(&p.conn) && atts.iter().any(|a| a.listener.as_raw_fd() == p.listener));
     if st.wake.as_ref().is_some_and(ours) {
         st.generation += 1;
         wake(st);

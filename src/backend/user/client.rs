@@ -807,7 +807,7 @@ fn receive_reply_from(
         unsafe { libc::recv(rc, b.as_mut_ptr().cast(), 1, 0) };
     }
     let nd = if dropped { 0 } else { nd };
-    let dl = crate::backend::rendezvous::Deadline::after_ms(super::control::DESC_MS);
+    let dl = crate::backend::rendezvous::Deadline::after_ms(wire::DESC_MS);
     let descs: Vec<door_desc_t> = fds.iter().map(|&fd| describe_received(fd, &dl)).collect();
     if nd > 0 {
         // SAFETY: dest + data_end .. + nd*DS is inside rbuf/rsize or the map.

@@ -23,7 +23,7 @@ use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
-use super::door::{self, Proc};
+use super::door::{self, Attachment, CALL_BIT, CHAN_BIT, Conn, ConnKind, END_BIT, Proc};
 use super::wire::{self, DoorName, HDR_LEN, Hdr, QueryReply};
 use crate::abi::*;
 use crate::backend::rendezvous::{
@@ -40,40 +40,6 @@ const MAX_FOREIGN: usize = 192;
 const PER_UID: usize = 8;
 /// A connection must have sent its request this soon after its accept.
 const CONN_DEADLINE_MS: u64 = 1000;
-/// How long the receiver of one call's (or reply's) descriptors waits, in
-/// all, for their servers to make it references of its own.
-pub const DESC_MS: u64 = 1000;
-
-/// What a connection accepted by the manager is for.
-#[derive(Clone, Copy, Debug)]
-pub enum ConnKind {
-    Query,
-    Rendezvous { listener: RawFd },
-}
-
-/// A connection accepted by the manager, waiting for its request.
-#[derive(Clone, Copy, Debug)]
-pub struct Conn {
-    pub kind: ConnKind,
-    /// The connecting process's euid (SO_PEERCRED).
-    pub uid: u32,
-    /// `sys::now_ns()` past which it is closed unanswered.
-    pub deadline: u64,
-}
-
-/// One fattach'ed name: its rendezvous listener holds a reference to the
-/// door (as namefs holds one on the door's file).
-pub struct Attachment {
-    pub _listener: OwnedFd,
-    /// An O_PATH descriptor of the covered file: while attached, its inode
-    /// cannot be freed, so its number cannot be reused by a new file.
-    pub covered: OwnedFd,
-    pub door: Arc<OwnedFd>,
-    pub key: FileKey,
-    /// The rendezvous name (published on the covered file, or derived).
-    pub name: Vec<u8>,
-}
-
 fn epoll_add(ep: RawFd, fd: RawFd) -> R<()> {
     let mut ev = libc::epoll_event {
         events: libc::EPOLLIN as u32,
@@ -184,71 +150,6 @@ pub fn detach_key(key: &FileKey) -> bool {
             true
         }
         _ => false,
-    }
-}
-
-/// Epoll tokens of watched calls carry this bit, a generation in bits
-/// 32..62 and the reply descriptor in the low 32 bits.
-const CALL_BIT: u64 = 1 << 63;
-
-/// Watches the reply channel of a call this thread now serves: if the
-/// client aborts (signal, cancellation, death), the manager cancels this
-/// thread unless the door has DOOR_NO_CANCEL (illumos signals it).
-pub fn watch_call(reply: RawFd, no_cancel: bool) {
-    // SAFETY: pthread_self has no preconditions.
-    let me = unsafe { libc::pthread_self() };
-    let _ = door::with_proc(|st| {
-        if st.mgr_epfd < 0 {
-            return Ok(());
-        }
-        st.inflight_gen = st.inflight_gen.wrapping_add(1) & 0x7fff_ffff;
-        let generation = st.inflight_gen;
-        let mut ev = libc::epoll_event {
-            events: (libc::EPOLLRDHUP | libc::EPOLLHUP) as u32,
-            u64: CALL_BIT | ((generation as u64) << 32) | reply as u32 as u64,
-        };
-        // SAFETY: valid epoll_event.
-        if unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, reply, &mut ev) } == 0 {
-            st.inflight.insert(reply, (generation, me, no_cancel));
-        }
-        Ok(())
-    });
-}
-
-/// Stops watching a call (before its reply descriptor is closed).
-pub fn unwatch_call(reply: RawFd) {
-    let _ = door::with_proc(|st| {
-        if st.inflight.remove(&reply).is_some() {
-            let mut ev = libc::epoll_event { events: 0, u64: 0 };
-            // SAFETY: valid epoll_event (ignored by DEL on modern kernels).
-            unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, reply, &mut ev) };
-        }
-        Ok(())
-    });
-}
-
-/// Epoll tokens of watched door ends carry this bit.
-const END_BIT: u64 = 1 << 62;
-
-/// Has the manager watch a door end for the moment its client side is
-/// closed everywhere (one-shot; see `end_hung_up`).
-pub fn watch_end(st: &Proc, fd: RawFd, token: u64) {
-    if st.mgr_epfd < 0 {
-        return;
-    }
-    let mut ev = libc::epoll_event {
-        events: (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLONESHOT) as u32,
-        u64: END_BIT | token,
-    };
-    // SAFETY: valid epoll_event.
-    unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
-}
-
-pub fn unwatch_end(st: &Proc, fd: RawFd) {
-    if st.mgr_epfd >= 0 {
-        let mut ev = libc::epoll_event { events: 0, u64: 0 };
-        // SAFETY: valid epoll_event.
-        unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
     }
 }
 
@@ -616,7 +517,7 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, end: u32, fds: &mut Vec<RawFd>, c
     let real = crate::sys::creds::recv_ids(fds[2], pc.pid).unwrap_or((pc.uid, pc.gid));
     let saved = crate::sys::creds::recv_ids(fds[2], pc.pid).unwrap_or((pc.uid, pc.gid));
     let _ = sys::clear_passcred(fds[2]);
-    let caller = super::server::Caller {
+    let caller = door::Caller {
         pid: pc.pid,
         euid: pc.uid,
         egid: pc.gid,
@@ -628,34 +529,6 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, end: u32, fds: &mut Vec<RawFd>, c
     let sock = sys::own(fds.remove(2));
     let mem = sys::own(fds.remove(1));
     super::fast::setup(d, end, mem, sock, caller, cap as usize)
-}
-
-/// Epoll tokens of fast-path channel sockets carry this bit.
-const CHAN_BIT: u64 = 1 << 61;
-
-/// The manager watches a channel's socket: when the client is gone, the
-/// channel goes (fast::chan_gone).
-pub fn watch_chan(fd: RawFd, id: u32) {
-    let _ = door::with_proc(|st| {
-        if st.mgr_epfd >= 0 {
-            let mut ev = libc::epoll_event {
-                events: (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLONESHOT) as u32,
-                u64: CHAN_BIT | id as u64,
-            };
-            // SAFETY: valid epoll_event.
-            unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
-            st.owned.push(fd);
-        }
-        Ok(())
-    });
-}
-
-pub fn unwatch_chan(fd: RawFd) {
-    let _ = door::with_proc(|st| {
-        st.owned.retain(|&o| o != fd);
-        unwatch_end(st, fd);
-        Ok(())
-    });
 }
 
 /// Asks the server of `name` about the door `fd`. ECONNREFUSED when the

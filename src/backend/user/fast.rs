@@ -36,11 +36,11 @@
 use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::door::{Door, Pool, lock};
-use super::server::Caller;
+use super::door::{Caller, Door, lock};
+use super::pool::Pool;
 use crate::abi::*;
 use crate::sys::{self, R};
 
@@ -64,8 +64,6 @@ const PARK_NS: u64 = 200_000_000;
 const PARK_SPURIOUS: u32 = 64;
 /// Server threads of one pool parked on channels of one user at most.
 pub const PARK_PER_UID: usize = 8;
-/// Server threads of one pool parked on channels at most.
-const PARK_SLOTS: usize = 64;
 /// A request no server thread has taken after this long is withdrawn and
 /// sent on the socket path instead (the pool may be busy).
 const TAKE_NS: u64 = 40_000_000;
@@ -285,39 +283,6 @@ fn sealed_at_least(fd: RawFd, len: usize) -> bool {
 // ---------------------------------------------------------------------
 // Server side.
 
-/// One server thread parked on a channel, as the pool records it.
-struct ParkSlot {
-    /// The channel's id (0: slot free).
-    chan: AtomicU32,
-    /// The channel's client (effective uid, from the kernel at setup).
-    uid: AtomicU32,
-    /// The pool asks this thread to go and wait in epoll.
-    promote: AtomicU32,
-}
-
-/// The fast-path part of a pool: which threads wait where. Server-private:
-/// nothing here is ever in memory a client can see.
-pub struct PoolFast {
-    /// Threads waiting in epoll (the leader, and any beyond the parked).
-    pub epoll_waiters: AtomicUsize,
-    parked: [ParkSlot; PARK_SLOTS],
-}
-
-impl Default for PoolFast {
-    fn default() -> Self {
-        PoolFast {
-            epoll_waiters: AtomicUsize::new(0),
-            parked: [const {
-                ParkSlot {
-                    chan: AtomicU32::new(0),
-                    uid: AtomicU32::new(0),
-                    promote: AtomicU32::new(0),
-                }
-            }; PARK_SLOTS],
-        }
-    }
-}
-
 /// A channel as the server holds it.
 pub struct SrvChan {
     pub id: u32,
@@ -460,7 +425,7 @@ pub fn setup(
     });
     door.pool
         .add(chan.sock.as_raw_fd(), CHAN_TOKEN | id as u64)?;
-    super::control::watch_chan(chan.sock.as_raw_fd(), id);
+    super::door::watch_chan(chan.sock.as_raw_fd(), id);
     t.slots[i] = Some(chan);
     Ok(id)
 }
@@ -480,7 +445,7 @@ pub fn chan_gone(id: u32) {
     chan.gone.store(true, Ordering::Release);
     chan.wake_server();
     chan.door.pool.remove(chan.sock.as_raw_fd());
-    super::control::unwatch_chan(chan.sock.as_raw_fd());
+    super::door::unwatch_chan(chan.sock.as_raw_fd());
     let serving = lock(&chan.serving);
     if *serving != 0 && chan.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL == 0 {
         // SAFETY: the thread is alive: it clears `serving` (under this
@@ -536,7 +501,7 @@ pub fn door_revoked(door_id: u64) {
         c.hdr().cwake.fetch_add(1, Ordering::Release);
         wake_client(&c);
         c.door.pool.remove(c.sock.as_raw_fd());
-        super::control::unwatch_chan(c.sock.as_raw_fd());
+        super::door::unwatch_chan(c.sock.as_raw_fd());
     }
 }
 
@@ -795,7 +760,7 @@ pub fn expect_ack(chan: &SrvChan) {
 }
 
 /// Did the client take the descriptors of the reply just sent? Waits for
-/// its answer at most `server::ACK_MS`; a client that is gone or says
+/// its answer at most `wire::ACK_MS`; a client that is gone or says
 /// nothing took them (a client can only mislead its own call here).
 pub fn taken(chan: &SrvChan) -> bool {
     let h = chan.hdr();
@@ -805,7 +770,7 @@ pub fn taken(chan: &SrvChan) -> bool {
         if v != ACK_WAIT {
             return v != super::wire::ACK_DROPPED as u32;
         }
-        if now_ns() - t0 > super::server::ACK_MS as u64 * 1_000_000
+        if now_ns() - t0 > super::wire::ACK_MS as u64 * 1_000_000
             || chan.gone.load(Ordering::Acquire)
             || super::client::hung_up(chan.sock.as_raw_fd())
         {

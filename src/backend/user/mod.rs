@@ -16,6 +16,7 @@ pub mod create;
 pub mod door;
 pub mod fast;
 pub mod naming;
+pub mod pool;
 pub mod preload;
 pub mod server;
 pub mod unref;

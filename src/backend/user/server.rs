@@ -18,26 +18,12 @@ use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::door::{self, Door, Pool};
+use super::door::{self, Caller, Door};
+use super::pool::Pool;
 use super::wire::{self, HDR_LEN, Hdr};
 use crate::abi::*;
 use crate::sys::creds::{self, Creds};
 use crate::sys::{self, R};
-
-/// The caller of the invocation a thread is serving: every id as the
-/// caller held it when it made the call (or set up its fast-path channel),
-/// never read later, so that no later program image of the same pid (an
-/// exec) and no other process that reused the pid can show through.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Caller {
-    pub pid: i32,
-    pub euid: u32,
-    pub egid: u32,
-    pub ruid: u32,
-    pub rgid: u32,
-    pub suid: u32,
-    pub sgid: u32,
-}
 
 /// The credentials of a door caller (door_ucred). pid, euid, egid and the
 /// groups are the kernel's record of the thread that made the call's
@@ -498,13 +484,13 @@ fn reply_and_release(
             ReplyTo::Sock(sock) => {
                 // Stop watching first: once the reply is out the client may
                 // close its channel at once, which is not an abort.
-                super::control::unwatch_call(sock.as_raw_fd());
+                door::unwatch_call(sock.as_raw_fd());
                 // EPIPE/ECONNRESET mean the client went away: the results are
                 // discarded and door_return succeeds. EFAULT leaves the client
                 // waiting (and watched again).
                 if let Err(libc::EFAULT) = send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds) {
                     let no_cancel = cur.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
-                    super::control::watch_call(sock.as_raw_fd(), no_cancel);
+                    door::watch_call(sock.as_raw_fd(), no_cancel);
                     return Err(libc::EFAULT);
                 }
                 if n > 0 && !taken(sock.as_raw_fd()) {
@@ -548,18 +534,14 @@ fn reply_and_release(
     Ok(())
 }
 
-/// How long a server thread waits for a client to say whether it took
-/// the descriptors of a reply (a client that says nothing took them).
-pub const ACK_MS: i32 = 5000;
-
 /// After a reply with descriptors on a call's reply channel: did the
 /// client take them? It answers one byte (`wire::ACK_DROPPED` if its
 /// descriptor table was full); a client that closes its channel, or says
-/// nothing within `ACK_MS`, counts as having taken them.
+/// nothing within `wire::ACK_MS`, counts as having taken them.
 fn taken(sock: RawFd) -> bool {
     let t0 = sys::now_ns();
     loop {
-        let left = ACK_MS as i64 - ((sys::now_ns() - t0) / 1_000_000) as i64;
+        let left = wire::ACK_MS as i64 - ((sys::now_ns() - t0) / 1_000_000) as i64;
         if left <= 0 {
             return true;
         }
@@ -716,7 +698,7 @@ pub fn send_transfer(sock: RawFd, hdr: &Hdr, data: *const u8, size: usize, fds: 
 pub fn finish_current(cur: Current, err: i32) {
     match &cur.reply {
         ReplyTo::Sock(f) => {
-            super::control::unwatch_call(f.as_raw_fd());
+            door::unwatch_call(f.as_raw_fd());
             send_status(f.as_raw_fd(), err);
         }
         ReplyTo::Fast(c) => super::fast::complete_error(c, err),
@@ -1236,7 +1218,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         // SAFETY: need bytes reserved; desc_off is 16-aligned.
         let dp = unsafe { st.buf.add(desc_off) } as *mut door_desc_t;
         // One bound for all of the call's descriptors (client::describe_received).
-        let dl = crate::backend::rendezvous::Deadline::after_ms(super::control::DESC_MS);
+        let dl = crate::backend::rendezvous::Deadline::after_ms(wire::DESC_MS);
         for (i, &fd) in fds.iter().enumerate() {
             // SAFETY: i < ndesc, inside the reserved area.
             unsafe { dp.add(i).write(super::client::describe_received(fd, &dl)) };
@@ -1251,7 +1233,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let proc_ = unsafe { std::mem::transmute::<usize, door_server_procedure_t>(door.proc_) };
     let cookie = door.cookie as *mut libc::c_void;
     let no_cancel = door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
-    super::control::watch_call(reply.as_raw_fd(), no_cancel);
+    door::watch_call(reply.as_raw_fd(), no_cancel);
     st.cur = Some(Current {
         reply: ReplyTo::Sock(reply),
         door,
