@@ -131,10 +131,6 @@ pub fn describe_received(fd: RawFd, dl: &crate::backend::rendezvous::Deadline) -
     }
 }
 
-pub fn after_fork_child() {
-    super::fast::after_fork_child();
-}
-
 /// A new end (a countable reference) of the door `fd`, made by its server.
 pub fn new_reference(fd: RawFd, id: &Ident) -> R<sys::OwnedFd> {
     new_reference_by(fd, id, None)
@@ -843,7 +839,7 @@ pub fn status(fd: RawFd) -> R<Status> {
         return Ok(match door::lookup(id.name.id) {
             Some(d) => Status {
                 info: {
-                    door::settle(&d);
+                    super::ends::settle(&d);
                     d.info(sys::getpid())
                 },
                 params: Some(d.params()),

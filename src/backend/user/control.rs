@@ -67,7 +67,7 @@ pub fn ensure_started(st: &mut Proc) -> R<()> {
     st.owned.push(ep);
     st.mgr_epfd = ep;
     st.ctl_fd = ctl;
-    if !super::server::spawn_daemon(manager_main, ep as usize as *mut libc::c_void) {
+    if !super::threads::spawn_daemon(manager_main, ep as usize as *mut libc::c_void) {
         return Err(libc::EAGAIN);
     }
     st.ctl_started = true;
@@ -165,7 +165,7 @@ fn end_hung_up(token: u64) {
     unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) };
     drop(fd);
     if queued == 0 {
-        door::end_gone(token & !END_BIT);
+        super::ends::end_gone(token & !END_BIT);
     }
 }
 
@@ -269,7 +269,7 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     let Some((pid, nonce)) = door::identity() else {
         return std::ptr::null_mut();
     };
-    super::server::started_daemon();
+    super::threads::started_daemon();
     loop {
         if !crate::sys::fdown::owned(ep) {
             // The application closed our descriptors (closefrom and the
@@ -291,7 +291,7 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         }
         if n == 0 {
             if wait_ms >= 1000 {
-                super::server::exit_if_only_daemons();
+                super::threads::exit_if_only_daemons();
             }
             continue;
         }
@@ -450,7 +450,7 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                         Err(e) => reply.hdr.status = e as u32,
                     }
                 }
-                door::settle(&d);
+                super::ends::settle(&d);
                 let info = d.info(pid);
                 reply.attrs = info.di_attributes;
                 reply.proc_ = info.di_proc;

@@ -5,21 +5,22 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::door::{self, XCreate};
 use super::server;
+use super::threads;
 use crate::abi::*;
 use crate::sys::{self, R};
 
 /// door_create: a new door and, for the first shared door, its first thread
 /// (`attrs` checked by core).
 pub fn create(proc_: usize, cookie: usize, attrs: u32, _x: Option<()>) -> R<i32> {
-    let (fd, d, first) = door::create(proc_, cookie, attrs, None)?;
+    let (fd, d, first) = door::create(proc_, cookie, attrs, None, super::control::ensure_started)?;
     start_library_threads(attrs)?;
-    server::wait_started();
+    threads::wait_started();
     // The creation function runs last, with the door ready, as on illumos:
     // a thread it starts may door_bind (with the descriptor the caller is
     // about to receive) as soon as door_create returns. Only libdoor's own
     // default function's threads are waited for.
     if server::after_create(&d, first) {
-        server::wait_started();
+        threads::wait_started();
     }
     Ok(fd)
 }
@@ -142,11 +143,17 @@ pub fn xcreate(
         setupf,
         crcookie,
     };
-    let (fd, d, _) = door::create(proc_, cookie, attrs, Some(x))?;
+    let (fd, d, _) = door::create(
+        proc_,
+        cookie,
+        attrs,
+        Some(x),
+        super::control::ensure_started,
+    )?;
     start_library_threads(attrs)?;
     // Our own threads are idle before the application's crf runs (its
     // threads are its own business).
-    server::wait_started();
+    threads::wait_started();
     let hs = Arc::new(Handshake {
         reported: AtomicU32::new(0),
         failed: AtomicU32::new(0),
@@ -188,7 +195,7 @@ pub fn xcreate(
         .store(if err == 0 { 1 } else { 2 }, Ordering::Release);
     futex_wake(&hs.decision);
     if err != 0 {
-        door::revoke(&d);
+        super::ends::revoke(&d);
         let _ = sys::close(fd);
         return Err(err);
     }

@@ -270,8 +270,6 @@ extern "C" fn atfork_parent() {
 }
 
 extern "C" fn atfork_child() {
-    // The parent's starting threads are not in the child.
-    super::server::STARTING.store(0, std::sync::atomic::Ordering::Release);
     FORK_GUARD.with(|f| {
         if let Some(mut g) = f.borrow_mut().take()
             && let Some(old) = g.take()
@@ -289,8 +287,6 @@ extern "C" fn atfork_child() {
             std::mem::forget(old);
         }
     });
-    super::server::after_fork_child();
-    super::client::after_fork_child();
 }
 
 /// Registers the fork handlers once per process.
@@ -379,14 +375,16 @@ pub fn is_ours(name: &DoorName) -> bool {
 }
 
 /// Creates a door (man/door_create.3c); returns the new descriptor and the door.
+/// `start` runs first, with the state held (create.rs starts the manager).
 pub fn create(
     proc_: usize,
     cookie: usize,
     attrs: u32,
     xcreate: Option<XCreate>,
+    start: impl FnOnce(&mut Proc) -> R<()>,
 ) -> R<(RawFd, Arc<Door>, bool)> {
     with_proc(|st| {
-        super::control::ensure_started(st)?;
+        start(st)?;
         let private = attrs & DOOR_PRIVATE != 0;
         let pool = if private {
             Pool::new(0)?
@@ -579,21 +577,35 @@ pub fn remove_injector(door: &Door, token: u64) {
     drop(fd);
 }
 
+/// What an end's going changed (`end_gone`), for `ends::end_gone` to tell
+/// the fast path and the unref queue.
+#[derive(Default)]
+pub struct EndGone {
+    /// The door and clone number of the end that went.
+    pub end: Option<(u64, u32)>,
+    /// The door nobody holds any more.
+    pub unreachable: Option<u64>,
+    /// The door whose unref condition now holds.
+    pub fire: Option<Arc<Door>>,
+}
+
 /// The client side of an end has been closed everywhere: one reference
 /// fewer. When that leaves exactly one, the unref condition holds.
-pub fn end_gone(token: u64) {
+pub fn end_gone(token: u64) -> EndGone {
     let mut fire = None;
     let mut unreachable = None;
     let closed;
     let gone_end;
     {
         let mut g = lock(&STATE);
-        let Some(st) = g.as_mut() else { return };
+        let Some(st) = g.as_mut() else {
+            return EndGone::default();
+        };
         let Some(&(id, false, _)) = st.tokens.get(&token) else {
-            return;
+            return EndGone::default();
         };
         let Some(door) = st.doors.get(&id).cloned() else {
-            return;
+            return EndGone::default();
         };
         closed = drop_token(st, &door.pool, token);
         gone_end = lock(&door.clones).remove(&token).map(|c| (door.id, c));
@@ -613,45 +625,10 @@ pub fn end_gone(token: u64) {
         }
     }
     drop(closed);
-    if let Some((id, end)) = gone_end {
-        super::fast::end_closed(id, end);
-    }
-    if let Some(id) = unreachable {
-        // Nobody holds the door any more: its fast-path channels go too.
-        super::fast::door_revoked(id);
-    }
-    if let Some(d) = fire {
-        super::unref::condition(&d);
-    }
-}
-
-/// Accounts now for ends whose client side is already closed everywhere
-/// (the manager would notice a moment later), so that door_info reports
-/// DOOR_IS_UNREF as soon as a close has returned, as on illumos.
-pub fn settle(door: &Arc<Door>) {
-    let tokens: Vec<u64> = lock(&door.ends).clone();
-    if tokens.len() < 2 {
-        return;
-    }
-    for t in tokens {
-        let Some((_, _, fd)) = lookup_token(t) else {
-            continue;
-        };
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLRDHUP,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, zero timeout.
-        let hup = unsafe { libc::poll(&mut p, 1, 0) } == 1
-            && p.revents & (libc::POLLHUP | libc::POLLRDHUP) != 0;
-        let mut queued: libc::c_int = 0;
-        // SAFETY: FIONREAD into an int, on a socket we hold.
-        unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) };
-        drop(fd);
-        if hup && queued == 0 {
-            end_gone(t);
-        }
+    EndGone {
+        end: gone_end,
+        unreachable,
+        fire,
     }
 }
 
@@ -688,7 +665,6 @@ pub fn revoke(door: &Arc<Door>) {
     }
     drop(g);
     drop(closed); // closes the server ends unless a receiver holds one this instant
-    super::fast::door_revoked(door.id);
 }
 
 // ---------------------------------------------------------------------

@@ -932,6 +932,21 @@ pub fn after_fork_child() {
     });
 }
 
+static ATFORK: OnceLock<()> = OnceLock::new();
+
+extern "C" fn atfork_child() {
+    after_fork_child();
+}
+
+/// Registers `after_fork_child` as a fork handler once, before the first
+/// channel exists.
+fn init_atfork() {
+    ATFORK.get_or_init(|| {
+        // SAFETY: the handler is a plain extern "C" function.
+        unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
+    });
+}
+
 /// Drops this thread's channels whose door is gone (a door_revoke by this
 /// thread then leaves nothing behind).
 pub fn sweep_dead() {
@@ -953,6 +968,7 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // A process that only calls doors forks too: its children must drop
     // the channels (after_fork_child).
     super::door::init_atfork();
+    init_atfork();
     let pin = sys::dup_own(fd)?;
     let st = sys::fstat(pin.as_raw_fd())?;
     if (st.st_dev, st.st_ino) != key {

@@ -14,11 +14,13 @@ pub mod client;
 pub mod control;
 pub mod create;
 pub mod door;
+pub mod ends;
 pub mod fast;
 pub mod naming;
 pub mod pool;
 pub mod preload;
 pub mod server;
+pub mod threads;
 pub mod unref;
 pub mod wire;
 
@@ -81,7 +83,7 @@ impl Backend for User {
             return Err(libc::EPERM);
         }
         if let Some(door) = door::lookup(id.name.id) {
-            door::revoke(&door);
+            ends::revoke(&door);
             fast::sweep_dead();
         }
         Ok(())
@@ -150,11 +152,11 @@ impl Backend for User {
     }
 
     fn only_daemons_besides_me(&self, extra: usize) -> bool {
-        server::only_daemons_besides_me(extra)
+        threads::only_daemons_besides_me(extra)
     }
 
     fn count_app_daemons_with(&self, count: fn() -> usize) {
-        server::count_app_daemons_with(count);
+        threads::count_app_daemons_with(count);
     }
 
     fn fd_is_door(&self, fd: RawFd) -> bool {

@@ -20,6 +20,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::door::{self, Caller, Door};
 use super::pool::Pool;
+use super::threads;
 use super::wire::{self, HDR_LEN, Hdr};
 use crate::abi::*;
 use crate::sys::creds::{self, Creds};
@@ -128,6 +129,7 @@ pub fn tls() -> *mut ServerTls {
         // SAFETY: only this thread touches its own slot.
         let slot = unsafe { &mut *c.get() };
         if slot.0.is_null() {
+            init_atfork();
             slot.0 = Box::into_raw(Box::new(ServerTls {
                 anchor: 0,
                 usable: usize::MAX,
@@ -167,6 +169,21 @@ pub fn current_caller() -> Option<(Caller, RawFd)> {
     Some((cur.caller, cur.reply.fd()))
 }
 
+static ATFORK: OnceLock<()> = OnceLock::new();
+
+extern "C" fn atfork_child() {
+    after_fork_child();
+}
+
+/// Registers `after_fork_child` as a fork handler once, before any thread
+/// has server state.
+fn init_atfork() {
+    ATFORK.get_or_init(|| {
+        // SAFETY: the handler is a plain extern "C" function.
+        unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
+    });
+}
+
 /// In a fork child, the forking thread's server state belongs to the parent.
 pub fn after_fork_child() {
     if let Some(st) = tls_if_any() {
@@ -193,126 +210,15 @@ static SERVER_FUNC: AtomicUsize = AtomicUsize::new(0);
 /// The default creation function: one detached thread that parks in the
 /// process pool (ignoring `info`, as illumos does).
 pub unsafe extern "C" fn default_server_func(_info: *mut door_info_t) {
-    spawn_starting(server_thread_main, ptr::null_mut());
-}
-
-/// Starts a detached library thread that counts in STARTING until it
-/// reports itself idle (`started`/`started_daemon`).
-fn spawn_starting(
-    f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
-    arg: *mut libc::c_void,
-) -> bool {
-    STARTING.fetch_add(1, Ordering::AcqRel);
-    let ok = sys::threads::spawn_detached(f, arg);
-    if !ok {
-        STARTING.fetch_sub(1, Ordering::AcqRel);
-    }
-    ok
-}
-
-/// Library-started threads that have not yet reached their first idle
-/// wait. `wait_started` lets door_create return only once they have: a
-/// thread that is still setting itself up allocates, and a fork() by the
-/// application at that moment, under a sanitizer's allocator (which, unlike
-/// glibc's, may not be locked across fork), could leave the child's
-/// allocator locked for ever.
-pub static STARTING: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread still counts in STARTING.
-    static COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// The calling thread has reached its idle wait (once per thread).
-pub fn started() {
-    if COUNTED.with(|c| c.replace(false)) {
-        started_daemon();
-    }
-}
-
-/// A daemon started by `spawn_daemon` has reached its idle wait.
-pub fn started_daemon() {
-    // Saturating: a fork child starts from 0 (atfork_child).
-    let _ = STARTING.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-}
-
-/// Counts the calling (just started) thread as starting until `started`.
-fn starting_thread() {
-    COUNTED.with(|c| c.set(true));
-}
-
-/// Waits (at most 200 ms) until every library-started thread is idle.
-pub fn wait_started() {
-    let t0 = sys::now_ns();
-    while STARTING.load(Ordering::Acquire) > 0 && sys::now_ns() - t0 < 200_000_000 {
-        // SAFETY: a short sleep.
-        unsafe { libc::usleep(50) };
-    }
+    threads::spawn_starting(server_thread_main, ptr::null_mut());
 }
 
 extern "C" fn server_thread_main(_: *mut libc::c_void) -> *mut libc::c_void {
-    starting_thread();
+    threads::starting_thread();
     // SAFETY: disabling cancellation of the calling thread.
     unsafe { sys::pthread_setcancelstate(sys::PTHREAD_CANCEL_DISABLE, ptr::null_mut()) };
     let _ = door_return(ptr::null(), 0, ptr::null(), 0);
     ptr::null_mut()
-}
-
-/// Threads the library started for itself in this process (pid, count).
-static DAEMONS: std::sync::Mutex<(i32, usize)> = std::sync::Mutex::new((0, 0));
-
-/// Starts a library-internal (daemon) thread: it never keeps the process
-/// alive once every other thread has ended.
-pub fn spawn_daemon(
-    f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
-    arg: *mut libc::c_void,
-) -> bool {
-    let ok = spawn_starting(f, arg);
-    if ok {
-        let mut d = door::lock(&DAEMONS);
-        let pid = sys::getpid();
-        if d.0 != pid {
-            *d = (pid, 0);
-        }
-        d.1 += 1;
-    }
-    ok
-}
-
-/// Is the calling thread the only thread of the process besides the
-/// library's daemons?
-fn last_user_thread() -> bool {
-    sys::threads::live_threads() <= daemon_count() + 1
-}
-
-fn daemon_count() -> usize {
-    let d = door::lock(&DAEMONS);
-    if d.0 == sys::getpid() { d.1 } else { 0 }
-}
-
-/// Would only daemon threads (the library's, and `extra` THR_DAEMON
-/// threads of the application) be left once the calling thread ends?
-pub fn only_daemons_besides_me(extra: usize) -> bool {
-    sys::threads::live_threads() <= daemon_count() + extra + 1
-}
-
-/// How many of the application's threads are daemons (THR_DAEMON), told
-/// by the thread library before it makes the first one.
-static APP_DAEMONS: OnceLock<fn() -> usize> = OnceLock::new();
-
-/// Installs the count of the application's daemon threads.
-pub fn count_app_daemons_with(count: fn() -> usize) {
-    let _ = APP_DAEMONS.set(count);
-}
-
-/// Called by the manager now and then: if only the library's own daemon
-/// threads are left, the process ends as it would on illumos.
-pub fn exit_if_only_daemons() {
-    let app_daemons = APP_DAEMONS.get().map_or(0, |count| count());
-    if sys::threads::live_threads() <= daemon_count() + app_daemons {
-        // SAFETY: every user thread has ended; exit as illumos would.
-        unsafe { libc::exit(0) }
-    }
 }
 
 pub fn server_func() -> door_server_func_t {
@@ -800,7 +706,7 @@ fn procedure_returned(st: *mut ServerTls) -> ! {
     }
     // The library's own threads (manager, unref) are daemons, as on
     // illumos: if this is the last other thread, the process exits.
-    if last_user_thread() {
+    if threads::last_user_thread() {
         // SAFETY: ends the process, as thr_exit of its last thread does.
         unsafe { libc::exit(0) }
     }
@@ -963,7 +869,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     }
     // A thread that just served a fast call waits on that channel for a
     // while; every other idle thread waits in epoll.
-    started();
+    threads::started();
     if let super::fast::Parked::Call(chan) = super::fast::park(&pool) {
         let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
         return take_fast(st, &pool, chan, left);
@@ -1034,7 +940,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             pool.remove(ep.as_raw_fd());
             drop(ep);
             if !injector {
-                door::end_gone(token);
+                super::ends::end_gone(token);
             }
             return None;
         }
