@@ -772,7 +772,7 @@ pub fn taken(chan: &SrvChan) -> bool {
         }
         if now_ns() - t0 > super::wire::ACK_MS as u64 * 1_000_000
             || chan.gone.load(Ordering::Acquire)
-            || super::client::hung_up(chan.sock.as_raw_fd())
+            || super::ident::hung_up(chan.sock.as_raw_fd())
         {
             return true;
         }
@@ -974,7 +974,7 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     if (st.st_dev, st.st_ino) != key {
         return Err(libc::EAGAIN); // replaced since the caller's check
     }
-    let id = super::client::identify_socket(pin.as_raw_fd())?;
+    let id = super::ident::identify_socket(pin.as_raw_fd())?;
     let len = DATA_OFF + cap;
     let mem = memfd(len)?;
     let (mine, theirs) = sys::seqpacket_pair()?;
@@ -1006,7 +1006,7 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // SAFETY: a fresh zeroed mapping of len bytes starting with a ChanHdr.
     unsafe { (*(chan.map.ptr as *mut ChanHdr)).magic = CHAN_MAGIC };
     let mut chan = chan;
-    chan.id = super::control::chan_setup(pin.as_raw_fd(), &id.name, &chan.mem, theirs, cap)?;
+    chan.id = super::request::chan_setup(pin.as_raw_fd(), &id.name, &chan.mem, theirs, cap)?;
     Ok(chan)
 }
 
@@ -1045,7 +1045,7 @@ pub fn call(
             // (EAGAIN: withdrawn before any thread took it; the channel is
             // idle and stays.)
             v.remove(pos);
-        } else if r.is_none() && super::client::hung_up(c.sock.as_raw_fd()) {
+        } else if r.is_none() && super::ident::hung_up(c.sock.as_raw_fd()) {
             // Falling back to the socket path because the server side is
             // gone (dead server, unreachable door): the channel goes now.
             v.remove(pos);
@@ -1156,7 +1156,7 @@ fn call_on(
     h.ccpu.store(me, Ordering::Relaxed);
     h.csleep.store(0, Ordering::Relaxed);
     let wake0 = h.cwake.load(Ordering::Acquire);
-    let mut sigs = SigBlock::new();
+    let mut sigs = super::reply::SigBlock::new();
     h.state.store(C_REQ, Ordering::SeqCst);
     // A server thread parked on this channel: wake it. Otherwise kick the
     // pool through the channel's socket: its epoll leader takes the call.
@@ -1216,114 +1216,6 @@ fn call_on(
     withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params, &mut sigs))
 }
 
-/// The caller's signals, blocked from the moment a request is posted until
-/// its wait is over, so that a signal cannot be handled unseen while the
-/// client spins or between its last look at the channel and its sleep: it
-/// stays pending, and the wait sees it (`interrupted`) or sleeps in `ppoll`
-/// with the caller's own mask, which a handled signal ends. Synchronous
-/// signals (faults of the argument and result copies) stay unblocked.
-/// (The socket path uses it too, around its waits for the server.)
-pub struct SigBlock {
-    old: libc::sigset_t,
-    on: bool,
-}
-impl SigBlock {
-    pub fn new() -> SigBlock {
-        let mut b = SigBlock {
-            // SAFETY: sigset_t is plain data; filled by pthread_sigmask.
-            old: unsafe { std::mem::zeroed() },
-            on: false,
-        };
-        b.block();
-        b
-    }
-    /// Blocks the signals again after `restore` (no-op if blocked).
-    pub fn block(&mut self) {
-        if self.on {
-            return;
-        }
-        // SAFETY: sigset_t is plain data, initialised by sigfillset and
-        // filled by pthread_sigmask before use.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut set);
-            for s in [
-                libc::SIGSEGV,
-                libc::SIGBUS,
-                libc::SIGILL,
-                libc::SIGFPE,
-                libc::SIGTRAP,
-                libc::SIGSYS,
-            ] {
-                libc::sigdelset(&mut set, s);
-            }
-            self.on = libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut self.old) == 0;
-        }
-    }
-    /// The caller's mask again: handlers of pending signals run now.
-    pub fn restore(&mut self) {
-        if self.on {
-            self.on = false;
-            // SAFETY: the mask saved by new().
-            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, ptr::null_mut()) };
-        }
-    }
-    /// Is a signal pending that the caller does not block and handles?
-    pub fn interrupted(&self) -> bool {
-        if !self.on {
-            return false;
-        }
-        // SAFETY: plain data filled by sigpending/sigaction.
-        unsafe {
-            let mut pend: libc::sigset_t = std::mem::zeroed();
-            if libc::sigpending(&mut pend) != 0 {
-                return false;
-            }
-            (1..=64).any(|s| {
-                if libc::sigismember(&pend, s) != 1 || libc::sigismember(&self.old, s) == 1 {
-                    return false;
-                }
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                libc::sigaction(s, ptr::null(), &mut sa) == 0
-                    && sa.sa_sigaction != libc::SIG_DFL
-                    && sa.sa_sigaction != libc::SIG_IGN
-            })
-        }
-    }
-    /// Sleeps until the channel's socket is readable (a wake-up byte, a
-    /// reply: 0), hung up (EPIPE), `ns` pass (ETIMEDOUT), or a signal is
-    /// handled (EINTR).
-    pub fn sleep(&self, fd: RawFd, ns: i64) -> i32 {
-        self.wait_fd(fd, libc::POLLIN, ns)
-    }
-    /// `sleep` for other poll events (POLLOUT: room to send).
-    pub fn wait_fd(&self, fd: RawFd, events: i16, ns: i64) -> i32 {
-        let mut p = libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        };
-        let ts = libc::timespec {
-            tv_sec: ns / 1_000_000_000,
-            tv_nsec: ns % 1_000_000_000,
-        };
-        let mask: *const libc::sigset_t = if self.on { &self.old } else { ptr::null() };
-        // SAFETY: one valid pollfd, a valid timeout and mask.
-        let r = unsafe { libc::ppoll(&mut p, 1, &ts, mask) };
-        match r {
-            0 => libc::ETIMEDOUT,
-            r if r > 0 && p.revents & (libc::POLLHUP | libc::POLLERR) != 0 => libc::EPIPE,
-            r if r > 0 => 0,
-            _ => sys::errno(),
-        }
-    }
-}
-impl Drop for SigBlock {
-    fn drop(&mut self) {
-        self.restore();
-    }
-}
-
 /// Consumes the one-byte wake-ups queued on the client's end of a
 /// channel's socket (never a reply: those are longer). True if a longer
 /// message is left at the head (a reply on its way, or a peer's junk).
@@ -1360,7 +1252,7 @@ fn wait_reply(
     mut wake: u32,
     server_cpu: u32,
     params: *mut door_arg_t,
-    sigs: &mut SigBlock,
+    sigs: &mut super::reply::SigBlock,
 ) -> R<bool> {
     let h = c.hdr();
     let me = cpu();
@@ -1451,7 +1343,7 @@ fn wait_reply(
             }
             libc::ETIMEDOUT | libc::EPIPE
                 // Is the server still there?
-                if super::client::hung_up(sock) => {
+                if super::ident::hung_up(sock) => {
                     match h.state.compare_exchange(
                         C_REQ,
                         C_DEAD,
@@ -1477,7 +1369,7 @@ fn wait_reply(
         Err(super::wire::peer_errno(status))
     } else if slow {
         let _ = drain_wakes(sock);
-        let r = super::client::receive_reply(sock, arg, |took| {
+        let r = super::reply::receive_reply(sock, arg, |took| {
             let v = if took {
                 super::wire::ACK_TAKEN
             } else {
@@ -1498,7 +1390,7 @@ fn wait_reply(
         Err(libc::EINTR) // a server writing nonsense
     } else {
         let data = c.map.ptr.wrapping_add(DATA_OFF) as *const u8;
-        super::client::place_results(arg, size, params, |dst, n| {
+        super::reply::place_results(arg, size, params, |dst, n| {
             sys::copy_out_bytes(dst, data, n)
         })
     };

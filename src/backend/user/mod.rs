@@ -16,13 +16,17 @@ pub mod create;
 pub mod door;
 pub mod ends;
 pub mod fast;
+pub mod ident;
 pub mod naming;
 pub mod pool;
 pub mod preload;
+pub mod reply;
+pub mod request;
 pub mod server;
 pub mod threads;
 pub mod unref;
 pub mod wire;
+pub mod xfer;
 
 /// The userspace backend.
 pub struct User;
@@ -78,7 +82,7 @@ impl Backend for User {
     }
 
     fn revoke(&self, d: RawFd) -> R<()> {
-        let id = client::identify(d)?;
+        let id = ident::identify(d)?;
         if !id.local {
             return Err(libc::EPERM);
         }
@@ -105,7 +109,7 @@ impl Backend for User {
     }
 
     fn bind(&self, d: RawFd) -> R<()> {
-        let id = client::identify(d)?;
+        let id = ident::identify(d)?;
         if !id.local {
             return Err(libc::EINVAL);
         }
@@ -123,7 +127,7 @@ impl Backend for User {
     }
 
     fn set_params(&self, d: RawFd, change: &mut dyn FnMut(&mut Params, u32) -> R<()>) -> R<()> {
-        let id = client::identify(d)?;
+        let id = ident::identify(d)?;
         if !id.local {
             return Err(libc::EPERM);
         }

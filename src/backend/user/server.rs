@@ -22,6 +22,7 @@ use super::door::{self, Caller, Door};
 use super::pool::Pool;
 use super::threads;
 use super::wire::{self, HDR_LEN, Hdr};
+use super::xfer;
 use crate::abi::*;
 use crate::sys::creds::{self, Creds};
 use crate::sys::{self, R};
@@ -163,7 +164,7 @@ pub fn current_caller() -> Option<(Caller, RawFd)> {
     // SAFETY: own thread's state.
     let st = unsafe { &*st };
     let cur = st.cur.as_ref()?;
-    if super::client::hung_up(cur.reply.fd()) {
+    if super::ident::hung_up(cur.reply.fd()) {
         return None;
     }
     Some((cur.caller, cur.reply.fd()))
@@ -292,12 +293,12 @@ fn reply_and_release(
     if n > DOOR_MAX_DESC {
         return Err(libc::E2BIG);
     }
-    let descs = read_desc_list(desc, n)?;
+    let descs = xfer::read_desc_list(desc, n)?;
     // SAFETY: own thread's state.
     let st = unsafe { &mut *st };
     let Some(cur) = st.cur.as_ref() else {
         // No client: discard results, close DOOR_RELEASE descriptors.
-        release_descs(&descs);
+        xfer::release_descs(&descs);
         return Ok(());
     };
     if cur.no_results && (size > 0 || n > 0) {
@@ -307,7 +308,7 @@ fn reply_and_release(
         .iter()
         .any(|d| d.d_attributes & DOOR_DESCRIPTOR == 0 || !sys::fd_is_open(d.fd()))
     {
-        release_descs(&descs); // illumos closes the valid DOOR_RELEASE entries
+        xfer::release_descs(&descs); // illumos closes the valid DOOR_RELEASE entries
         return Err(libc::EINVAL);
     }
     if size > wire::CHUNK {
@@ -375,14 +376,14 @@ fn reply_and_release(
                     super::fast::expect_ack(chan);
                 }
                 super::fast::complete_slow(chan);
-                let _ = send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
+                let _ = xfer::send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
                 if n > 0 && !super::fast::taken(chan) {
                     return Ok(false);
                 }
                 if n > 0 {
                     count_idle();
                 }
-                release_descs(&descs);
+                xfer::release_descs(&descs);
                 if releasing {
                     send_mark(chan.sock.as_raw_fd());
                 }
@@ -394,7 +395,9 @@ fn reply_and_release(
                 // EPIPE/ECONNRESET mean the client went away: the results are
                 // discarded and door_return succeeds. EFAULT leaves the client
                 // waiting (and watched again).
-                if let Err(libc::EFAULT) = send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds) {
+                if let Err(libc::EFAULT) =
+                    xfer::send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds)
+                {
                     let no_cancel = cur.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
                     door::watch_call(sock.as_raw_fd(), no_cancel);
                     return Err(libc::EFAULT);
@@ -405,7 +408,7 @@ fn reply_and_release(
                 if n > 0 {
                     count_idle();
                 }
-                release_descs(&descs);
+                xfer::release_descs(&descs);
                 if releasing {
                     send_mark(sock.as_raw_fd());
                 }
@@ -480,33 +483,6 @@ fn send_mark(sock: RawFd) {
     let _ = sys::send_fds(sock, &[iov], &[], true);
 }
 
-/// Reads a caller's descriptor list (EFAULT if unreadable).
-pub fn read_desc_list(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
-    let mut v: Vec<door_desc_t> = Vec::with_capacity(n);
-    if n > 0 {
-        sys::copy_in_bytes(
-            desc.cast(),
-            v.as_mut_ptr().cast(),
-            n * size_of::<door_desc_t>(),
-        )?;
-        // SAFETY: n elements were just written.
-        unsafe { v.set_len(n) };
-    }
-    Ok(v)
-}
-
-/// Closes the DOOR_RELEASE descriptors of a list.
-pub fn release_descs(descs: &[door_desc_t]) {
-    for d in descs {
-        if d.d_attributes & DOOR_DESCRIPTOR != 0
-            && d.d_attributes & DOOR_RELEASE != 0
-            && d.fd() >= 0
-        {
-            let _ = sys::close(d.fd());
-        }
-    }
-}
-
 /// EFAULT unless every page of [p, p+len) is readable (one byte each).
 pub fn check_readable(p: *const u8, len: usize) -> R<()> {
     if len == 0 {
@@ -556,50 +532,6 @@ pub fn check_readable(p: *const u8, len: usize) -> R<()> {
     Ok(())
 }
 
-/// Sends a header, `size` bytes of data and descriptors as one transfer:
-/// the first message carries the header, later ones only payload.
-pub fn send_transfer(sock: RawFd, hdr: &Hdr, data: *const u8, size: usize, fds: &[RawFd]) -> R<()> {
-    let count = wire::message_count(size, fds.len());
-    static ZERO: u8 = 0;
-    for i in 0..count {
-        let (off, len, fs, fc) = wire::message_part(i, size, fds.len());
-        // No heap here: this runs in threads that may be cancelled inside
-        // sendmsg, where nothing would free it.
-        let mut iov = [libc::iovec {
-            iov_base: ptr::null_mut(),
-            iov_len: 0,
-        }; 2];
-        let mut n = 0;
-        if i == 0 {
-            iov[n] = libc::iovec {
-                iov_base: (hdr as *const Hdr) as *mut _,
-                iov_len: HDR_LEN,
-            };
-            n += 1;
-        }
-        if len > 0 {
-            // off+len <= size; data is readable (checked by the caller, or
-            // the kernel faults the send cleanly).
-            iov[n] = libc::iovec {
-                iov_base: data.wrapping_add(off) as *mut _,
-                iov_len: len,
-            };
-            n += 1;
-        }
-        if n == 0 {
-            // A payload-less continuation still needs one byte to carry fds.
-            iov[n] = libc::iovec {
-                iov_base: (&ZERO as *const u8) as *mut _,
-                iov_len: 1,
-            };
-            n += 1;
-        }
-        let iov = &iov[..n];
-        sys::send_fds(sock, iov, &fds[fs..fs + fc], true)?;
-    }
-    Ok(())
-}
-
 /// Sends an error reply and ends an invocation (or refuses a call).
 pub fn finish_current(cur: Current, err: i32) {
     match &cur.reply {
@@ -615,7 +547,7 @@ pub fn finish_current(cur: Current, err: i32) {
 
 pub fn send_status(reply: RawFd, err: i32) {
     let hdr = Hdr::new(wire::K_REPLY, err as u32, 0, 0);
-    let _ = send_transfer(reply, &hdr, ptr::null(), 0, &[]);
+    let _ = xfer::send_transfer(reply, &hdr, ptr::null(), 0, &[]);
 }
 
 // ---------------------------------------------------------------------
@@ -1006,7 +938,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         }
     };
     let _ = sys::clear_passcred(reply.as_raw_fd());
-    if t == 1 && super::client::hung_up(reply.as_raw_fd()) {
+    if t == 1 && super::ident::hung_up(reply.as_raw_fd()) {
         // The client gave up (a signal: EAGAIN) before we took the call.
         close_all(&descs_fds);
         return None;
@@ -1094,12 +1026,12 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let release = hdr.status & wire::F_RELEASE != 0;
     if wire::needs_go(size) || release {
         let go = Hdr::new(wire::K_GO, 0, 0, 0);
-        if send_transfer(reply.as_raw_fd(), &go, ptr::null(), 0, &[]).is_err() {
+        if xfer::send_transfer(reply.as_raw_fd(), &go, ptr::null(), 0, &[]).is_err() {
             close_all(&fds);
             return None;
         }
     }
-    match recv_rest(reply.as_raw_fd(), st.buf, size, ndesc, &mut fds) {
+    match xfer::recv_rest(reply.as_raw_fd(), st.buf, size, ndesc, &mut fds) {
         Ok(()) => {}
         Err(e) => {
             // EMFILE: we could not take the descriptors. Anything else: the
@@ -1127,7 +1059,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         let dl = crate::backend::rendezvous::Deadline::after_ms(wire::DESC_MS);
         for (i, &fd) in fds.iter().enumerate() {
             // SAFETY: i < ndesc, inside the reserved area.
-            unsafe { dp.add(i).write(super::client::describe_received(fd, &dl)) };
+            unsafe { dp.add(i).write(super::reply::describe_received(fd, &dl)) };
         }
         dp
     } else {
@@ -1173,65 +1105,6 @@ fn peer_closed(fd: RawFd) -> bool {
     // SAFETY: one valid pollfd, zero timeout.
     let r = unsafe { libc::poll(&mut p, 1, 0) };
     r == 1 && p.revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0
-}
-
-/// Receives the continuation messages of a transfer into `buf` (whose
-/// first chunk has already arrived), collecting descriptors into `fds`.
-pub fn recv_rest(
-    sock: RawFd,
-    buf: *mut u8,
-    size: usize,
-    ndesc: usize,
-    fds: &mut Vec<RawFd>,
-) -> R<()> {
-    recv_rest_lossy(sock, buf, size, ndesc, fds, false).map(|_| ())
-}
-
-/// `recv_rest`; with `lossy`, descriptors our table could not take are not
-/// an error: every descriptor of the transfer is then closed, the data is
-/// still received, and the result is true (some were dropped).
-pub fn recv_rest_lossy(
-    sock: RawFd,
-    buf: *mut u8,
-    size: usize,
-    ndesc: usize,
-    fds: &mut Vec<RawFd>,
-    lossy: bool,
-) -> R<bool> {
-    let mut dropped = false;
-    let count = wire::message_count(size, ndesc);
-    for i in 1..count {
-        let (off, len, _fs, fc) = wire::message_part(i, size, ndesc);
-        let mut one = 0u8;
-        let mut iov = [libc::iovec {
-            // SAFETY: off+len <= size, inside buf.
-            iov_base: if len > 0 {
-                buf.wrapping_add(off).cast()
-            } else {
-                (&mut one as *mut u8).cast()
-            },
-            iov_len: if len > 0 { len } else { 1 },
-        }];
-        let mut r = sys::recv_fds(sock, &mut iov, 0, true)?;
-        let want = if len > 0 { len } else { 1 };
-        if r.ctrunc && !lossy {
-            r.close_fds();
-            return Err(libc::EMFILE);
-        }
-        if r.len != want || r.truncated || (!r.ctrunc && r.fds.len() != fc) {
-            r.close_fds();
-            return Err(libc::EPROTO);
-        }
-        if r.ctrunc || dropped {
-            r.close_fds();
-            for fd in fds.drain(..) {
-                sys::close_received(fd);
-            }
-            dropped = true;
-        }
-        fds.append(&mut r.fds);
-    }
-    Ok(dropped)
 }
 
 // ---------------------------------------------------------------------
