@@ -15,10 +15,10 @@
 use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::door::{self, Caller, Door};
+use super::door::{self, Caller, Door, XCreate};
 use super::pool::Pool;
 use super::threads;
 use super::wire::{self, HDR_LEN, Hdr};
@@ -626,7 +626,7 @@ fn run_depletion(d: Depletion) {
             // Any return is accepted here (0 = declined); on anything but 1
             // the start argument is leaked rather than freed, in case crf
             // started a thread anyway.
-            let _ = unsafe { crf(&mut info, super::create::xcreate_start, arg, crcookie) };
+            let _ = unsafe { crf(&mut info, xcreate_start, arg, crcookie) };
         }
     }
 }
@@ -708,7 +708,7 @@ fn depletion(door: &Arc<Door>, pool: &Pool, left: usize) -> Option<Depletion> {
         Some(x) => Some(Depletion::X {
             info: door.info(sys::getpid()),
             crf: x.crf,
-            arg: super::create::start_arg(None, door.id, x),
+            arg: start_arg(None, door.id, x),
             crcookie: x.crcookie as *mut libc::c_void,
         }),
         None => Some(Depletion::Private(door.info(sys::getpid()))),
@@ -1105,6 +1105,102 @@ fn peer_closed(fd: RawFd) -> bool {
     // SAFETY: one valid pollfd, zero timeout.
     let r = unsafe { libc::poll(&mut p, 1, 0) };
     r == 1 && p.revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0
+}
+
+// ---------------------------------------------------------------------
+// door_xcreate's threads (man/door_xcreate.3c): the start routine handed
+// to `crf` and its handshake with door_xcreate (create.rs).
+
+/// The handshake between door_xcreate and the threads its `crf` starts.
+pub struct Handshake {
+    /// Threads that reported (bound or failed).
+    pub reported: AtomicU32,
+    pub failed: AtomicU32,
+    /// 0: undecided, 1: go, 2: abort.
+    pub decision: AtomicU32,
+}
+
+/// What each xcreate'd thread receives as its start argument (heap, so a
+/// crf that breaks the contract cannot make it read a dead frame).
+pub struct StartArg {
+    hs: Option<Arc<Handshake>>,
+    door_id: u64,
+    setupf: Option<door_xcreate_thrsetup_func_t>,
+    crcookie: usize,
+}
+
+pub fn futex_wait(word: &AtomicU32, val: u32) {
+    // SAFETY: futex wait on a live atomic word, private, no timeout.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            sys::FUTEX_WAIT_PRIVATE,
+            val,
+            std::ptr::null::<libc::timespec>(),
+        );
+    }
+}
+
+pub fn futex_wake(word: &AtomicU32) {
+    // SAFETY: futex wake on a live atomic word.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            sys::FUTEX_WAKE_PRIVATE,
+            i32::MAX,
+        )
+    };
+}
+
+/// Start routine handed to `crf`.
+pub extern "C" fn xcreate_start(arg: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: arg is a Box<StartArg> made by `start_arg`; this thread owns it.
+    let a = unsafe { Box::from_raw(arg as *mut StartArg) };
+    match a.setupf {
+        // SAFETY: the user's setup callback with its cookie.
+        Some(f) => unsafe { f(a.crcookie as *mut libc::c_void) },
+        None => {
+            // SAFETY: changes this thread's cancellation state only.
+            unsafe {
+                sys::pthread_setcancelstate(sys::PTHREAD_CANCEL_DISABLE, std::ptr::null_mut());
+                sys::pthread_setcanceltype(sys::PTHREAD_CANCEL_DEFERRED, std::ptr::null_mut());
+            }
+        }
+    }
+    let bound = door::lookup(a.door_id).is_some_and(|d| bind(&d).is_ok());
+    if let Some(hs) = &a.hs {
+        if !bound {
+            hs.failed.fetch_add(1, Ordering::AcqRel);
+        }
+        hs.reported.fetch_add(1, Ordering::AcqRel);
+        futex_wake(&hs.reported);
+        loop {
+            match hs.decision.load(Ordering::Acquire) {
+                0 => futex_wait(&hs.decision, 0),
+                1 => break,
+                _ => return std::ptr::null_mut(),
+            }
+        }
+    } else if !bound {
+        return std::ptr::null_mut();
+    }
+    drop(a);
+    let _ = door_return(std::ptr::null(), 0, std::ptr::null(), 0);
+    std::ptr::null_mut()
+}
+
+/// A start argument for a thread of door `door_id`; `hs` is None for a
+/// depletion thread, which needs no handshake.
+pub fn start_arg(hs: Option<&Arc<Handshake>>, door_id: u64, x: &XCreate) -> *mut libc::c_void {
+    Box::into_raw(Box::new(StartArg {
+        hs: hs.cloned(),
+        door_id,
+        setupf: x.setupf,
+        crcookie: x.crcookie,
+    }))
+    .cast()
 }
 
 // ---------------------------------------------------------------------
