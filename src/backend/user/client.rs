@@ -1,5 +1,7 @@
-//! The client side: recognising a door descriptor, `door_call`,
-//! `door_info` and parameter queries for doors served elsewhere.
+//! The client side: `door_call` (the fast path when it takes the call,
+//! else the socket path below), `door_info` and parameter queries for
+//! doors served elsewhere. Recognising a door descriptor is `ident.rs`'s,
+//! receiving a reply `reply.rs`'s.
 //!
 //! A call (slow path): the client makes a fresh reply channel (a socket
 //! pair), puts a one-byte token in it, and sends one message on the door

@@ -17,7 +17,8 @@
 //! being accepted is closed; and connections of other users are capped
 //! per uid (`PER_UID`) and in all (`MAX_FOREIGN`), so that its own uid and
 //! root always find room. Clients, in turn, wait for a manager or a
-//! rendezvous at most `ANSWER_MS`, and a caught signal ends the wait.
+//! rendezvous at most `ANSWER_MS`, and a caught signal ends the wait
+//! (their side of the protocol is `request.rs`).
 
 use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};

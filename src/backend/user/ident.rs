@@ -20,7 +20,7 @@ pub struct Ident {
 }
 
 /// Is `fd` a door? A descriptor opened on a path with a door attached
-/// (fattach) is first replaced by the door itself (naming::resolve).
+/// (fattach) is first replaced by the door itself (`resolve`).
 pub fn identify(fd: RawFd) -> R<Ident> {
     match identify_socket(fd) {
         Ok(id) => {

@@ -48,7 +48,7 @@ const DUP_MS: u64 = 200;
 
 /// A `dup` of a door gets a reference of its own from the door's server;
 /// if the server does not answer within `DUP_MS` (or did not recently:
-/// `control::recently_slow`), or hands over anything but an end of the
+/// `rendezvous::recently_slow`), or hands over anything but an end of the
 /// same door, the duplicate is made as usual and shares the reference.
 pub fn dup_door(old: RawFd, place: Place) -> Option<R<RawFd>> {
     if !doormap::is_marked(old) || crate::sys::fdown::owned(old) {

@@ -22,7 +22,7 @@ pub fn new_reference(fd: RawFd, id: &ident::Ident) -> R<sys::OwnedFd> {
 }
 
 /// `new_reference`, its server's answer awaited until `dl` at most (and
-/// never longer than `control::ANSWER_MS`). What the server hands over is
+/// never longer than `ANSWER_MS`). What the server hands over is
 /// taken only if it is an end of the very same door (same door name but
 /// for the end's number, its creator the door's pid as the kernel says):
 /// whoever serves a door-shaped socket cannot swap the holder's descriptor

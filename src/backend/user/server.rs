@@ -1055,7 +1055,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let dp = if ndesc > 0 {
         // SAFETY: need bytes reserved; desc_off is 16-aligned.
         let dp = unsafe { st.buf.add(desc_off) } as *mut door_desc_t;
-        // One bound for all of the call's descriptors (client::describe_received).
+        // One bound for all of the call's descriptors (reply::describe_received).
         let dl = crate::backend::rendezvous::Deadline::after_ms(wire::DESC_MS);
         for (i, &fd) in fds.iter().enumerate() {
             // SAFETY: i < ndesc, inside the reserved area.
