@@ -44,7 +44,7 @@ pub struct Door {
     /// once revoked.
     pub ends: Mutex<Vec<u64>>,
     /// Tokens of the live ends handed to openers of an attached name
-    /// (`naming::serve`): each opener has an end of its own, so that its
+    /// (`rendezvous::serve`, through the manager): each opener has an end of its own, so that its
     /// `shutdown(2)` cuts only its own descriptors, but an open is not a
     /// reference (illumos counts openers apart from descriptors, and an
     /// opener's close never fires the unref condition). With the opener's
