@@ -17,19 +17,17 @@
 //! being accepted is closed; and connections of other users are capped
 //! per uid (`PER_UID`) and in all (`MAX_FOREIGN`), so that its own uid and
 //! root always find room. Clients, in turn, wait for a manager or a
-//! rendezvous at most `ANSWER_MS`, and a caught signal ends the wait.
+//! rendezvous at most `ANSWER_MS`, and a caught signal ends the wait
+//! (their side of the protocol is `request.rs`).
 
 use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
-use super::door::{self, Proc};
-use super::wire::{self, DoorName, HDR_LEN, Hdr, QueryReply};
+use super::door::{self, Attachment, CALL_BIT, CHAN_BIT, Conn, ConnKind, END_BIT, Proc};
+use super::wire::{self, HDR_LEN, Hdr, QueryReply};
 use crate::abi::*;
-use crate::backend::rendezvous::{
-    self, ANSWER_MS, Deadline, FileKey, connect_until, listen_on, mark_slow, recently_slow,
-    recv_until, send_until, wait_closed_until,
-};
+use crate::backend::rendezvous::{self, FileKey, listen_on};
 use crate::sys::{self, R};
 
 /// Connections the manager holds at once, in all.
@@ -40,40 +38,6 @@ const MAX_FOREIGN: usize = 192;
 const PER_UID: usize = 8;
 /// A connection must have sent its request this soon after its accept.
 const CONN_DEADLINE_MS: u64 = 1000;
-/// How long the receiver of one call's (or reply's) descriptors waits, in
-/// all, for their servers to make it references of its own.
-pub const DESC_MS: u64 = 1000;
-
-/// What a connection accepted by the manager is for.
-#[derive(Clone, Copy, Debug)]
-pub enum ConnKind {
-    Query,
-    Rendezvous { listener: RawFd },
-}
-
-/// A connection accepted by the manager, waiting for its request.
-#[derive(Clone, Copy, Debug)]
-pub struct Conn {
-    pub kind: ConnKind,
-    /// The connecting process's euid (SO_PEERCRED).
-    pub uid: u32,
-    /// `sys::now_ns()` past which it is closed unanswered.
-    pub deadline: u64,
-}
-
-/// One fattach'ed name: its rendezvous listener holds a reference to the
-/// door (as namefs holds one on the door's file).
-pub struct Attachment {
-    pub _listener: OwnedFd,
-    /// An O_PATH descriptor of the covered file: while attached, its inode
-    /// cannot be freed, so its number cannot be reused by a new file.
-    pub covered: OwnedFd,
-    pub door: Arc<OwnedFd>,
-    pub key: FileKey,
-    /// The rendezvous name (published on the covered file, or derived).
-    pub name: Vec<u8>,
-}
-
 fn epoll_add(ep: RawFd, fd: RawFd) -> R<()> {
     let mut ev = libc::epoll_event {
         events: libc::EPOLLIN as u32,
@@ -101,7 +65,7 @@ pub fn ensure_started(st: &mut Proc) -> R<()> {
     st.owned.push(ep);
     st.mgr_epfd = ep;
     st.ctl_fd = ctl;
-    if !super::server::spawn_daemon(manager_main, ep as usize as *mut libc::c_void) {
+    if !super::threads::spawn_daemon(manager_main, ep as usize as *mut libc::c_void) {
         return Err(libc::EAGAIN);
     }
     st.ctl_started = true;
@@ -187,71 +151,6 @@ pub fn detach_key(key: &FileKey) -> bool {
     }
 }
 
-/// Epoll tokens of watched calls carry this bit, a generation in bits
-/// 32..62 and the reply descriptor in the low 32 bits.
-const CALL_BIT: u64 = 1 << 63;
-
-/// Watches the reply channel of a call this thread now serves: if the
-/// client aborts (signal, cancellation, death), the manager cancels this
-/// thread unless the door has DOOR_NO_CANCEL (illumos signals it).
-pub fn watch_call(reply: RawFd, no_cancel: bool) {
-    // SAFETY: pthread_self has no preconditions.
-    let me = unsafe { libc::pthread_self() };
-    let _ = door::with_proc(|st| {
-        if st.mgr_epfd < 0 {
-            return Ok(());
-        }
-        st.inflight_gen = st.inflight_gen.wrapping_add(1) & 0x7fff_ffff;
-        let generation = st.inflight_gen;
-        let mut ev = libc::epoll_event {
-            events: (libc::EPOLLRDHUP | libc::EPOLLHUP) as u32,
-            u64: CALL_BIT | ((generation as u64) << 32) | reply as u32 as u64,
-        };
-        // SAFETY: valid epoll_event.
-        if unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, reply, &mut ev) } == 0 {
-            st.inflight.insert(reply, (generation, me, no_cancel));
-        }
-        Ok(())
-    });
-}
-
-/// Stops watching a call (before its reply descriptor is closed).
-pub fn unwatch_call(reply: RawFd) {
-    let _ = door::with_proc(|st| {
-        if st.inflight.remove(&reply).is_some() {
-            let mut ev = libc::epoll_event { events: 0, u64: 0 };
-            // SAFETY: valid epoll_event (ignored by DEL on modern kernels).
-            unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, reply, &mut ev) };
-        }
-        Ok(())
-    });
-}
-
-/// Epoll tokens of watched door ends carry this bit.
-const END_BIT: u64 = 1 << 62;
-
-/// Has the manager watch a door end for the moment its client side is
-/// closed everywhere (one-shot; see `end_hung_up`).
-pub fn watch_end(st: &Proc, fd: RawFd, token: u64) {
-    if st.mgr_epfd < 0 {
-        return;
-    }
-    let mut ev = libc::epoll_event {
-        events: (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLONESHOT) as u32,
-        u64: END_BIT | token,
-    };
-    // SAFETY: valid epoll_event.
-    unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
-}
-
-pub fn unwatch_end(st: &Proc, fd: RawFd) {
-    if st.mgr_epfd >= 0 {
-        let mut ev = libc::epoll_event { events: 0, u64: 0 };
-        // SAFETY: valid epoll_event.
-        unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
-    }
-}
-
 /// Every copy of an end's client side is closed. With no call queued on
 /// it, the reference is gone now; otherwise the pool thread that drains
 /// the queue sees end-of-file last and reports it then.
@@ -264,7 +163,7 @@ fn end_hung_up(token: u64) {
     unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) };
     drop(fd);
     if queued == 0 {
-        door::end_gone(token & !END_BIT);
+        super::ends::end_gone(token & !END_BIT);
     }
 }
 
@@ -368,7 +267,7 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     let Some((pid, nonce)) = door::identity() else {
         return std::ptr::null_mut();
     };
-    super::server::started_daemon();
+    super::threads::started_daemon();
     loop {
         if !crate::sys::fdown::owned(ep) {
             // The application closed our descriptors (closefrom and the
@@ -390,7 +289,7 @@ extern "C" fn manager_main(arg: *mut libc::c_void) -> *mut libc::c_void {
         }
         if n == 0 {
             if wait_ms >= 1000 {
-                super::server::exit_if_only_daemons();
+                super::threads::exit_if_only_daemons();
             }
             continue;
         }
@@ -458,7 +357,7 @@ fn handle(ep: RawFd, fd: RawFd, pid: i32, nonce: u64) {
                     // For a door served here: an end of the opener's own,
                     // and the procedure and cookie (the opener holds it).
                     let opener_end = |uid: u32| {
-                        let id = super::client::identify_socket(door_fd.as_raw_fd()).ok();
+                        let id = super::ident::identify_socket(door_fd.as_raw_fd()).ok();
                         let d = id.and_then(|id| door::lookup(id.name.id).filter(|_| id.local));
                         let Some(d) = d else {
                             return (None, None);
@@ -526,7 +425,7 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
     let mut give: Option<OwnedFd> = None;
     // The asker must hold a descriptor of this very door.
     if valid
-        && let Ok(id) = super::client::identify_socket(r.fds[0])
+        && let Ok(id) = super::ident::identify_socket(r.fds[0])
         && id.name.pid == pid
         && id.name.nonce == nonce
         && id.name.id == hdr.aux
@@ -549,7 +448,7 @@ fn serve_query(c: RawFd, pid: i32, nonce: u64) {
                         Err(e) => reply.hdr.status = e as u32,
                     }
                 }
-                door::settle(&d);
+                super::ends::settle(&d);
                 let info = d.info(pid);
                 reply.attrs = info.di_attributes;
                 reply.proc_ = info.di_proc;
@@ -616,7 +515,7 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, end: u32, fds: &mut Vec<RawFd>, c
     let real = crate::sys::creds::recv_ids(fds[2], pc.pid).unwrap_or((pc.uid, pc.gid));
     let saved = crate::sys::creds::recv_ids(fds[2], pc.pid).unwrap_or((pc.uid, pc.gid));
     let _ = sys::clear_passcred(fds[2]);
-    let caller = super::server::Caller {
+    let caller = door::Caller {
         pid: pc.pid,
         euid: pc.uid,
         egid: pc.gid,
@@ -629,143 +528,3 @@ fn chan_request(c: RawFd, d: &Arc<door::Door>, end: u32, fds: &mut Vec<RawFd>, c
     let mem = sys::own(fds.remove(1));
     super::fast::setup(d, end, mem, sock, caller, cap as usize)
 }
-
-/// Epoll tokens of fast-path channel sockets carry this bit.
-const CHAN_BIT: u64 = 1 << 61;
-
-/// The manager watches a channel's socket: when the client is gone, the
-/// channel goes (fast::chan_gone).
-pub fn watch_chan(fd: RawFd, id: u32) {
-    let _ = door::with_proc(|st| {
-        if st.mgr_epfd >= 0 {
-            let mut ev = libc::epoll_event {
-                events: (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLONESHOT) as u32,
-                u64: CHAN_BIT | id as u64,
-            };
-            // SAFETY: valid epoll_event.
-            unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
-            st.owned.push(fd);
-        }
-        Ok(())
-    });
-}
-
-pub fn unwatch_chan(fd: RawFd) {
-    let _ = door::with_proc(|st| {
-        st.owned.retain(|&o| o != fd);
-        unwatch_end(st, fd);
-        Ok(())
-    });
-}
-
-/// Asks the server of `name` about the door `fd`. ECONNREFUSED when the
-/// server image no longer exists.
-pub fn query(fd: RawFd, name: &DoorName) -> R<QueryReply> {
-    request(fd, name, wire::K_QUERY).map(|(q, _)| q)
-}
-
-/// Asks the server of `name` for a new end of the door `fd` (a reference
-/// of the caller's own; see KNOWN_DIFFERENCES.md, "Unreferenced"), with
-/// the door's state at that moment. It waits until `dl` at most (if that
-/// is sooner than `ANSWER_MS` from now).
-pub fn clone_end_by(fd: RawFd, name: &DoorName, dl: Option<&Deadline>) -> R<(OwnedFd, QueryReply)> {
-    let (q, end) = request_by(&[fd], name, wire::K_CLONE, 0, dl)?;
-    Ok((end.ok_or(libc::EPROTO)?, q))
-}
-
-/// Sets up a fast-path channel with the server of `name`: passes the
-/// channel memory and the server end of its socket pair; gets the channel
-/// id.
-pub fn chan_setup(fd: RawFd, name: &DoorName, mem: &OwnedFd, sock: OwnedFd, cap: usize) -> R<u32> {
-    let fds = [fd, mem.as_raw_fd(), sock.as_raw_fd()];
-    let (q, _) = request_with(&fds, name, wire::K_CHAN, cap as u64)?;
-    Ok(q.hdr.aux as u32)
-}
-
-fn request(fd: RawFd, name: &DoorName, kind: u32) -> R<(QueryReply, Option<OwnedFd>)> {
-    request_with(&[fd], name, kind, 0)
-}
-
-/// One control request, bounded by `ANSWER_MS` in all (ETIMEDOUT) and
-/// interrupted by a caught signal (EINTR).
-fn request_with(
-    fds: &[RawFd],
-    name: &DoorName,
-    kind: u32,
-    size: u64,
-) -> R<(QueryReply, Option<OwnedFd>)> {
-    request_by(fds, name, kind, size, None)
-}
-
-/// A request that waited this long and timed out marks its server slow
-/// (a shorter wait may have been cut by the caller's own deadline).
-const SLOW_AFTER_MS: u64 = 200;
-
-fn request_by(
-    fds: &[RawFd],
-    name: &DoorName,
-    kind: u32,
-    size: u64,
-    until: Option<&Deadline>,
-) -> R<(QueryReply, Option<OwnedFd>)> {
-    if recently_slow(name.pid) {
-        return Err(libc::ETIMEDOUT);
-    }
-    let start = sys::now_ns();
-    let own = Deadline::after_ms(ANSWER_MS);
-    let dl = until.map_or(own, |u| u.min(own));
-    let r = request_until(fds, name, kind, size, &dl);
-    if r.as_ref().err() == Some(&libc::ETIMEDOUT)
-        && sys::now_ns().saturating_sub(start) >= SLOW_AFTER_MS * 1_000_000
-    {
-        mark_slow(name.pid);
-    }
-    r
-}
-
-fn request_until(
-    fds: &[RawFd],
-    name: &DoorName,
-    kind: u32,
-    size: u64,
-    dl: &Deadline,
-) -> R<(QueryReply, Option<OwnedFd>)> {
-    let s = connect_until(&wire::ctl_name(name.pid, name.nonce), dl)?;
-    // Anyone could have bound that name after the server died: believe it
-    // only if the kernel says the listener is the door's server process.
-    if sys::peer_cred(s.as_raw_fd())?.pid != name.pid {
-        return Err(libc::ECONNREFUSED);
-    }
-    let mut hdr = Hdr::new(kind, 0, 0, 0);
-    hdr.aux = name.id;
-    hdr.size = size;
-    let iov = [libc::iovec {
-        iov_base: (&hdr as *const Hdr) as *mut _,
-        iov_len: HDR_LEN,
-    }];
-    send_until(s.as_raw_fd(), &iov, fds, dl)?;
-    let mut q = QueryReply::default();
-    let mut iov = [libc::iovec {
-        iov_base: (&mut q as *mut QueryReply).cast(),
-        iov_len: size_of::<QueryReply>(),
-    }];
-    let mut r = recv_until(s.as_raw_fd(), &mut iov, dl)?;
-    let want = usize::from(kind == wire::K_CLONE && q.hdr.status == 0);
-    if r.len != size_of::<QueryReply>()
-        || q.hdr.check(wire::K_QUERY_REPLY, 0).is_err()
-        || r.fds.len() != want
-    {
-        r.close_fds();
-        return Err(libc::EPROTO);
-    }
-    if q.hdr.status != 0 {
-        return Err(q.hdr.status as i32);
-    }
-    // The door's server itself answered (its pid checked above).
-    super::client::remember(name, q.proc_, q.cookie);
-    let end = r.fds.pop().map(sys::own);
-    wait_closed_until(s.as_raw_fd(), dl);
-    Ok((q, end))
-}
-
-use std::mem::size_of;

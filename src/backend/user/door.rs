@@ -11,57 +11,16 @@
 use crate::sys::OwnedFd;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use super::pool::Pool;
 use super::wire::DoorName;
 use crate::abi::*;
+use crate::backend::rendezvous::FileKey;
 use crate::sys::{self, R};
 
 pub use crate::backend::Params;
-
-/// Where idle server threads wait: the process-wide pool, or the private
-/// pool of one DOOR_PRIVATE door.
-pub struct Pool {
-    pub epfd: OwnedFd,
-    /// Threads parked in epoll_wait on this pool.
-    pub idle: AtomicUsize,
-    /// The private door's id, 0 for the shared pool.
-    pub private_id: u64,
-    /// The pool's fast-path board and leader count (fast.rs).
-    pub fast: super::fast::PoolFast,
-}
-
-impl Pool {
-    pub fn new(private_id: u64) -> R<Arc<Pool>> {
-        // SAFETY: epoll_create1 has no pointer arguments.
-        let fd = sys::cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-        Ok(Arc::new(Pool {
-            epfd: sys::own(fd),
-            idle: AtomicUsize::new(0),
-            private_id,
-            fast: Default::default(),
-        }))
-    }
-
-    fn ctl(&self, op: i32, fd: RawFd, token: u64) -> R<()> {
-        let mut ev = libc::epoll_event {
-            events: (libc::EPOLLIN | libc::EPOLLONESHOT) as u32,
-            u64: token,
-        };
-        // SAFETY: ev is a valid epoll_event.
-        sys::cvt(unsafe { libc::epoll_ctl(self.epfd.as_raw_fd(), op, fd, &mut ev) }).map(|_| ())
-    }
-    pub fn add(&self, fd: RawFd, token: u64) -> R<()> {
-        self.ctl(libc::EPOLL_CTL_ADD, fd, token)
-    }
-    pub fn rearm(&self, fd: RawFd, token: u64) -> R<()> {
-        self.ctl(libc::EPOLL_CTL_MOD, fd, token)
-    }
-    pub fn remove(&self, fd: RawFd) {
-        let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, 0);
-    }
-}
 
 /// Per-door state for `door_xcreate` doors (man/door_xcreate.3c).
 pub struct XCreate {
@@ -85,7 +44,7 @@ pub struct Door {
     /// once revoked.
     pub ends: Mutex<Vec<u64>>,
     /// Tokens of the live ends handed to openers of an attached name
-    /// (`naming::serve`): each opener has an end of its own, so that its
+    /// (`rendezvous::serve`, through the manager): each opener has an end of its own, so that its
     /// `shutdown(2)` cuts only its own descriptors, but an open is not a
     /// reference (illumos counts openers apart from descriptors, and an
     /// opener's close never fires the unref condition). With the opener's
@@ -186,9 +145,9 @@ pub struct Proc {
     pub mgr_epfd: RawFd,
     pub ctl_fd: RawFd,
     /// Connections the manager is serving.
-    pub conns: HashMap<RawFd, super::control::Conn>,
+    pub conns: HashMap<RawFd, Conn>,
     /// fattach rendezvous listeners of this process, by listener descriptor.
-    pub atts: HashMap<RawFd, super::control::Attachment>,
+    pub atts: HashMap<RawFd, Attachment>,
     /// Calls in progress, by reply descriptor: (generation, serving thread,
     /// DOOR_NO_CANCEL). The manager cancels the thread if the client aborts.
     pub inflight: HashMap<RawFd, (u32, libc::pthread_t, bool)>,
@@ -215,6 +174,51 @@ pub struct Revoked {
     pub params: Params,
     pub proc_: u64,
     pub cookie: u64,
+}
+
+/// The caller of the invocation a thread is serving: every id as the
+/// caller held it when it made the call (or set up its fast-path channel),
+/// never read later, so that no later program image of the same pid (an
+/// exec) and no other process that reused the pid can show through.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Caller {
+    pub pid: i32,
+    pub euid: u32,
+    pub egid: u32,
+    pub ruid: u32,
+    pub rgid: u32,
+    pub suid: u32,
+    pub sgid: u32,
+}
+
+/// What a connection accepted by the manager is for.
+#[derive(Clone, Copy, Debug)]
+pub enum ConnKind {
+    Query,
+    Rendezvous { listener: RawFd },
+}
+
+/// A connection accepted by the manager, waiting for its request.
+#[derive(Clone, Copy, Debug)]
+pub struct Conn {
+    pub kind: ConnKind,
+    /// The connecting process's euid (SO_PEERCRED).
+    pub uid: u32,
+    /// `sys::now_ns()` past which it is closed unanswered.
+    pub deadline: u64,
+}
+
+/// One fattach'ed name: its rendezvous listener holds a reference to the
+/// door (as namefs holds one on the door's file).
+pub struct Attachment {
+    pub _listener: OwnedFd,
+    /// An O_PATH descriptor of the covered file: while attached, its inode
+    /// cannot be freed, so its number cannot be reused by a new file.
+    pub covered: OwnedFd,
+    pub door: Arc<OwnedFd>,
+    pub key: FileKey,
+    /// The rendezvous name (published on the covered file, or derived).
+    pub name: Vec<u8>,
 }
 
 /// Ends kept for one user other than this process's euid or root, made on
@@ -266,8 +270,6 @@ extern "C" fn atfork_parent() {
 }
 
 extern "C" fn atfork_child() {
-    // The parent's starting threads are not in the child.
-    super::server::STARTING.store(0, std::sync::atomic::Ordering::Release);
     FORK_GUARD.with(|f| {
         if let Some(mut g) = f.borrow_mut().take()
             && let Some(old) = g.take()
@@ -285,8 +287,6 @@ extern "C" fn atfork_child() {
             std::mem::forget(old);
         }
     });
-    super::server::after_fork_child();
-    super::client::after_fork_child();
 }
 
 /// Registers the fork handlers once per process.
@@ -375,14 +375,16 @@ pub fn is_ours(name: &DoorName) -> bool {
 }
 
 /// Creates a door (man/door_create.3c); returns the new descriptor and the door.
+/// `start` runs first, with the state held (create.rs starts the manager).
 pub fn create(
     proc_: usize,
     cookie: usize,
     attrs: u32,
     xcreate: Option<XCreate>,
+    start: impl FnOnce(&mut Proc) -> R<()>,
 ) -> R<(RawFd, Arc<Door>, bool)> {
     with_proc(|st| {
-        super::control::ensure_started(st)?;
+        start(st)?;
         let private = attrs & DOOR_PRIVATE != 0;
         let pool = if private {
             Pool::new(0)?
@@ -507,7 +509,7 @@ fn make_end(st: &mut Proc, door: &Arc<Door>, opener: Option<u32>) -> R<OwnedFd> 
     st.next_token += 1;
     let sfd = server.as_raw_fd();
     door.pool.add(sfd, token)?;
-    super::control::watch_end(st, sfd, token);
+    watch_end(st, sfd, token);
     st.owned.push(sfd);
     st.tokens.insert(token, (door.id, false, Arc::new(server)));
     lock(&door.clones).insert(token, clone);
@@ -531,7 +533,7 @@ pub fn lookup_token(token: u64) -> Option<(Arc<Door>, bool, Arc<OwnedFd>)> {
             let (_, _, fd) = st.tokens.remove(&token)?;
             st.foreign_ends.remove(&token);
             let raw = fd.as_raw_fd();
-            super::control::unwatch_end(st, raw);
+            unwatch_end(st, raw);
             st.owned.retain(|&o| o != raw);
             let epfd = st.shared.epfd.as_raw_fd();
             drop(g);
@@ -563,7 +565,7 @@ fn drop_token(st: &mut Proc, pool: &Pool, token: u64) -> Option<Arc<OwnedFd>> {
     let (_, _, fd) = st.tokens.remove(&token)?;
     let raw = fd.as_raw_fd();
     pool.remove(raw);
-    super::control::unwatch_end(st, raw);
+    unwatch_end(st, raw);
     st.owned.retain(|&o| o != raw);
     Some(fd)
 }
@@ -575,21 +577,35 @@ pub fn remove_injector(door: &Door, token: u64) {
     drop(fd);
 }
 
+/// What an end's going changed (`end_gone`), for `ends::end_gone` to tell
+/// the fast path and the unref queue.
+#[derive(Default)]
+pub struct EndGone {
+    /// The door and clone number of the end that went.
+    pub end: Option<(u64, u32)>,
+    /// The door nobody holds any more.
+    pub unreachable: Option<u64>,
+    /// The door whose unref condition now holds.
+    pub fire: Option<Arc<Door>>,
+}
+
 /// The client side of an end has been closed everywhere: one reference
 /// fewer. When that leaves exactly one, the unref condition holds.
-pub fn end_gone(token: u64) {
+pub fn end_gone(token: u64) -> EndGone {
     let mut fire = None;
     let mut unreachable = None;
     let closed;
     let gone_end;
     {
         let mut g = lock(&STATE);
-        let Some(st) = g.as_mut() else { return };
+        let Some(st) = g.as_mut() else {
+            return EndGone::default();
+        };
         let Some(&(id, false, _)) = st.tokens.get(&token) else {
-            return;
+            return EndGone::default();
         };
         let Some(door) = st.doors.get(&id).cloned() else {
-            return;
+            return EndGone::default();
         };
         closed = drop_token(st, &door.pool, token);
         gone_end = lock(&door.clones).remove(&token).map(|c| (door.id, c));
@@ -609,45 +625,10 @@ pub fn end_gone(token: u64) {
         }
     }
     drop(closed);
-    if let Some((id, end)) = gone_end {
-        super::fast::end_closed(id, end);
-    }
-    if let Some(id) = unreachable {
-        // Nobody holds the door any more: its fast-path channels go too.
-        super::fast::door_revoked(id);
-    }
-    if let Some(d) = fire {
-        super::unref::condition(&d);
-    }
-}
-
-/// Accounts now for ends whose client side is already closed everywhere
-/// (the manager would notice a moment later), so that door_info reports
-/// DOOR_IS_UNREF as soon as a close has returned, as on illumos.
-pub fn settle(door: &Arc<Door>) {
-    let tokens: Vec<u64> = lock(&door.ends).clone();
-    if tokens.len() < 2 {
-        return;
-    }
-    for t in tokens {
-        let Some((_, _, fd)) = lookup_token(t) else {
-            continue;
-        };
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLRDHUP,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, zero timeout.
-        let hup = unsafe { libc::poll(&mut p, 1, 0) } == 1
-            && p.revents & (libc::POLLHUP | libc::POLLRDHUP) != 0;
-        let mut queued: libc::c_int = 0;
-        // SAFETY: FIONREAD into an int, on a socket we hold.
-        unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) };
-        drop(fd);
-        if hup && queued == 0 {
-            end_gone(t);
-        }
+    EndGone {
+        end: gone_end,
+        unreachable,
+        fire,
     }
 }
 
@@ -684,5 +665,100 @@ pub fn revoke(door: &Arc<Door>) {
     }
     drop(g);
     drop(closed); // closes the server ends unless a receiver holds one this instant
-    super::fast::door_revoked(door.id);
+}
+
+// ---------------------------------------------------------------------
+// What the manager thread watches (`control.rs` serves the events).
+
+/// Epoll tokens of watched calls carry this bit, a generation in bits
+/// 32..62 and the reply descriptor in the low 32 bits.
+pub const CALL_BIT: u64 = 1 << 63;
+
+/// Watches the reply channel of a call this thread now serves: if the
+/// client aborts (signal, cancellation, death), the manager cancels this
+/// thread unless the door has DOOR_NO_CANCEL (illumos signals it).
+pub fn watch_call(reply: RawFd, no_cancel: bool) {
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() };
+    let _ = with_proc(|st| {
+        if st.mgr_epfd < 0 {
+            return Ok(());
+        }
+        st.inflight_gen = st.inflight_gen.wrapping_add(1) & 0x7fff_ffff;
+        let generation = st.inflight_gen;
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLRDHUP | libc::EPOLLHUP) as u32,
+            u64: CALL_BIT | ((generation as u64) << 32) | reply as u32 as u64,
+        };
+        // SAFETY: valid epoll_event.
+        if unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, reply, &mut ev) } == 0 {
+            st.inflight.insert(reply, (generation, me, no_cancel));
+        }
+        Ok(())
+    });
+}
+
+/// Stops watching a call (before its reply descriptor is closed).
+pub fn unwatch_call(reply: RawFd) {
+    let _ = with_proc(|st| {
+        if st.inflight.remove(&reply).is_some() {
+            let mut ev = libc::epoll_event { events: 0, u64: 0 };
+            // SAFETY: valid epoll_event (ignored by DEL on modern kernels).
+            unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, reply, &mut ev) };
+        }
+        Ok(())
+    });
+}
+
+/// Epoll tokens of watched door ends carry this bit.
+pub const END_BIT: u64 = 1 << 62;
+
+/// Has the manager watch a door end for the moment its client side is
+/// closed everywhere (one-shot; see `end_hung_up`).
+pub fn watch_end(st: &Proc, fd: RawFd, token: u64) {
+    if st.mgr_epfd < 0 {
+        return;
+    }
+    let mut ev = libc::epoll_event {
+        events: (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLONESHOT) as u32,
+        u64: END_BIT | token,
+    };
+    // SAFETY: valid epoll_event.
+    unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+}
+
+pub fn unwatch_end(st: &Proc, fd: RawFd) {
+    if st.mgr_epfd >= 0 {
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: valid epoll_event.
+        unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
+    }
+}
+
+/// Epoll tokens of fast-path channel sockets carry this bit.
+pub const CHAN_BIT: u64 = 1 << 61;
+
+/// The manager watches a channel's socket: when the client is gone, the
+/// channel goes (fast::chan_gone).
+pub fn watch_chan(fd: RawFd, id: u32) {
+    let _ = with_proc(|st| {
+        if st.mgr_epfd >= 0 {
+            let mut ev = libc::epoll_event {
+                events: (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLONESHOT) as u32,
+                u64: CHAN_BIT | id as u64,
+            };
+            // SAFETY: valid epoll_event.
+            unsafe { libc::epoll_ctl(st.mgr_epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+            st.owned.push(fd);
+        }
+        Ok(())
+    });
+}
+
+pub fn unwatch_chan(fd: RawFd) {
+    let _ = with_proc(|st| {
+        st.owned.retain(|&o| o != fd);
+        unwatch_end(st, fd);
+        Ok(())
+    });
 }

@@ -36,11 +36,11 @@
 use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::door::{Door, Pool, lock};
-use super::server::Caller;
+use super::door::{Caller, Door, lock};
+use super::pool::Pool;
 use crate::abi::*;
 use crate::sys::{self, R};
 
@@ -64,8 +64,6 @@ const PARK_NS: u64 = 200_000_000;
 const PARK_SPURIOUS: u32 = 64;
 /// Server threads of one pool parked on channels of one user at most.
 pub const PARK_PER_UID: usize = 8;
-/// Server threads of one pool parked on channels at most.
-const PARK_SLOTS: usize = 64;
 /// A request no server thread has taken after this long is withdrawn and
 /// sent on the socket path instead (the pool may be busy).
 const TAKE_NS: u64 = 40_000_000;
@@ -285,39 +283,6 @@ fn sealed_at_least(fd: RawFd, len: usize) -> bool {
 // ---------------------------------------------------------------------
 // Server side.
 
-/// One server thread parked on a channel, as the pool records it.
-struct ParkSlot {
-    /// The channel's id (0: slot free).
-    chan: AtomicU32,
-    /// The channel's client (effective uid, from the kernel at setup).
-    uid: AtomicU32,
-    /// The pool asks this thread to go and wait in epoll.
-    promote: AtomicU32,
-}
-
-/// The fast-path part of a pool: which threads wait where. Server-private:
-/// nothing here is ever in memory a client can see.
-pub struct PoolFast {
-    /// Threads waiting in epoll (the leader, and any beyond the parked).
-    pub epoll_waiters: AtomicUsize,
-    parked: [ParkSlot; PARK_SLOTS],
-}
-
-impl Default for PoolFast {
-    fn default() -> Self {
-        PoolFast {
-            epoll_waiters: AtomicUsize::new(0),
-            parked: [const {
-                ParkSlot {
-                    chan: AtomicU32::new(0),
-                    uid: AtomicU32::new(0),
-                    promote: AtomicU32::new(0),
-                }
-            }; PARK_SLOTS],
-        }
-    }
-}
-
 /// A channel as the server holds it.
 pub struct SrvChan {
     pub id: u32,
@@ -460,7 +425,7 @@ pub fn setup(
     });
     door.pool
         .add(chan.sock.as_raw_fd(), CHAN_TOKEN | id as u64)?;
-    super::control::watch_chan(chan.sock.as_raw_fd(), id);
+    super::door::watch_chan(chan.sock.as_raw_fd(), id);
     t.slots[i] = Some(chan);
     Ok(id)
 }
@@ -480,7 +445,7 @@ pub fn chan_gone(id: u32) {
     chan.gone.store(true, Ordering::Release);
     chan.wake_server();
     chan.door.pool.remove(chan.sock.as_raw_fd());
-    super::control::unwatch_chan(chan.sock.as_raw_fd());
+    super::door::unwatch_chan(chan.sock.as_raw_fd());
     let serving = lock(&chan.serving);
     if *serving != 0 && chan.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL == 0 {
         // SAFETY: the thread is alive: it clears `serving` (under this
@@ -536,7 +501,7 @@ pub fn door_revoked(door_id: u64) {
         c.hdr().cwake.fetch_add(1, Ordering::Release);
         wake_client(&c);
         c.door.pool.remove(c.sock.as_raw_fd());
-        super::control::unwatch_chan(c.sock.as_raw_fd());
+        super::door::unwatch_chan(c.sock.as_raw_fd());
     }
 }
 
@@ -795,7 +760,7 @@ pub fn expect_ack(chan: &SrvChan) {
 }
 
 /// Did the client take the descriptors of the reply just sent? Waits for
-/// its answer at most `server::ACK_MS`; a client that is gone or says
+/// its answer at most `wire::ACK_MS`; a client that is gone or says
 /// nothing took them (a client can only mislead its own call here).
 pub fn taken(chan: &SrvChan) -> bool {
     let h = chan.hdr();
@@ -805,9 +770,9 @@ pub fn taken(chan: &SrvChan) -> bool {
         if v != ACK_WAIT {
             return v != super::wire::ACK_DROPPED as u32;
         }
-        if now_ns() - t0 > super::server::ACK_MS as u64 * 1_000_000
+        if now_ns() - t0 > super::wire::ACK_MS as u64 * 1_000_000
             || chan.gone.load(Ordering::Acquire)
-            || super::client::hung_up(chan.sock.as_raw_fd())
+            || super::ident::hung_up(chan.sock.as_raw_fd())
         {
             return true;
         }
@@ -967,6 +932,21 @@ pub fn after_fork_child() {
     });
 }
 
+static ATFORK: OnceLock<()> = OnceLock::new();
+
+extern "C" fn atfork_child() {
+    after_fork_child();
+}
+
+/// Registers `after_fork_child` as a fork handler once, before the first
+/// channel exists.
+fn init_atfork() {
+    ATFORK.get_or_init(|| {
+        // SAFETY: the handler is a plain extern "C" function.
+        unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
+    });
+}
+
 /// Drops this thread's channels whose door is gone (a door_revoke by this
 /// thread then leaves nothing behind).
 pub fn sweep_dead() {
@@ -988,12 +968,13 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // A process that only calls doors forks too: its children must drop
     // the channels (after_fork_child).
     super::door::init_atfork();
+    init_atfork();
     let pin = sys::dup_own(fd)?;
     let st = sys::fstat(pin.as_raw_fd())?;
     if (st.st_dev, st.st_ino) != key {
         return Err(libc::EAGAIN); // replaced since the caller's check
     }
-    let id = super::client::identify_socket(pin.as_raw_fd())?;
+    let id = super::ident::identify_socket(pin.as_raw_fd())?;
     let len = DATA_OFF + cap;
     let mem = memfd(len)?;
     let (mine, theirs) = sys::seqpacket_pair()?;
@@ -1025,7 +1006,7 @@ fn new_channel(fd: RawFd, key: (u64, u64), cap: usize) -> R<CliChan> {
     // SAFETY: a fresh zeroed mapping of len bytes starting with a ChanHdr.
     unsafe { (*(chan.map.ptr as *mut ChanHdr)).magic = CHAN_MAGIC };
     let mut chan = chan;
-    chan.id = super::control::chan_setup(pin.as_raw_fd(), &id.name, &chan.mem, theirs, cap)?;
+    chan.id = super::request::chan_setup(pin.as_raw_fd(), &id.name, &chan.mem, theirs, cap)?;
     Ok(chan)
 }
 
@@ -1064,7 +1045,7 @@ pub fn call(
             // (EAGAIN: withdrawn before any thread took it; the channel is
             // idle and stays.)
             v.remove(pos);
-        } else if r.is_none() && super::client::hung_up(c.sock.as_raw_fd()) {
+        } else if r.is_none() && super::ident::hung_up(c.sock.as_raw_fd()) {
             // Falling back to the socket path because the server side is
             // gone (dead server, unreachable door): the channel goes now.
             v.remove(pos);
@@ -1175,7 +1156,7 @@ fn call_on(
     h.ccpu.store(me, Ordering::Relaxed);
     h.csleep.store(0, Ordering::Relaxed);
     let wake0 = h.cwake.load(Ordering::Acquire);
-    let mut sigs = SigBlock::new();
+    let mut sigs = super::reply::SigBlock::new();
     h.state.store(C_REQ, Ordering::SeqCst);
     // A server thread parked on this channel: wake it. Otherwise kick the
     // pool through the channel's socket: its epoll leader takes the call.
@@ -1235,114 +1216,6 @@ fn call_on(
     withdrawn_to_none(wait_reply(c, arg, wake0, server_cpu, params, &mut sigs))
 }
 
-/// The caller's signals, blocked from the moment a request is posted until
-/// its wait is over, so that a signal cannot be handled unseen while the
-/// client spins or between its last look at the channel and its sleep: it
-/// stays pending, and the wait sees it (`interrupted`) or sleeps in `ppoll`
-/// with the caller's own mask, which a handled signal ends. Synchronous
-/// signals (faults of the argument and result copies) stay unblocked.
-/// (The socket path uses it too, around its waits for the server.)
-pub struct SigBlock {
-    old: libc::sigset_t,
-    on: bool,
-}
-impl SigBlock {
-    pub fn new() -> SigBlock {
-        let mut b = SigBlock {
-            // SAFETY: sigset_t is plain data; filled by pthread_sigmask.
-            old: unsafe { std::mem::zeroed() },
-            on: false,
-        };
-        b.block();
-        b
-    }
-    /// Blocks the signals again after `restore` (no-op if blocked).
-    pub fn block(&mut self) {
-        if self.on {
-            return;
-        }
-        // SAFETY: sigset_t is plain data, initialised by sigfillset and
-        // filled by pthread_sigmask before use.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut set);
-            for s in [
-                libc::SIGSEGV,
-                libc::SIGBUS,
-                libc::SIGILL,
-                libc::SIGFPE,
-                libc::SIGTRAP,
-                libc::SIGSYS,
-            ] {
-                libc::sigdelset(&mut set, s);
-            }
-            self.on = libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut self.old) == 0;
-        }
-    }
-    /// The caller's mask again: handlers of pending signals run now.
-    pub fn restore(&mut self) {
-        if self.on {
-            self.on = false;
-            // SAFETY: the mask saved by new().
-            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, ptr::null_mut()) };
-        }
-    }
-    /// Is a signal pending that the caller does not block and handles?
-    pub fn interrupted(&self) -> bool {
-        if !self.on {
-            return false;
-        }
-        // SAFETY: plain data filled by sigpending/sigaction.
-        unsafe {
-            let mut pend: libc::sigset_t = std::mem::zeroed();
-            if libc::sigpending(&mut pend) != 0 {
-                return false;
-            }
-            (1..=64).any(|s| {
-                if libc::sigismember(&pend, s) != 1 || libc::sigismember(&self.old, s) == 1 {
-                    return false;
-                }
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                libc::sigaction(s, ptr::null(), &mut sa) == 0
-                    && sa.sa_sigaction != libc::SIG_DFL
-                    && sa.sa_sigaction != libc::SIG_IGN
-            })
-        }
-    }
-    /// Sleeps until the channel's socket is readable (a wake-up byte, a
-    /// reply: 0), hung up (EPIPE), `ns` pass (ETIMEDOUT), or a signal is
-    /// handled (EINTR).
-    pub fn sleep(&self, fd: RawFd, ns: i64) -> i32 {
-        self.wait_fd(fd, libc::POLLIN, ns)
-    }
-    /// `sleep` for other poll events (POLLOUT: room to send).
-    pub fn wait_fd(&self, fd: RawFd, events: i16, ns: i64) -> i32 {
-        let mut p = libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        };
-        let ts = libc::timespec {
-            tv_sec: ns / 1_000_000_000,
-            tv_nsec: ns % 1_000_000_000,
-        };
-        let mask: *const libc::sigset_t = if self.on { &self.old } else { ptr::null() };
-        // SAFETY: one valid pollfd, a valid timeout and mask.
-        let r = unsafe { libc::ppoll(&mut p, 1, &ts, mask) };
-        match r {
-            0 => libc::ETIMEDOUT,
-            r if r > 0 && p.revents & (libc::POLLHUP | libc::POLLERR) != 0 => libc::EPIPE,
-            r if r > 0 => 0,
-            _ => sys::errno(),
-        }
-    }
-}
-impl Drop for SigBlock {
-    fn drop(&mut self) {
-        self.restore();
-    }
-}
-
 /// Consumes the one-byte wake-ups queued on the client's end of a
 /// channel's socket (never a reply: those are longer). True if a longer
 /// message is left at the head (a reply on its way, or a peer's junk).
@@ -1379,7 +1252,7 @@ fn wait_reply(
     mut wake: u32,
     server_cpu: u32,
     params: *mut door_arg_t,
-    sigs: &mut SigBlock,
+    sigs: &mut super::reply::SigBlock,
 ) -> R<bool> {
     let h = c.hdr();
     let me = cpu();
@@ -1470,7 +1343,7 @@ fn wait_reply(
             }
             libc::ETIMEDOUT | libc::EPIPE
                 // Is the server still there?
-                if super::client::hung_up(sock) => {
+                if super::ident::hung_up(sock) => {
                     match h.state.compare_exchange(
                         C_REQ,
                         C_DEAD,
@@ -1496,7 +1369,7 @@ fn wait_reply(
         Err(super::wire::peer_errno(status))
     } else if slow {
         let _ = drain_wakes(sock);
-        let r = super::client::receive_reply(sock, arg, |took| {
+        let r = super::reply::receive_reply(sock, arg, |took| {
             let v = if took {
                 super::wire::ACK_TAKEN
             } else {
@@ -1517,7 +1390,7 @@ fn wait_reply(
         Err(libc::EINTR) // a server writing nonsense
     } else {
         let data = c.map.ptr.wrapping_add(DATA_OFF) as *const u8;
-        super::client::place_results(arg, size, params, |dst, n| {
+        super::reply::place_results(arg, size, params, |dst, n| {
             sys::copy_out_bytes(dst, data, n)
         })
     };

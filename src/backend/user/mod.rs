@@ -14,12 +14,19 @@ pub mod client;
 pub mod control;
 pub mod create;
 pub mod door;
+pub mod ends;
 pub mod fast;
+pub mod ident;
 pub mod naming;
+pub mod pool;
 pub mod preload;
+pub mod reply;
+pub mod request;
 pub mod server;
+pub mod threads;
 pub mod unref;
 pub mod wire;
+pub mod xfer;
 
 /// The userspace backend.
 pub struct User;
@@ -75,12 +82,12 @@ impl Backend for User {
     }
 
     fn revoke(&self, d: RawFd) -> R<()> {
-        let id = client::identify(d)?;
+        let id = ident::identify(d)?;
         if !id.local {
             return Err(libc::EPERM);
         }
         if let Some(door) = door::lookup(id.name.id) {
-            door::revoke(&door);
+            ends::revoke(&door);
             fast::sweep_dead();
         }
         Ok(())
@@ -102,7 +109,7 @@ impl Backend for User {
     }
 
     fn bind(&self, d: RawFd) -> R<()> {
-        let id = client::identify(d)?;
+        let id = ident::identify(d)?;
         if !id.local {
             return Err(libc::EINVAL);
         }
@@ -120,7 +127,7 @@ impl Backend for User {
     }
 
     fn set_params(&self, d: RawFd, change: &mut dyn FnMut(&mut Params, u32) -> R<()>) -> R<()> {
-        let id = client::identify(d)?;
+        let id = ident::identify(d)?;
         if !id.local {
             return Err(libc::EPERM);
         }
@@ -149,11 +156,11 @@ impl Backend for User {
     }
 
     fn only_daemons_besides_me(&self, extra: usize) -> bool {
-        server::only_daemons_besides_me(extra)
+        threads::only_daemons_besides_me(extra)
     }
 
     fn count_app_daemons_with(&self, count: fn() -> usize) {
-        server::count_app_daemons_with(count);
+        threads::count_app_daemons_with(count);
     }
 
     fn fd_is_door(&self, fd: RawFd) -> bool {

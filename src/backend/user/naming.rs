@@ -10,32 +10,12 @@ use std::os::fd::{AsRawFd, RawFd};
 use crate::backend::rendezvous as rdv;
 use crate::sys::{self, R};
 
-/// If `fd` is a descriptor of a file with a door attached, replaces it (same
-/// number, same close-on-exec flag) by the door. Returns whether it did.
-/// An O_PATH descriptor proves no right to open the file: it is never
-/// resolved (door operations on it fail with EBADF, as on a non-door).
-pub fn resolve(fd: RawFd) -> bool {
-    let Some(f) = rdv::fetch(fd) else {
-        return false;
-    };
-    let id = super::client::identify_socket(f.door);
-    // Believe what the rendezvous told of the door only if it is the
-    // door's own server (an attaching process may serve another's door).
-    if let (Ok(id), Some((p, c))) = (&id, f.told)
-        && !id.local
-        && f.pid == id.name.pid
-    {
-        super::client::remember(&id.name, p, c);
-    }
-    rdv::install(f.door, fd, id.is_ok())
-}
-
 /// fattach (man/fattach.3c).
 pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
     if !sys::fd_is_open(fd) {
         return Err(libc::EBADF);
     }
-    let Ok(id) = super::client::identify(fd) else {
+    let Ok(id) = super::ident::identify(fd) else {
         return Err(libc::EINVAL); // neither a door nor a stream
     };
     let (_, k, covered) = rdv::target(path)?;
@@ -45,7 +25,7 @@ pub fn fattach(fd: RawFd, path: *const libc::c_char) -> R<()> {
         return Err(libc::EBUSY);
     }
     // The attachment holds a reference of its own, as namefs does.
-    let dup = super::client::new_reference(fd, &id)?;
+    let dup = super::request::new_reference(fd, &id)?;
     // Our own copy of the covered descriptor, to publish the name through
     // once the attachment (which owns `covered`) is registered.
     // SAFETY: F_DUPFD_CLOEXEC takes an integer argument.

@@ -18,7 +18,7 @@ pub fn fd_is_door(fd: RawFd) -> bool {
     if crate::sys::fdown::owned(fd) {
         return false;
     }
-    let yes = super::client::identify_socket(fd).is_ok();
+    let yes = super::ident::identify_socket(fd).is_ok();
     if yes {
         doormap::mark_door(fd);
     }
@@ -30,7 +30,7 @@ pub fn fd_is_door(fd: RawFd) -> bool {
 /// number, same close-on-exec flag); otherwise it stays the file, for
 /// good. Returns whether it is the door.
 pub fn opened(fd: RawFd, directory: bool) -> bool {
-    if !directory && crate::backend::rendezvous::has_name(fd) && super::naming::resolve(fd) {
+    if !directory && crate::backend::rendezvous::has_name(fd) && super::ident::resolve(fd) {
         doormap::mark_door(fd);
         return true;
     }
@@ -48,15 +48,15 @@ const DUP_MS: u64 = 200;
 
 /// A `dup` of a door gets a reference of its own from the door's server;
 /// if the server does not answer within `DUP_MS` (or did not recently:
-/// `control::recently_slow`), or hands over anything but an end of the
+/// `rendezvous::recently_slow`), or hands over anything but an end of the
 /// same door, the duplicate is made as usual and shares the reference.
 pub fn dup_door(old: RawFd, place: Place) -> Option<R<RawFd>> {
     if !doormap::is_marked(old) || crate::sys::fdown::owned(old) {
         return None;
     }
-    let id = super::client::identify_socket(old).ok()?;
+    let id = super::ident::identify_socket(old).ok()?;
     let dl = crate::backend::rendezvous::Deadline::after_ms(DUP_MS);
-    let end = super::client::new_reference_by(old, &id, Some(&dl)).ok()?;
+    let end = super::request::new_reference_by(old, &id, Some(&dl)).ok()?;
     let e = end.as_raw_fd();
     let r = match place {
         Place::Lowest => sys::cvt(unsafe {
@@ -96,11 +96,11 @@ pub fn fork_child() {
         if crate::sys::fdown::owned(fd) {
             continue;
         }
-        let Ok(id) = super::client::identify_socket(fd) else {
+        let Ok(id) = super::ident::identify_socket(fd) else {
             doormap::unmark(fd);
             continue;
         };
-        let Ok(end) = super::client::new_reference_by(fd, &id, Some(&dl)) else {
+        let Ok(end) = super::request::new_reference_by(fd, &id, Some(&dl)) else {
             continue;
         };
         // SAFETY: F_GETFD takes no argument.

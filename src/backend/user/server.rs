@@ -15,29 +15,17 @@
 use crate::sys::OwnedFd;
 use std::os::fd::{AsRawFd, RawFd};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::door::{self, Door, Pool};
+use super::door::{self, Caller, Door, XCreate};
+use super::pool::Pool;
+use super::threads;
 use super::wire::{self, HDR_LEN, Hdr};
+use super::xfer;
 use crate::abi::*;
 use crate::sys::creds::{self, Creds};
 use crate::sys::{self, R};
-
-/// The caller of the invocation a thread is serving: every id as the
-/// caller held it when it made the call (or set up its fast-path channel),
-/// never read later, so that no later program image of the same pid (an
-/// exec) and no other process that reused the pid can show through.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Caller {
-    pub pid: i32,
-    pub euid: u32,
-    pub egid: u32,
-    pub ruid: u32,
-    pub rgid: u32,
-    pub suid: u32,
-    pub sgid: u32,
-}
 
 /// The credentials of a door caller (door_ucred). pid, euid, egid and the
 /// groups are the kernel's record of the thread that made the call's
@@ -142,6 +130,7 @@ pub fn tls() -> *mut ServerTls {
         // SAFETY: only this thread touches its own slot.
         let slot = unsafe { &mut *c.get() };
         if slot.0.is_null() {
+            init_atfork();
             slot.0 = Box::into_raw(Box::new(ServerTls {
                 anchor: 0,
                 usable: usize::MAX,
@@ -175,10 +164,25 @@ pub fn current_caller() -> Option<(Caller, RawFd)> {
     // SAFETY: own thread's state.
     let st = unsafe { &*st };
     let cur = st.cur.as_ref()?;
-    if super::client::hung_up(cur.reply.fd()) {
+    if super::ident::hung_up(cur.reply.fd()) {
         return None;
     }
     Some((cur.caller, cur.reply.fd()))
+}
+
+static ATFORK: OnceLock<()> = OnceLock::new();
+
+extern "C" fn atfork_child() {
+    after_fork_child();
+}
+
+/// Registers `after_fork_child` as a fork handler once, before any thread
+/// has server state.
+fn init_atfork() {
+    ATFORK.get_or_init(|| {
+        // SAFETY: the handler is a plain extern "C" function.
+        unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
+    });
 }
 
 /// In a fork child, the forking thread's server state belongs to the parent.
@@ -207,126 +211,15 @@ static SERVER_FUNC: AtomicUsize = AtomicUsize::new(0);
 /// The default creation function: one detached thread that parks in the
 /// process pool (ignoring `info`, as illumos does).
 pub unsafe extern "C" fn default_server_func(_info: *mut door_info_t) {
-    spawn_starting(server_thread_main, ptr::null_mut());
-}
-
-/// Starts a detached library thread that counts in STARTING until it
-/// reports itself idle (`started`/`started_daemon`).
-fn spawn_starting(
-    f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
-    arg: *mut libc::c_void,
-) -> bool {
-    STARTING.fetch_add(1, Ordering::AcqRel);
-    let ok = sys::threads::spawn_detached(f, arg);
-    if !ok {
-        STARTING.fetch_sub(1, Ordering::AcqRel);
-    }
-    ok
-}
-
-/// Library-started threads that have not yet reached their first idle
-/// wait. `wait_started` lets door_create return only once they have: a
-/// thread that is still setting itself up allocates, and a fork() by the
-/// application at that moment, under a sanitizer's allocator (which, unlike
-/// glibc's, may not be locked across fork), could leave the child's
-/// allocator locked for ever.
-pub static STARTING: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread still counts in STARTING.
-    static COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// The calling thread has reached its idle wait (once per thread).
-pub fn started() {
-    if COUNTED.with(|c| c.replace(false)) {
-        started_daemon();
-    }
-}
-
-/// A daemon started by `spawn_daemon` has reached its idle wait.
-pub fn started_daemon() {
-    // Saturating: a fork child starts from 0 (atfork_child).
-    let _ = STARTING.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-}
-
-/// Counts the calling (just started) thread as starting until `started`.
-fn starting_thread() {
-    COUNTED.with(|c| c.set(true));
-}
-
-/// Waits (at most 200 ms) until every library-started thread is idle.
-pub fn wait_started() {
-    let t0 = sys::now_ns();
-    while STARTING.load(Ordering::Acquire) > 0 && sys::now_ns() - t0 < 200_000_000 {
-        // SAFETY: a short sleep.
-        unsafe { libc::usleep(50) };
-    }
+    threads::spawn_starting(server_thread_main, ptr::null_mut());
 }
 
 extern "C" fn server_thread_main(_: *mut libc::c_void) -> *mut libc::c_void {
-    starting_thread();
+    threads::starting_thread();
     // SAFETY: disabling cancellation of the calling thread.
     unsafe { sys::pthread_setcancelstate(sys::PTHREAD_CANCEL_DISABLE, ptr::null_mut()) };
     let _ = door_return(ptr::null(), 0, ptr::null(), 0);
     ptr::null_mut()
-}
-
-/// Threads the library started for itself in this process (pid, count).
-static DAEMONS: std::sync::Mutex<(i32, usize)> = std::sync::Mutex::new((0, 0));
-
-/// Starts a library-internal (daemon) thread: it never keeps the process
-/// alive once every other thread has ended.
-pub fn spawn_daemon(
-    f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
-    arg: *mut libc::c_void,
-) -> bool {
-    let ok = spawn_starting(f, arg);
-    if ok {
-        let mut d = door::lock(&DAEMONS);
-        let pid = sys::getpid();
-        if d.0 != pid {
-            *d = (pid, 0);
-        }
-        d.1 += 1;
-    }
-    ok
-}
-
-/// Is the calling thread the only thread of the process besides the
-/// library's daemons?
-fn last_user_thread() -> bool {
-    sys::threads::live_threads() <= daemon_count() + 1
-}
-
-fn daemon_count() -> usize {
-    let d = door::lock(&DAEMONS);
-    if d.0 == sys::getpid() { d.1 } else { 0 }
-}
-
-/// Would only daemon threads (the library's, and `extra` THR_DAEMON
-/// threads of the application) be left once the calling thread ends?
-pub fn only_daemons_besides_me(extra: usize) -> bool {
-    sys::threads::live_threads() <= daemon_count() + extra + 1
-}
-
-/// How many of the application's threads are daemons (THR_DAEMON), told
-/// by the thread library before it makes the first one.
-static APP_DAEMONS: OnceLock<fn() -> usize> = OnceLock::new();
-
-/// Installs the count of the application's daemon threads.
-pub fn count_app_daemons_with(count: fn() -> usize) {
-    let _ = APP_DAEMONS.set(count);
-}
-
-/// Called by the manager now and then: if only the library's own daemon
-/// threads are left, the process ends as it would on illumos.
-pub fn exit_if_only_daemons() {
-    let app_daemons = APP_DAEMONS.get().map_or(0, |count| count());
-    if sys::threads::live_threads() <= daemon_count() + app_daemons {
-        // SAFETY: every user thread has ended; exit as illumos would.
-        unsafe { libc::exit(0) }
-    }
 }
 
 pub fn server_func() -> door_server_func_t {
@@ -400,12 +293,12 @@ fn reply_and_release(
     if n > DOOR_MAX_DESC {
         return Err(libc::E2BIG);
     }
-    let descs = read_desc_list(desc, n)?;
+    let descs = xfer::read_desc_list(desc, n)?;
     // SAFETY: own thread's state.
     let st = unsafe { &mut *st };
     let Some(cur) = st.cur.as_ref() else {
         // No client: discard results, close DOOR_RELEASE descriptors.
-        release_descs(&descs);
+        xfer::release_descs(&descs);
         return Ok(());
     };
     if cur.no_results && (size > 0 || n > 0) {
@@ -415,7 +308,7 @@ fn reply_and_release(
         .iter()
         .any(|d| d.d_attributes & DOOR_DESCRIPTOR == 0 || !sys::fd_is_open(d.fd()))
     {
-        release_descs(&descs); // illumos closes the valid DOOR_RELEASE entries
+        xfer::release_descs(&descs); // illumos closes the valid DOOR_RELEASE entries
         return Err(libc::EINVAL);
     }
     if size > wire::CHUNK {
@@ -483,14 +376,14 @@ fn reply_and_release(
                     super::fast::expect_ack(chan);
                 }
                 super::fast::complete_slow(chan);
-                let _ = send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
+                let _ = xfer::send_transfer(chan.sock.as_raw_fd(), &hdr, data, size, &fds);
                 if n > 0 && !super::fast::taken(chan) {
                     return Ok(false);
                 }
                 if n > 0 {
                     count_idle();
                 }
-                release_descs(&descs);
+                xfer::release_descs(&descs);
                 if releasing {
                     send_mark(chan.sock.as_raw_fd());
                 }
@@ -498,13 +391,15 @@ fn reply_and_release(
             ReplyTo::Sock(sock) => {
                 // Stop watching first: once the reply is out the client may
                 // close its channel at once, which is not an abort.
-                super::control::unwatch_call(sock.as_raw_fd());
+                door::unwatch_call(sock.as_raw_fd());
                 // EPIPE/ECONNRESET mean the client went away: the results are
                 // discarded and door_return succeeds. EFAULT leaves the client
                 // waiting (and watched again).
-                if let Err(libc::EFAULT) = send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds) {
+                if let Err(libc::EFAULT) =
+                    xfer::send_transfer(sock.as_raw_fd(), &hdr, data, size, &fds)
+                {
                     let no_cancel = cur.door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
-                    super::control::watch_call(sock.as_raw_fd(), no_cancel);
+                    door::watch_call(sock.as_raw_fd(), no_cancel);
                     return Err(libc::EFAULT);
                 }
                 if n > 0 && !taken(sock.as_raw_fd()) {
@@ -513,7 +408,7 @@ fn reply_and_release(
                 if n > 0 {
                     count_idle();
                 }
-                release_descs(&descs);
+                xfer::release_descs(&descs);
                 if releasing {
                     send_mark(sock.as_raw_fd());
                 }
@@ -548,18 +443,14 @@ fn reply_and_release(
     Ok(())
 }
 
-/// How long a server thread waits for a client to say whether it took
-/// the descriptors of a reply (a client that says nothing took them).
-pub const ACK_MS: i32 = 5000;
-
 /// After a reply with descriptors on a call's reply channel: did the
 /// client take them? It answers one byte (`wire::ACK_DROPPED` if its
 /// descriptor table was full); a client that closes its channel, or says
-/// nothing within `ACK_MS`, counts as having taken them.
+/// nothing within `wire::ACK_MS`, counts as having taken them.
 fn taken(sock: RawFd) -> bool {
     let t0 = sys::now_ns();
     loop {
-        let left = ACK_MS as i64 - ((sys::now_ns() - t0) / 1_000_000) as i64;
+        let left = wire::ACK_MS as i64 - ((sys::now_ns() - t0) / 1_000_000) as i64;
         if left <= 0 {
             return true;
         }
@@ -590,33 +481,6 @@ fn send_mark(sock: RawFd) {
         iov_len: 1,
     };
     let _ = sys::send_fds(sock, &[iov], &[], true);
-}
-
-/// Reads a caller's descriptor list (EFAULT if unreadable).
-pub fn read_desc_list(desc: *const door_desc_t, n: usize) -> R<Vec<door_desc_t>> {
-    let mut v: Vec<door_desc_t> = Vec::with_capacity(n);
-    if n > 0 {
-        sys::copy_in_bytes(
-            desc.cast(),
-            v.as_mut_ptr().cast(),
-            n * size_of::<door_desc_t>(),
-        )?;
-        // SAFETY: n elements were just written.
-        unsafe { v.set_len(n) };
-    }
-    Ok(v)
-}
-
-/// Closes the DOOR_RELEASE descriptors of a list.
-pub fn release_descs(descs: &[door_desc_t]) {
-    for d in descs {
-        if d.d_attributes & DOOR_DESCRIPTOR != 0
-            && d.d_attributes & DOOR_RELEASE != 0
-            && d.fd() >= 0
-        {
-            let _ = sys::close(d.fd());
-        }
-    }
 }
 
 /// EFAULT unless every page of [p, p+len) is readable (one byte each).
@@ -668,55 +532,11 @@ pub fn check_readable(p: *const u8, len: usize) -> R<()> {
     Ok(())
 }
 
-/// Sends a header, `size` bytes of data and descriptors as one transfer:
-/// the first message carries the header, later ones only payload.
-pub fn send_transfer(sock: RawFd, hdr: &Hdr, data: *const u8, size: usize, fds: &[RawFd]) -> R<()> {
-    let count = wire::message_count(size, fds.len());
-    static ZERO: u8 = 0;
-    for i in 0..count {
-        let (off, len, fs, fc) = wire::message_part(i, size, fds.len());
-        // No heap here: this runs in threads that may be cancelled inside
-        // sendmsg, where nothing would free it.
-        let mut iov = [libc::iovec {
-            iov_base: ptr::null_mut(),
-            iov_len: 0,
-        }; 2];
-        let mut n = 0;
-        if i == 0 {
-            iov[n] = libc::iovec {
-                iov_base: (hdr as *const Hdr) as *mut _,
-                iov_len: HDR_LEN,
-            };
-            n += 1;
-        }
-        if len > 0 {
-            // off+len <= size; data is readable (checked by the caller, or
-            // the kernel faults the send cleanly).
-            iov[n] = libc::iovec {
-                iov_base: data.wrapping_add(off) as *mut _,
-                iov_len: len,
-            };
-            n += 1;
-        }
-        if n == 0 {
-            // A payload-less continuation still needs one byte to carry fds.
-            iov[n] = libc::iovec {
-                iov_base: (&ZERO as *const u8) as *mut _,
-                iov_len: 1,
-            };
-            n += 1;
-        }
-        let iov = &iov[..n];
-        sys::send_fds(sock, iov, &fds[fs..fs + fc], true)?;
-    }
-    Ok(())
-}
-
 /// Sends an error reply and ends an invocation (or refuses a call).
 pub fn finish_current(cur: Current, err: i32) {
     match &cur.reply {
         ReplyTo::Sock(f) => {
-            super::control::unwatch_call(f.as_raw_fd());
+            door::unwatch_call(f.as_raw_fd());
             send_status(f.as_raw_fd(), err);
         }
         ReplyTo::Fast(c) => super::fast::complete_error(c, err),
@@ -727,7 +547,7 @@ pub fn finish_current(cur: Current, err: i32) {
 
 pub fn send_status(reply: RawFd, err: i32) {
     let hdr = Hdr::new(wire::K_REPLY, err as u32, 0, 0);
-    let _ = send_transfer(reply, &hdr, ptr::null(), 0, &[]);
+    let _ = xfer::send_transfer(reply, &hdr, ptr::null(), 0, &[]);
 }
 
 // ---------------------------------------------------------------------
@@ -806,7 +626,7 @@ fn run_depletion(d: Depletion) {
             // Any return is accepted here (0 = declined); on anything but 1
             // the start argument is leaked rather than freed, in case crf
             // started a thread anyway.
-            let _ = unsafe { crf(&mut info, super::create::xcreate_start, arg, crcookie) };
+            let _ = unsafe { crf(&mut info, xcreate_start, arg, crcookie) };
         }
     }
 }
@@ -818,7 +638,7 @@ fn procedure_returned(st: *mut ServerTls) -> ! {
     }
     // The library's own threads (manager, unref) are daemons, as on
     // illumos: if this is the last other thread, the process exits.
-    if last_user_thread() {
+    if threads::last_user_thread() {
         // SAFETY: ends the process, as thr_exit of its last thread does.
         unsafe { libc::exit(0) }
     }
@@ -888,7 +708,7 @@ fn depletion(door: &Arc<Door>, pool: &Pool, left: usize) -> Option<Depletion> {
         Some(x) => Some(Depletion::X {
             info: door.info(sys::getpid()),
             crf: x.crf,
-            arg: super::create::start_arg(None, door.id, x),
+            arg: start_arg(None, door.id, x),
             crcookie: x.crcookie as *mut libc::c_void,
         }),
         None => Some(Depletion::Private(door.info(sys::getpid()))),
@@ -981,7 +801,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     }
     // A thread that just served a fast call waits on that channel for a
     // while; every other idle thread waits in epoll.
-    started();
+    threads::started();
     if let super::fast::Parked::Call(chan) = super::fast::park(&pool) {
         let left = pool.idle.fetch_sub(1, Ordering::AcqRel) - 1;
         return take_fast(st, &pool, chan, left);
@@ -1052,7 +872,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
             pool.remove(ep.as_raw_fd());
             drop(ep);
             if !injector {
-                door::end_gone(token);
+                super::ends::end_gone(token);
             }
             return None;
         }
@@ -1118,7 +938,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
         }
     };
     let _ = sys::clear_passcred(reply.as_raw_fd());
-    if t == 1 && super::client::hung_up(reply.as_raw_fd()) {
+    if t == 1 && super::ident::hung_up(reply.as_raw_fd()) {
         // The client gave up (a signal: EAGAIN) before we took the call.
         close_all(&descs_fds);
         return None;
@@ -1206,12 +1026,12 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let release = hdr.status & wire::F_RELEASE != 0;
     if wire::needs_go(size) || release {
         let go = Hdr::new(wire::K_GO, 0, 0, 0);
-        if send_transfer(reply.as_raw_fd(), &go, ptr::null(), 0, &[]).is_err() {
+        if xfer::send_transfer(reply.as_raw_fd(), &go, ptr::null(), 0, &[]).is_err() {
             close_all(&fds);
             return None;
         }
     }
-    match recv_rest(reply.as_raw_fd(), st.buf, size, ndesc, &mut fds) {
+    match xfer::recv_rest(reply.as_raw_fd(), st.buf, size, ndesc, &mut fds) {
         Ok(()) => {}
         Err(e) => {
             // EMFILE: we could not take the descriptors. Anything else: the
@@ -1235,11 +1055,11 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let dp = if ndesc > 0 {
         // SAFETY: need bytes reserved; desc_off is 16-aligned.
         let dp = unsafe { st.buf.add(desc_off) } as *mut door_desc_t;
-        // One bound for all of the call's descriptors (client::describe_received).
-        let dl = crate::backend::rendezvous::Deadline::after_ms(super::control::DESC_MS);
+        // One bound for all of the call's descriptors (reply::describe_received).
+        let dl = crate::backend::rendezvous::Deadline::after_ms(wire::DESC_MS);
         for (i, &fd) in fds.iter().enumerate() {
             // SAFETY: i < ndesc, inside the reserved area.
-            unsafe { dp.add(i).write(super::client::describe_received(fd, &dl)) };
+            unsafe { dp.add(i).write(super::reply::describe_received(fd, &dl)) };
         }
         dp
     } else {
@@ -1251,7 +1071,7 @@ fn take_call(stp: *mut ServerTls) -> Option<Invocation> {
     let proc_ = unsafe { std::mem::transmute::<usize, door_server_procedure_t>(door.proc_) };
     let cookie = door.cookie as *mut libc::c_void;
     let no_cancel = door.attrs.load(Ordering::Relaxed) & DOOR_NO_CANCEL != 0;
-    super::control::watch_call(reply.as_raw_fd(), no_cancel);
+    door::watch_call(reply.as_raw_fd(), no_cancel);
     st.cur = Some(Current {
         reply: ReplyTo::Sock(reply),
         door,
@@ -1287,63 +1107,100 @@ fn peer_closed(fd: RawFd) -> bool {
     r == 1 && p.revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0
 }
 
-/// Receives the continuation messages of a transfer into `buf` (whose
-/// first chunk has already arrived), collecting descriptors into `fds`.
-pub fn recv_rest(
-    sock: RawFd,
-    buf: *mut u8,
-    size: usize,
-    ndesc: usize,
-    fds: &mut Vec<RawFd>,
-) -> R<()> {
-    recv_rest_lossy(sock, buf, size, ndesc, fds, false).map(|_| ())
+// ---------------------------------------------------------------------
+// door_xcreate's threads (man/door_xcreate.3c): the start routine handed
+// to `crf` and its handshake with door_xcreate (create.rs).
+
+/// The handshake between door_xcreate and the threads its `crf` starts.
+pub struct Handshake {
+    /// Threads that reported (bound or failed).
+    pub reported: AtomicU32,
+    pub failed: AtomicU32,
+    /// 0: undecided, 1: go, 2: abort.
+    pub decision: AtomicU32,
 }
 
-/// `recv_rest`; with `lossy`, descriptors our table could not take are not
-/// an error: every descriptor of the transfer is then closed, the data is
-/// still received, and the result is true (some were dropped).
-pub fn recv_rest_lossy(
-    sock: RawFd,
-    buf: *mut u8,
-    size: usize,
-    ndesc: usize,
-    fds: &mut Vec<RawFd>,
-    lossy: bool,
-) -> R<bool> {
-    let mut dropped = false;
-    let count = wire::message_count(size, ndesc);
-    for i in 1..count {
-        let (off, len, _fs, fc) = wire::message_part(i, size, ndesc);
-        let mut one = 0u8;
-        let mut iov = [libc::iovec {
-            // SAFETY: off+len <= size, inside buf.
-            iov_base: if len > 0 {
-                buf.wrapping_add(off).cast()
-            } else {
-                (&mut one as *mut u8).cast()
-            },
-            iov_len: if len > 0 { len } else { 1 },
-        }];
-        let mut r = sys::recv_fds(sock, &mut iov, 0, true)?;
-        let want = if len > 0 { len } else { 1 };
-        if r.ctrunc && !lossy {
-            r.close_fds();
-            return Err(libc::EMFILE);
-        }
-        if r.len != want || r.truncated || (!r.ctrunc && r.fds.len() != fc) {
-            r.close_fds();
-            return Err(libc::EPROTO);
-        }
-        if r.ctrunc || dropped {
-            r.close_fds();
-            for fd in fds.drain(..) {
-                sys::close_received(fd);
-            }
-            dropped = true;
-        }
-        fds.append(&mut r.fds);
+/// What each xcreate'd thread receives as its start argument (heap, so a
+/// crf that breaks the contract cannot make it read a dead frame).
+pub struct StartArg {
+    hs: Option<Arc<Handshake>>,
+    door_id: u64,
+    setupf: Option<door_xcreate_thrsetup_func_t>,
+    crcookie: usize,
+}
+
+pub fn futex_wait(word: &AtomicU32, val: u32) {
+    // SAFETY: futex wait on a live atomic word, private, no timeout.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            sys::FUTEX_WAIT_PRIVATE,
+            val,
+            std::ptr::null::<libc::timespec>(),
+        );
     }
-    Ok(dropped)
+}
+
+pub fn futex_wake(word: &AtomicU32) {
+    // SAFETY: futex wake on a live atomic word.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            sys::FUTEX_WAKE_PRIVATE,
+            i32::MAX,
+        )
+    };
+}
+
+/// Start routine handed to `crf`.
+pub extern "C" fn xcreate_start(arg: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: arg is a Box<StartArg> made by `start_arg`; this thread owns it.
+    let a = unsafe { Box::from_raw(arg as *mut StartArg) };
+    match a.setupf {
+        // SAFETY: the user's setup callback with its cookie.
+        Some(f) => unsafe { f(a.crcookie as *mut libc::c_void) },
+        None => {
+            // SAFETY: changes this thread's cancellation state only.
+            unsafe {
+                sys::pthread_setcancelstate(sys::PTHREAD_CANCEL_DISABLE, std::ptr::null_mut());
+                sys::pthread_setcanceltype(sys::PTHREAD_CANCEL_DEFERRED, std::ptr::null_mut());
+            }
+        }
+    }
+    let bound = door::lookup(a.door_id).is_some_and(|d| bind(&d).is_ok());
+    if let Some(hs) = &a.hs {
+        if !bound {
+            hs.failed.fetch_add(1, Ordering::AcqRel);
+        }
+        hs.reported.fetch_add(1, Ordering::AcqRel);
+        futex_wake(&hs.reported);
+        loop {
+            match hs.decision.load(Ordering::Acquire) {
+                0 => futex_wait(&hs.decision, 0),
+                1 => break,
+                _ => return std::ptr::null_mut(),
+            }
+        }
+    } else if !bound {
+        return std::ptr::null_mut();
+    }
+    drop(a);
+    let _ = door_return(std::ptr::null(), 0, std::ptr::null(), 0);
+    std::ptr::null_mut()
+}
+
+/// A start argument for a thread of door `door_id`; `hs` is None for a
+/// depletion thread, which needs no handshake.
+pub fn start_arg(hs: Option<&Arc<Handshake>>, door_id: u64, x: &XCreate) -> *mut libc::c_void {
+    Box::into_raw(Box::new(StartArg {
+        hs: hs.cloned(),
+        door_id,
+        setupf: x.setupf,
+        crcookie: x.crcookie,
+    }))
+    .cast()
 }
 
 // ---------------------------------------------------------------------

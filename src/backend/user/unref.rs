@@ -47,7 +47,7 @@ fn this_process(q: &mut Queue) {
 pub fn ensure_thread() {
     let mut q = lock(&QUEUE);
     this_process(&mut q);
-    if !q.started && super::server::spawn_daemon(unref_main, std::ptr::null_mut()) {
+    if !q.started && super::threads::spawn_daemon(unref_main, std::ptr::null_mut()) {
         q.started = true;
     }
 }
@@ -101,7 +101,7 @@ extern "C" fn unref_main(_: *mut libc::c_void) -> *mut libc::c_void {
         libc::sigfillset(&mut set);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
-    super::server::started_daemon();
+    super::threads::started_daemon();
     loop {
         let door = {
             let mut q = lock(&QUEUE);

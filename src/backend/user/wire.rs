@@ -126,6 +126,9 @@ pub const A_TRAILER: u64 = 1;
 pub const A_ACK: u64 = 2;
 pub const ACK_TAKEN: u8 = 1;
 pub const ACK_DROPPED: u8 = 2;
+/// How long a server thread waits for a client to say whether it took
+/// the descriptors of a reply (a client that says nothing took them).
+pub const ACK_MS: i32 = 5000;
 
 /// CALL flag: the client passed `params == NULL`, no results allowed.
 pub const F_NO_RESULTS: u32 = 1;
@@ -136,6 +139,10 @@ pub const CHUNK: usize = 128 * 1024;
 /// Largest data size a call message may announce (the server refuses a
 /// larger header).
 pub const MAX_SIZE: u64 = u64::MAX / 2;
+
+/// How long the receiver of one call's (or reply's) descriptors waits, in
+/// all, for their servers to make it references of its own.
+pub const DESC_MS: u64 = 1000;
 
 /// Data messages of a transfer: one message for up to CHUNK bytes (the
 /// header message itself); larger data travels only after the header
