@@ -189,10 +189,14 @@ fn choose() -> &'static dyn Backend {
         // SAFETY: getenv returned a NUL-terminated string.
         Some(unsafe { CStr::from_ptr(v) }.to_bytes())
     };
-    match forced {
+    let chosen: &'static dyn Backend = match forced {
         Some(b"user") => &user::USER,
         Some(b"kernel") => &kernel::KERNEL,
         _ if kernel::available() => &kernel::KERNEL,
         _ => &user::USER,
+    };
+    if chosen.name() == c"user" {
+        user::init();
     }
+    chosen
 }

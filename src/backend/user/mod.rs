@@ -34,6 +34,26 @@ pub struct User;
 /// The one instance.
 pub static USER: User = User;
 
+/// Registers every fork handler of this backend, once, in a fixed order,
+/// when the backend is chosen (`backend::get`'s first call, which holds
+/// no lock of the library): the process state's (its prepare handler
+/// takes the state lock; its child handler drops the parent's doors),
+/// then the library threads' count, the server threads' state and the
+/// fast path's channels (child handlers run in this order). Each file
+/// also registers its own lazily before its state first exists, for code
+/// that reaches it another way, but after this those are no-ops: a
+/// handler is never registered with the state lock held (glibc before
+/// 2.36 holds its handler lock across a fork's prepare handlers, so that
+/// deadlocked against the state's prepare handler), nor at a moment when
+/// another thread's fork could leave a child with a registration half
+/// done (its once-flag would stay "running" for ever in the child).
+pub fn init() {
+    door::init_atfork();
+    threads::init_atfork();
+    server::init_atfork();
+    fast::init_atfork();
+}
+
 impl Backend for User {
     fn name(&self) -> &'static CStr {
         c"user"

@@ -178,7 +178,7 @@ extern "C" fn atfork_child() {
 
 /// Registers `after_fork_child` as a fork handler once, before any thread
 /// has server state.
-fn init_atfork() {
+pub fn init_atfork() {
     ATFORK.get_or_init(|| {
         // SAFETY: the handler is a plain extern "C" function.
         unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };

@@ -127,7 +127,7 @@ extern "C" fn atfork_child() {
 }
 
 /// Registers the fork handler once, before the first thread is counted.
-fn init_atfork() {
+pub fn init_atfork() {
     ATFORK.get_or_init(|| {
         // SAFETY: the handler is a plain extern "C" function.
         unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
