@@ -680,6 +680,16 @@ test_errors(void)
 static void
 test_client_emfile(void)
 {
+	/*
+	 * Set by the child when its call took longer than the server's wait
+	 * for the caller's word on the descriptors (5 s; 1 s under the kernel
+	 * backend): the call lasts at least from the reply to that word, so a
+	 * shorter call proves the server heard it, and only a longer one (a
+	 * heavily loaded machine) may have counted them as taken, as
+	 * documented.
+	 */
+	volatile int *slow = harness_shared(sizeof (int));
+	double window = harness_kernel_backend() ? 1.0 : 5.0;
 	pid_t pid = harness_fork();
 
 	REQUIRE(pid >= 0);
@@ -710,8 +720,16 @@ test_client_emfile(void)
 		}
 		fds0 = count_fds_stable();
 		errno = 0;
-		rc = call(door_fd, &r, NULL, 0, &a, NULL, 0);
-		e = errno;
+		{
+			struct timespec t0, t1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			rc = call(door_fd, &r, NULL, 0, &a, NULL, 0);
+			e = errno;
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			*slow = (t1.tv_sec - t0.tv_sec) +
+			    (t1.tv_nsec - t0.tv_nsec) / 1e9 >= window - 0.1;
+		}
 		if (CHECK_EQ(rc, 0)) {
 			/* Success, with the data, without the descriptors. */
 			CHECK_EQU(a.desc_num, 0);
@@ -737,6 +755,12 @@ test_client_emfile(void)
 		harness_child_exit();
 	}
 	harness_wait_child(pid);
+	if (*slow && give_failed == 0) {
+		NOTE("the call took longer than the server's %.0f s wait for the "
+		    "caller's word: the descriptors counted as taken, as "
+		    "documented; the server-side checks are skipped", window);
+		return;
+	}
 	/* The server side: door_return failed once, errno kept, fds open. */
 	CHECK_EQ(give_failed, 1);
 	CHECK_EQ(give_ret, -1);
