@@ -103,10 +103,15 @@ pub unsafe extern "C" fn door_return(
     desc_ptr: *mut door_desc_t,
     num_desc: uint_t,
 ) -> i32 {
+    // The caller's errno, put back when this fails without an errno: the
+    // library's own system calls on the way (a receive that would block,
+    // an interrupted wait) may have changed it meanwhile.
+    let before = sys::errno();
     let e = core::door_return(data_ptr as *const u8, data_size, desc_ptr, num_desc);
     if e == 0 {
         // The client could not take the descriptors: it has the data, and
         // this door_return fails leaving errno as it was, as on illumos.
+        sys::set_errno(before);
         return -1;
     }
     or_minus_one(Err(e))
