@@ -774,7 +774,10 @@ pub fn taken(chan: &SrvChan) -> bool {
             || chan.gone.load(Ordering::Acquire)
             || super::ident::hung_up(chan.sock.as_raw_fd())
         {
-            return true;
+            // A client that answered and then went (or hung up) between
+            // the load above and this check has answered: read it again.
+            let v = h.rep_ack.load(Ordering::SeqCst);
+            return v != super::wire::ACK_DROPPED as u32;
         }
         futex_wait(&h.rep_ack, ACK_WAIT, 10_000_000);
     }
